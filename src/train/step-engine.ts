@@ -28,7 +28,7 @@ export interface StepEngine {
   /** One training step (BatchNorm in training mode) at the given learning rate. Leaves no tensors behind. */
   step(x: tf.Tensor4D, y: tf.Tensor1D, learningRate: number): Promise<StepResult>;
   /** Optimizer slots (RMSProp averages, momentum), named by variable name, for checkpoints. */
-  getOptimizerState(): Promise<tf.NamedTensor[]>;
-  setOptimizerState(state: tf.NamedTensor[]): Promise<void>;
+  getOptimizerState(): Promise<{ name: string; tensor: tf.Tensor }[]>;
+  setOptimizerState(state: { name: string; tensor: tf.Tensor }[]): Promise<void>;
   dispose(): Promise<void>;
 }
