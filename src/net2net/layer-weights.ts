@@ -1,0 +1,109 @@
+/**
+ * The widened weights of one layer, in the layer's own weight order, given the mapping of the tensor it reads and
+ * of the tensor it writes.
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { GraphNode } from './graph.ts';
+import type { FillMode, KernelView } from './kernel-remap.ts';
+import { remapKernel } from './kernel-remap.ts';
+import type { LayerRole } from './layer-roles.ts';
+import type { SeededRandom, UnitMapping } from './mapping.ts';
+import type { NoiseSpec } from './noise.ts';
+
+export type WeightFill =
+  { kind: 'replicate'; noise: NoiseSpec; random: SeededRandom } | { kind: 'random-pad'; random: SeededRandom };
+
+type WeightKind = 'kernel' | 'depthwise_kernel' | 'bias' | 'gamma' | 'beta' | 'moving_mean' | 'moving_variance';
+
+const WEIGHT_KINDS: WeightKind[] = [
+  'depthwise_kernel',
+  'kernel',
+  'bias',
+  'gamma',
+  'beta',
+  'moving_mean',
+  'moving_variance',
+];
+
+/** Kind of a weight from its original name, e.g. 'inception_3a/3x3/kernel' -> 'kernel'. */
+function weightKind(layerName: string, originalName: string): WeightKind {
+  const base = originalName.split('/').pop()!.replace(/_\d+$/, '');
+  const kind = WEIGHT_KINDS.find((k) => base === k);
+  if (!kind) throw new Error(`layer '${layerName}': weight '${originalName}' is not one net2net knows how to widen`);
+  return kind;
+}
+
+const INITIALIZER_KEY: Record<WeightKind, string> = {
+  kernel: 'kernelInitializer',
+  depthwise_kernel: 'depthwiseInitializer',
+  bias: 'biasInitializer',
+  gamma: 'gammaInitializer',
+  beta: 'betaInitializer',
+  moving_mean: 'movingMeanInitializer',
+  moving_variance: 'movingVarianceInitializer',
+};
+
+/** New-unit values for random pad: the layer's own initializer (seeded); BatchNorm gets gamma 1, beta 0, mean 0, var 1. */
+function freshValues(node: GraphNode, kind: WeightKind, shape: number[], seed: number): Float32Array {
+  const size = shape.reduce((a, b) => a * b, 1);
+  if (kind === 'gamma' || kind === 'moving_variance') return new Float32Array(size).fill(1);
+  if (kind === 'beta' || kind === 'moving_mean') return new Float32Array(size);
+  const spec = node.config[INITIALIZER_KEY[kind]] as { className: string; config: Record<string, unknown> } | undefined;
+  if (!spec) throw new Error(`layer '${node.name}': no ${INITIALIZER_KEY[kind]} in its config for random pad`);
+  const registered = tf.serialization.SerializationMap.getMap().classNameMap[spec.className];
+  if (!registered) throw new Error(`layer '${node.name}': unknown initializer ${spec.className}`);
+  const [cls, fromConfig] = registered;
+  const initializer = fromConfig(cls, { ...spec.config, seed }) as unknown as {
+    apply(shape: number[], dtype?: string): tf.Tensor;
+  };
+  const tensor = initializer.apply(shape, 'float32');
+  const values = tensor.dataSync() as Float32Array;
+  tensor.dispose();
+  return new Float32Array(values);
+}
+
+/**
+ * Widened weights of `layer` (a unit writer, BatchNorm or DepthwiseConv2D). `inMap` is the mapping of the tensor it
+ * reads, `outMap` that of the tensor it writes; undefined means unchanged. Returns new tensors (caller disposes).
+ */
+export function widenedLayerWeights(
+  layer: tf.layers.Layer,
+  node: GraphNode,
+  role: LayerRole,
+  inMap: UnitMapping | undefined,
+  outMap: UnitMapping | undefined,
+  fill: WeightFill,
+): tf.Tensor[] {
+  return layer.weights.map((variable, index) => {
+    const kind = weightKind(layer.name, variable.originalName);
+    const shape = variable.shape as number[];
+    const values = layer.getWeights()[index].dataSync() as Float32Array;
+    let view: KernelView;
+    let inputMap: UnitMapping | undefined;
+    let outputMap: UnitMapping | undefined;
+    let divideInput = false;
+    if (kind === 'kernel' && role === 'unit-writer') {
+      view = [shape.slice(0, -2).reduce((a, b) => a * b, 1), shape.at(-2)!, shape.at(-1)!];
+      [inputMap, outputMap, divideInput] = [inMap, outMap, true];
+    } else if (kind === 'depthwise_kernel') {
+      // [kh, kw, in, multiplier]: each output channel reads one input channel, so nothing is divided.
+      view = [shape[0] * shape[1], shape[2], shape[3]];
+      inputMap = inMap;
+    } else if (shape.length === 1) {
+      view = [1, 1, shape[0]];
+      outputMap = outMap;
+    } else {
+      throw new Error(`layer '${layer.name}' (${node.className}): cannot widen its weight '${variable.originalName}'`);
+    }
+    const newShape = [...shape];
+    if (kind === 'kernel' || kind === 'depthwise_kernel') {
+      if (inputMap) newShape[shape.length - 2] = inputMap.g.length;
+      if (outputMap) newShape[shape.length - 1] = outputMap.g.length;
+    } else if (outputMap) newShape[0] = outputMap.g.length;
+    const mode: FillMode =
+      fill.kind === 'replicate'
+        ? { kind: 'replicate', divideInput, noise: fill.noise, random: fill.random }
+        : { kind: 'random-pad', fresh: freshValues(node, kind, newShape, fill.random.derive(`${layer.name}/${kind}`)) };
+    return tf.tensor(remapKernel(values, view, inputMap, outputMap, mode), newShape, 'float32');
+  });
+}

@@ -1,0 +1,108 @@
+/**
+ * Net2WiderNet on any functional graph (`wider`) and its random-pad baseline (`randomPad`).
+ */
+import * as tf from '@tensorflow/tfjs';
+import { getNode, readGraph } from './graph.ts';
+import { widthKey } from './layer-roles.ts';
+import type { WeightFill } from './layer-weights.ts';
+import { widenedLayerWeights } from './layer-weights.ts';
+import { freshSeed, SeededRandom } from './mapping.ts';
+import type { NoiseSpec } from './noise.ts';
+import { validateNoise, ZERO_SUM_RELATIVE_SCALE } from './noise.ts';
+import { buildFromConfig, transferWeights } from './rebuild.ts';
+import { inferRemapping } from './remapping.ts';
+import type { RecordSink, WidthRecord } from './transform-record.ts';
+
+export interface WiderOptions {
+  /** Seed of the mappings g and the noise; drawn at random (and recorded) when absent. */
+  seed?: number;
+  noise?: NoiseSpec;
+  record?: RecordSink;
+}
+
+/** Widens the named unit writers (layer name -> new width); every group they touch follows. Exact with noise 'none'/'zero-sum'. */
+export function wider(
+  model: tf.LayersModel,
+  targets: Record<string, number>,
+  options: WiderOptions = {},
+): tf.LayersModel {
+  const noise = validateNoise(options.noise);
+  return widen(model, targets, options.seed, noise, 'wider', options.record);
+}
+
+/**
+ * Baseline: the same student shapes as `wider`, but new units get random incoming and outgoing weights from the
+ * layers' own initializers (BatchNorm: gamma 1, beta 0, mean 0, var 1) and old weights are kept undivided.
+ * Not function-preserving.
+ */
+export function randomPad(
+  model: tf.LayersModel,
+  targets: Record<string, number>,
+  options: Omit<WiderOptions, 'noise'> = {},
+): tf.LayersModel {
+  return widen(model, targets, options.seed, 'none', 'randomPad', options.record);
+}
+
+/** Shared by wider, randomPad and scaleWidth. */
+export function widen(
+  model: tf.LayersModel,
+  targets: Record<string, number>,
+  seedOption: number | undefined,
+  noise: NoiseSpec,
+  operator: WidthRecord['operator'],
+  record: RecordSink | undefined,
+  extra: Partial<WidthRecord> = {},
+): tf.LayersModel {
+  const seed = seedOption ?? freshSeed();
+  const random = new SeededRandom(seed);
+  const graph = readGraph(model);
+  const plan = inferRemapping(graph, targets, random);
+  const roles = plan.analysis.roles;
+  const replaced = new Map<string, tf.Tensor[]>();
+  try {
+    graph.config.layers.forEach((entry) => {
+      const node = getNode(graph, entry.name);
+      const role = roles.get(entry.name)!;
+      const inMap = node.inputs.length === 1 ? plan.mappings.get(node.inputs[0]) : undefined;
+      const outMap = plan.mappings.get(entry.name);
+      const touched =
+        (role === 'unit-writer' && (inMap || outMap)) ||
+        (role === 'channelwise' && outMap) ||
+        (role === 'depthwise' && inMap);
+      if (!touched) return;
+      if (role === 'unit-writer' && outMap) entry.config[widthKey(node)] = outMap.g.length;
+      const layerRandom = new SeededRandom(random.derive(`weights:${entry.name}`));
+      const fill: WeightFill =
+        operator === 'randomPad'
+          ? { kind: 'random-pad', random: layerRandom }
+          : { kind: 'replicate', noise, random: layerRandom };
+      replaced.set(
+        entry.name,
+        widenedLayerWeights(
+          model.getLayer(entry.name),
+          node,
+          role,
+          role === 'channelwise' ? undefined : inMap,
+          outMap,
+          fill,
+        ),
+      );
+    });
+    const student = buildFromConfig(graph.config, true);
+    transferWeights(model, student, replaced);
+    record?.({
+      operator,
+      seed,
+      noise,
+      ...(noise === 'zero-sum' ? { zeroSumScale: ZERO_SUM_RELATIVE_SCALE } : {}),
+      ...extra,
+      targets: { ...targets },
+      groups: plan.resolved,
+      paramsBefore: model.countParams(),
+      paramsAfter: student.countParams(),
+    });
+    return student;
+  } finally {
+    for (const weights of replaced.values()) tf.dispose(weights);
+  }
+}
