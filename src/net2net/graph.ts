@@ -2,7 +2,7 @@
  * Reading a tf.LayersModel as a graph of layers: its functional config (deep-cloned, safe to edit), each layer's
  * inbound layers, consumers and output shape. A layer's single output tensor is named by the layer.
  */
-import * as tf from '@tensorflow/tfjs';
+import type * as tf from '@tensorflow/tfjs';
 
 /** An inbound tensor reference in a functional config: [layerName, nodeIndex, tensorIndex, kwargs]. */
 export type InboundRef = [string, number, number, Record<string, unknown>];
