@@ -1,0 +1,129 @@
+/**
+ * The vega-lite specification of one panel of the paper's Figures 4-6: accuracy against the number of minibatches,
+ * one line per method, and the teacher's final accuracy as a dashed, labelled horizontal line.
+ */
+import type { TopLevelSpec } from 'vega-lite';
+
+export const FIGURE_FONT_FAMILY = 'DejaVu Sans';
+
+const METHOD_COLOURS = [
+  '#4c78a8',
+  '#f58518',
+  '#e45756',
+  '#54a24b',
+  '#b279a2',
+  '#72b7b2',
+  '#9d755d',
+  '#eeca3b',
+  '#ff9da6',
+  '#bab0ac',
+];
+const TEACHER_COLOUR = '#222222';
+const TEACHER_DASH = [7, 4];
+const SOLID = [1, 0];
+/** Above this many evaluations in a series, the points are left off and only the line is drawn. */
+const MAX_POINTS_WITH_MARKERS = 40;
+
+export interface AccuracySeries {
+  label: string;
+  points: { step: number; accuracy: number }[];
+}
+
+export interface AccuracyChartInput {
+  title: string;
+  subtitle?: string[];
+  yTitle: string;
+  series: AccuracySeries[];
+  teacher: { label: string; accuracy: number } | null;
+}
+
+export function accuracyChartSpec(input: AccuracyChartInput): TopLevelSpec {
+  const methodLabels = input.series.map((series) => series.label);
+  const teacherLabel = input.teacher?.label;
+  const domain = teacherLabel === undefined ? methodLabels : [teacherLabel, ...methodLabels];
+  const colours = methodLabels.map((_, index) => METHOD_COLOURS[index % METHOD_COLOURS.length]!);
+  const colourRange = teacherLabel === undefined ? colours : [TEACHER_COLOUR, ...colours];
+  const dashRange = domain.map((label) => (label === teacherLabel ? TEACHER_DASH : SOLID));
+  const legendAndScale = {
+    color: { field: 'method', type: 'nominal' as const, scale: { domain, range: colourRange }, title: null },
+    strokeDash: { field: 'method', type: 'nominal' as const, scale: { domain, range: dashRange }, title: null },
+  };
+  const values = input.series.flatMap((series) =>
+    series.points.map((point) => ({ method: series.label, step: point.step, accuracy: point.accuracy })),
+  );
+  const showMarkers = input.series.every((series) => series.points.length <= MAX_POINTS_WITH_MARKERS);
+
+  const layers: NonNullable<Extract<TopLevelSpec, { layer: unknown }>['layer']> = [
+    {
+      data: { values },
+      mark: { type: 'line', strokeWidth: 2, point: showMarkers ? { size: 24, filled: true } : false, clip: true },
+      encoding: {
+        x: { field: 'step', type: 'quantitative', title: 'Number of minibatches', scale: { zero: true } },
+        y: { field: 'accuracy', type: 'quantitative', title: input.yTitle, scale: { zero: false } },
+        ...legendAndScale,
+        order: { field: 'step', type: 'quantitative' },
+      },
+    },
+  ];
+  if (input.teacher !== null) {
+    const teacherRow = [
+      {
+        method: input.teacher.label,
+        accuracy: input.teacher.accuracy,
+        caption: `${input.teacher.label}: ${(input.teacher.accuracy * 100).toFixed(2)}%`,
+      },
+    ];
+    layers.push(
+      {
+        data: { values: teacherRow },
+        mark: { type: 'rule', strokeWidth: 2 },
+        encoding: { y: { field: 'accuracy', type: 'quantitative' }, ...legendAndScale },
+      },
+      // The caption twice: a thick white stroke first as a halo, so the caption stays legible over crossing curves.
+      ...[true, false].map((halo) => ({
+        data: { values: teacherRow },
+        mark: {
+          type: 'text' as const,
+          x: 'width' as const,
+          align: 'right' as const,
+          baseline: 'bottom' as const,
+          dx: -4,
+          dy: -3,
+          fontSize: 11,
+          ...(halo ? { stroke: 'white', strokeWidth: 4, strokeOpacity: 0.9, strokeJoin: 'round' as const } : {}),
+        },
+        encoding: {
+          y: { field: 'accuracy', type: 'quantitative' as const },
+          text: { field: 'caption', type: 'nominal' as const },
+          color: { value: TEACHER_COLOUR },
+        },
+      })),
+    );
+  }
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title:
+      input.subtitle && input.subtitle.length > 0
+        ? { text: input.title, subtitle: input.subtitle, subtitleColor: '#a03030' }
+        : { text: input.title },
+    width: 560,
+    height: 340,
+    background: 'white',
+    padding: 12,
+    config: {
+      font: FIGURE_FONT_FAMILY,
+      legend: {
+        orient: 'bottom-right',
+        fillColor: 'rgba(255,255,255,0.85)',
+        strokeColor: '#cccccc',
+        padding: 6,
+        symbolType: 'stroke',
+        symbolStrokeWidth: 2,
+        labelLimit: 320,
+      },
+      title: { fontSize: 15, anchor: 'start' },
+      axis: { labelFontSize: 11, titleFontSize: 12 },
+    },
+    layer: layers,
+  };
+}
