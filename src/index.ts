@@ -2,3 +2,23 @@
 export { selectBackend, describeBackend, BACKEND_CHOICES } from './backend/backend.ts';
 export type { BackendChoice, BackendInfo } from './backend/backend.ts';
 export { saveModel, loadModel } from './models/model-files.ts';
+
+// Net2Net operators (src/net2net).
+export { wider, randomPad } from './net2net/wider.ts';
+export type { WiderOptions } from './net2net/wider.ts';
+export { deeper, identityConvKernel } from './net2net/deeper.ts';
+export type { DeeperSpec, DeeperOptions } from './net2net/deeper.ts';
+export { scaleWidth, widthTargets } from './net2net/width-targets.ts';
+export type { ScaleWidthOptions } from './net2net/width-targets.ts';
+export { checkPreserved, DEFAULT_TOLERANCE } from './net2net/check.ts';
+export type { CheckOptions, CheckResult } from './net2net/check.ts';
+export type { NoiseSpec } from './net2net/noise.ts';
+export type {
+  TransformRecord,
+  WidthRecord,
+  DeeperRecord,
+  InsertRecord,
+  InsertStatistics,
+  RecordSink,
+} from './net2net/transform-record.ts';
+export type { ResolvedGroup } from './net2net/remapping.ts';
