@@ -1,0 +1,281 @@
+/**
+ * `imagenet:<dir>` / `folder:<dir>`: images decoded from files with sharp, read and decoded concurrently through one
+ * p-queue, `prefetchBatches` batches ahead of the trainer (memory: that many batches of decoded bytes, plus the files
+ * being decoded).
+ *
+ * Training: Inception-style random-resized crop + horizontal flip, both drawn from (seed, position), so the images
+ * of a position do not depend on concurrency or on resuming. A file that cannot be decoded is recorded (once) and its
+ * slot takes the next example of the same epoch's permutation instead, so batches stay full and deterministic.
+ * Validation: shorter side to size / valCropFraction, centre crop; bad files are left out (a batch is then filled
+ * from the following files, so only the last batch is short).
+ */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import PQueue from 'p-queue';
+import sharp from 'sharp';
+import type { Batch, Dataset, InputShape, TrainBatchOptions } from '../dataset.ts';
+import { BadFileLog } from '../bad-files.ts';
+import type { ClassSelectionOptions } from '../class-selection.ts';
+import { selectClasses, selectExamples } from '../class-selection.ts';
+import { orderedPrefetch } from '../ordered-prefetch.ts';
+import type { Normalization } from '../pixel-normalization.ts';
+import { IMAGENET_NORMALIZATION, PixelNormalizer, makeBatch } from '../pixel-normalization.ts';
+import { SeededRandom, hashSeed } from '../seeded-random.ts';
+import { TrainOrder, checkTrainBatchOptions } from '../train-order.ts';
+import type { CropBox, RandomResizedCropConfig } from './decode-image.ts';
+import {
+  DEFAULT_VAL_CROP_FRACTION,
+  INCEPTION_CROP,
+  centreCrop,
+  checkImageBytes,
+  decodeCrop,
+  describeDecodeError,
+  randomResizedCrop,
+  uprightSize,
+} from './decode-image.ts';
+import { DirectoryLister } from './directory-listing.ts';
+import type { FileList, FolderIndex } from './folder-index.ts';
+import { indexImageFolder } from './folder-index.ts';
+
+export interface ImageFolderOptions extends ClassSelectionOptions {
+  kind: 'imagenet' | 'folder';
+  /** Output side (default 224). */
+  imageSize?: number;
+  limitTrain?: number;
+  limitVal?: number;
+  /** Random-resized crop + flip for training (default true); false: the validation transform. */
+  augment?: boolean;
+  crop?: RandomResizedCropConfig;
+  flip?: boolean;
+  valCropFraction?: number;
+  normalization?: Normalization;
+  /** Files read and decoded at once (default 4). */
+  concurrency?: number;
+  /** Batches decoded ahead of the consumer (default 3). */
+  prefetchBatches?: number;
+  /** Stop with an error when more than this fraction of the files are bad (default 0.05). */
+  maxBadFraction?: number;
+  log?: (line: string) => void;
+  /** Where the file-list cache goes; null disables it. */
+  cacheDir?: string | null;
+  /** Labels file for a flat val/ (default: searched, see folder-index.ts). */
+  valLabels?: string;
+}
+
+interface DecodedExample {
+  pixels: Uint8Array;
+  label: number;
+}
+
+export class ImageFolderDataset implements Dataset {
+  readonly name: string;
+  readonly inputShape: InputShape;
+  readonly classNames: readonly string[];
+  readonly numTrain: number;
+  readonly numVal: number;
+  readonly normalization: Normalization;
+  readonly index: FolderIndex;
+  private readonly train: FileList;
+  private readonly val: FileList;
+  private readonly size: number;
+  private readonly bad: BadFileLog;
+  private readonly queue: PQueue;
+  private readonly normalizer: PixelNormalizer;
+  private readonly prefetchBatches: number;
+  private readonly augment: boolean;
+  private readonly crop: RandomResizedCropConfig;
+  private readonly flip: boolean;
+  private readonly valCropFraction: number;
+  private readonly openStreams = new Set<AsyncGenerator<unknown>>();
+
+  constructor(name: string, index: FolderIndex, options: ImageFolderOptions) {
+    const log = options.log ?? (() => {});
+    this.name = name;
+    this.index = index;
+    this.size = options.imageSize ?? 224;
+    if (!Number.isInteger(this.size) || this.size < 8) throw new Error(`${name}: imageSize must be an integer >= 8, got ${this.size}`);
+    this.inputShape = [this.size, this.size, 3];
+    const { names, remap } = selectClasses(index.classNames, options, name);
+    this.classNames = names;
+    this.train = pick(index.train, remap, options.limitTrain, `${name} train`);
+    this.val = pick(index.val, remap, options.limitVal, `${name} val`);
+    this.numTrain = this.train.paths.length;
+    this.numVal = this.val.paths.length;
+    if (this.numTrain === 0) throw new Error(`${name}: no training images in the selected classes`);
+    this.normalization = options.normalization ?? IMAGENET_NORMALIZATION;
+    this.normalizer = new PixelNormalizer(this.normalization, 3);
+    this.bad = new BadFileLog(name, this.numTrain + this.numVal, options.maxBadFraction ?? 0.05, log);
+    for (const p of index.problems) this.bad.addProblem(p.path, p.reason);
+    const concurrency = options.concurrency ?? 4;
+    if (!Number.isInteger(concurrency) || concurrency < 1) throw new Error(`${name}: concurrency must be a positive integer, got ${concurrency}`);
+    this.queue = new PQueue({ concurrency });
+    this.prefetchBatches = options.prefetchBatches ?? 3;
+    if (!Number.isInteger(this.prefetchBatches) || this.prefetchBatches < 1) {
+      throw new Error(`${name}: prefetchBatches must be a positive integer, got ${this.prefetchBatches}`);
+    }
+    this.augment = options.augment ?? true;
+    this.crop = options.crop ?? INCEPTION_CROP;
+    checkCropConfig(this.crop, name);
+    this.flip = options.flip ?? true;
+    this.valCropFraction = options.valCropFraction ?? DEFAULT_VAL_CROP_FRACTION;
+    if (!(this.valCropFraction > 0 && this.valCropFraction <= 1)) {
+      throw new Error(`${name}: valCropFraction must be in (0, 1], got ${this.valCropFraction}`);
+    }
+  }
+
+  get skipped(): readonly { path: string; reason: string }[] {
+    return this.bad.skipped;
+  }
+
+  /** Bad image files met so far (index problems such as empty folders not included). */
+  get badFileCount(): number {
+    return this.bad.badFileCount;
+  }
+
+  trainBatches(options: TrainBatchOptions): AsyncIterableIterator<Batch> {
+    const { batchSize, seed } = options;
+    const start = options.start ?? 0;
+    checkTrainBatchOptions(batchSize, seed, start);
+    const order = new TrainOrder(this.numTrain, seed);
+    function* positions(): Iterator<number> {
+      for (let p = start; ; p++) yield p;
+    }
+    const examples = orderedPrefetch(positions(), (p) => this.trainExample(order, seed, p), this.queue, this.prefetchBatches * batchSize);
+    return this.track((onEnd) => this.assemble(examples, batchSize, false, onEnd));
+  }
+
+  valBatches(batchSize: number): AsyncIterableIterator<Batch> {
+    if (!Number.isInteger(batchSize) || batchSize <= 0) throw new Error(`valBatches: batchSize must be a positive integer, got ${batchSize}`);
+    function* indices(n: number): Iterator<number> {
+      for (let i = 0; i < n; i++) yield i;
+    }
+    const examples = orderedPrefetch(indices(this.numVal), (i) => this.valExample(i), this.queue, this.prefetchBatches * batchSize);
+    return this.track((onEnd) => this.assemble(examples, batchSize, true, onEnd));
+  }
+
+  async close(): Promise<void> {
+    const streams = [...this.openStreams];
+    this.openStreams.clear();
+    for (const stream of streams) await stream.return(undefined);
+    this.queue.clear();
+    await this.queue.onIdle();
+  }
+
+  private track(make: (onEnd: () => void) => AsyncGenerator<Batch, void, undefined>): AsyncGenerator<Batch, void, undefined> {
+    const stream = make(() => this.openStreams.delete(stream));
+    this.openStreams.add(stream);
+    return stream;
+  }
+
+  /** Groups decoded examples (null: a bad validation file) into normalized batches of `batchSize`. */
+  private async *assemble(
+    examples: AsyncGenerator<DecodedExample | null, void, undefined>,
+    batchSize: number,
+    allowShortLast: boolean,
+    onEnd: () => void,
+  ): AsyncGenerator<Batch, void, undefined> {
+    const pixelsPerImage = this.size * this.size;
+    const valuesPerImage = pixelsPerImage * 3;
+    let x = new Float32Array(batchSize * valuesPerImage);
+    let y = new Int32Array(batchSize);
+    let n = 0;
+    try {
+      for await (const example of examples) {
+        if (example === null) continue;
+        this.normalizer.write(example.pixels, 0, x, n * valuesPerImage, pixelsPerImage);
+        y[n++] = example.label;
+        if (n === batchSize) {
+          yield makeBatch(x, y, this.inputShape);
+          x = new Float32Array(batchSize * valuesPerImage);
+          y = new Int32Array(batchSize);
+          n = 0;
+        }
+      }
+      if (allowShortLast && n > 0) yield makeBatch(x.slice(0, n * valuesPerImage), y.slice(0, n), this.inputShape);
+    } finally {
+      onEnd();
+      await examples.return(undefined);
+    }
+  }
+
+  /** Decodes training position p; a bad file is replaced by the next good example of the same epoch. */
+  private async trainExample(order: TrainOrder, seed: number, position: number): Promise<DecodedExample> {
+    const epoch = order.epochOf(position);
+    const offset = position % this.numTrain;
+    for (let step = 0; step < this.numTrain; step++) {
+      const example = order.exampleIn(epoch, offset + step);
+      const path = join(this.index.dataRoot, this.train.paths[example]!);
+      if (this.bad.isBad(path)) continue;
+      const rng = new SeededRandom(hashSeed(seed, position));
+      const mirror = this.augment && this.flip ? rng.next() < 0.5 : false;
+      const pixels = await this.decodeFile(path, (w, h) =>
+        this.augment ? randomResizedCrop(w, h, rng, this.crop) : centreCrop(w, h, this.valCropFraction),
+      mirror);
+      if (pixels) return { pixels, label: this.train.labels[example]! };
+    }
+    throw new Error(`${this.name}: no decodable training image among its ${this.numTrain} files`);
+  }
+
+  private async valExample(index: number): Promise<DecodedExample | null> {
+    const path = join(this.index.dataRoot, this.val.paths[index]!);
+    if (this.bad.isBad(path)) return null;
+    const pixels = await this.decodeFile(path, (w, h) => centreCrop(w, h, this.valCropFraction), false);
+    return pixels ? { pixels, label: this.val.labels[index]! } : null;
+  }
+
+  /** The decoded crop, or null after recording why the file is bad. */
+  private async decodeFile(path: string, chooseBox: (width: number, height: number) => CropBox, flip: boolean): Promise<Uint8Array | null> {
+    let reason: string;
+    try {
+      const bytes = await readFile(path);
+      const problem = checkImageBytes(bytes);
+      if (problem === null) {
+        const { width, height } = await uprightSize(bytes);
+        const pixels = await decodeCrop(bytes, chooseBox(width, height), this.size, flip);
+        this.bad.recordGood();
+        return pixels;
+      }
+      reason = problem;
+    } catch (err) {
+      reason = describeDecodeError(err);
+    }
+    this.bad.recordBad(path, reason);
+    return null;
+  }
+}
+
+function pick(files: FileList, remap: Int32Array, limit: number | undefined, what: string): FileList {
+  const keep = selectExamples(files.labels, remap, limit, what);
+  return {
+    paths: Array.from(keep, (i) => files.paths[i]!),
+    labels: Int32Array.from(keep, (i) => remap[files.labels[i]!]!),
+  };
+}
+
+function checkCropConfig(crop: RandomResizedCropConfig, name: string): void {
+  const [a0, a1] = crop.area;
+  const [r0, r1] = crop.aspect;
+  if (!(a0 > 0 && a0 <= a1 && a1 <= 1)) throw new Error(`${name}: crop area range must satisfy 0 < min <= max <= 1, got [${a0}, ${a1}]`);
+  if (!(r0 > 0 && r0 <= r1)) throw new Error(`${name}: crop aspect range must satisfy 0 < min <= max, got [${r0}, ${r1}]`);
+}
+
+/** Scans (or reads from the cache) the folder, logs what was found, and opens the dataset. */
+export async function openImageFolder(dir: string, name: string, options: ImageFolderOptions): Promise<ImageFolderDataset> {
+  const log = options.log ?? (() => {});
+  sharp.cache(false); // libvips' operation cache only costs memory here: every file is decoded once per epoch
+  let lister: DirectoryLister;
+  try {
+    lister = await DirectoryLister.open(dir, options.cacheDir ?? null);
+  } catch (err) {
+    throw new Error(`${name}: folder ${dir} cannot be read: ${describeDecodeError(err)}`);
+  }
+  const index = await indexImageFolder(lister, { kind: options.kind, valLabels: options.valLabels });
+  lister.save();
+  log(
+    `data: ${name}: ${index.classNames.length} classes, ${index.train.paths.length} train and ${index.val.paths.length} val images ` +
+      `(val: ${index.valLayout}${index.labelsFile ? ` from ${index.labelsFile}` : ''}); directories ${lister.counts.read} read, ` +
+      `${lister.counts.cached} from the cache${lister.cachePath ? ` ${lister.cachePath}` : ''}`,
+  );
+  for (const note of index.notes) log(`data: ${name}: ${note}`);
+  return new ImageFolderDataset(name, index, options);
+}
