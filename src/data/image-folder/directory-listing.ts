@@ -62,6 +62,8 @@ export class DirectoryLister {
 
   /** Entries of `relDir` (relative to the root, '' for the root), sorted; null when it is not a directory. */
   async list(relDir: string): Promise<DirectoryEntries | null> {
+    const seen = this.current.get(relDir);
+    if (seen) return seen;
     const abs = join(this.root, relDir);
     let mtimeMs: number;
     try {
