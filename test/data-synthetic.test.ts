@@ -102,7 +102,7 @@ test('synthetic honours classes and limits; the same seed gives the same images'
   const first = async (d: typeof a): Promise<number[]> => {
     const it = d.trainBatches({ batchSize: 12, seed: 5 });
     const { value } = await it.next();
-    const out = Array.from(value!.x.dataSync());
+    const out = Array.from(value!.x.dataSync() as Float32Array);
     tf.dispose([value!.x, value!.y]);
     await it.return?.(undefined);
     return out;
