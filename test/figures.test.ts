@@ -8,6 +8,7 @@ import sharp from 'sharp';
 import { drawExperimentFigures } from '../src/figures/draw-experiment.ts';
 import { FiguresInputError } from '../src/figures/experiment-manifest.ts';
 import { parseCurveCsv } from '../src/figures/curve-file.ts';
+import { renderPng } from '../src/figures/chart-render.ts';
 
 const HEADER = 'step,images,epoch,train_loss,train_acc,val_loss,val_acc,lr,wall_s';
 const BATCH = 32;
@@ -240,4 +241,13 @@ test('a missing folder is a FiguresInputError, and the CLI exits with status 2 n
   assert.ok(cli.stderr.includes(missing), cli.stderr);
   const noArgs = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/figures.ts'], { encoding: 'utf8' });
   assert.equal(noArgs.status, 2, noArgs.stderr);
+});
+
+test('PNG text is drawn with the bundled font (resvg ships none)', async () => {
+  const textOnly =
+    '<svg xmlns="http://www.w3.org/2000/svg" width="200" height="50"><text x="10" y="35" font-family="DejaVu Sans" font-size="28">Net2Net</text></svg>';
+  const noText = '<svg xmlns="http://www.w3.org/2000/svg" width="200" height="50"></svg>';
+  const darkest = async (svg: string) => (await sharp(renderPng(svg, 1)).stats()).channels[0]!.min;
+  assert.equal(await darkest(noText), 255);
+  assert.ok((await darkest(textOnly)) < 100, 'the text left no dark pixels: no font was found');
 });

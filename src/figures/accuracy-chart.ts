@@ -58,13 +58,26 @@ export function accuracyChartSpec(input: AccuracyChartInput): TopLevelSpec {
       data: { values },
       mark: { type: 'line', strokeWidth: 2, point: showMarkers ? { size: 24, filled: true } : false, clip: true },
       encoding: {
-        x: { field: 'step', type: 'quantitative', title: 'Number of minibatches', scale: { zero: true } },
+        x: {
+          field: 'step',
+          type: 'quantitative',
+          title: 'Number of minibatches',
+          scale: { zero: true },
+          axis: { format: ',' },
+        },
         y: { field: 'accuracy', type: 'quantitative', title: input.yTitle, scale: { zero: false } },
         ...legendAndScale,
         order: { field: 'step', type: 'quantitative' },
       },
     },
   ];
+  if (values.length === 0 && input.teacher === null) {
+    layers.push({
+      data: { values: [{ message: 'No evaluations yet' }] },
+      mark: { type: 'text', x: { expr: 'width / 2' }, y: { expr: 'height / 2' }, fontSize: 16, color: '#888888' },
+      encoding: { text: { field: 'message', type: 'nominal' } },
+    });
+  }
   if (input.teacher !== null) {
     const teacherRow = [
       {

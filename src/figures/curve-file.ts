@@ -30,9 +30,10 @@ export interface CurveFile {
   problems: string[];
 }
 
-export function readCurveFile(path: string): CurveFile {
-  if (!existsSync(path)) return { path, rows: [], problems: [`${path} does not exist (run not started?)`] };
-  return parseCurveCsv(readFileSync(path, 'utf8'), path);
+/** `shownPath` names the file in problems (e.g. relative to the experiment folder); default `path`. */
+export function readCurveFile(path: string, shownPath = path): CurveFile {
+  if (!existsSync(path)) return { path, rows: [], problems: [`${shownPath} does not exist (run not started?)`] };
+  return { ...parseCurveCsv(readFileSync(path, 'utf8'), shownPath), path };
 }
 
 export function parseCurveCsv(text: string, path: string): CurveFile {

@@ -65,7 +65,10 @@ export async function drawExperimentFigures(
   const manifest = readExperimentManifest(dir);
   for (const note of manifest.notes) log(`figures: ${note}`);
 
-  const curves = manifest.runs.map((run) => ({ run, curve: readCurveFile(join(dir, run.run, 'curve.csv')) }));
+  const curves = manifest.runs.map((run) => ({
+    run,
+    curve: readCurveFile(join(dir, run.run, 'curve.csv'), `${run.run}/curve.csv`),
+  }));
   for (const { run, curve } of curves) {
     for (const problem of curve.problems) log(`figures: ${run.label}: ${problem}`);
   }

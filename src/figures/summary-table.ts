@@ -47,6 +47,8 @@ export function summaryMarkdown(summary: ExperimentSummary): string {
   const teacher = summary.teacher;
   if (teacher === null) {
     lines.push('No teacher run: minibatches to reach the teacher are not computed.', '');
+  } else if (teacher.finalStep === null) {
+    lines.push(`Teacher: ${teacher.label} — no evaluations yet.`, '');
   } else {
     lines.push(
       `Teacher: ${teacher.label} — final validation accuracy ${formatAccuracy(teacher.finalValAcc)}, ` +
