@@ -247,13 +247,13 @@ function smallConvNet(): tf.LayersModel {
 
 const RMSPROP = { learningRate: 0.01, decay: 0.9, momentum: 0.9, epsilon: 1, weightDecay: 1e-4 };
 
-async function trainLosses(backend: 'cpu' | 'wasm', weights: Float32Array[], x: tf.Tensor, y: tf.Tensor) {
+async function trainLosses(backend: 'cpu' | 'wasm', weights: Float32Array[], x: tf.Tensor4D, y: tf.Tensor1D) {
   await tf.setBackend(backend);
   const model = smallConvNet();
   model.setWeights(model.getWeights().map((w, i) => tf.tensor(weights[i], w.shape)));
   const engine = new LocalStepEngine(model, RMSPROP);
-  const xs = tf.tensor(x.dataSync(), x.shape) as tf.Tensor4D;
-  const ys = tf.tensor(y.dataSync(), y.shape) as tf.Tensor1D;
+  const xs = tf.tensor4d(x.dataSync(), x.shape);
+  const ys = tf.tensor1d(y.dataSync(), 'float32');
   const losses: number[] = [];
   for (let i = 0; i < 4; i++) losses.push((await engine.step(xs, ys, RMSPROP.learningRate)).loss);
   const final = model.getWeights().map((w) => w.dataSync() as Float32Array);
@@ -270,7 +270,7 @@ test('training a conv net with BatchNorm on wasm reaches the losses and weights 
   const weights = reference.getWeights().map((w) => w.dataSync() as Float32Array);
   reference.dispose();
   await tf.setBackend('wasm');
-  const x = rand([16, 12, 12, 2]);
+  const x = rand([16, 12, 12, 2]) as tf.Tensor4D;
   const y = tf.tensor1d(
     Array.from({ length: 16 }, (_, i) => (i * 7) % 5),
     'float32',
