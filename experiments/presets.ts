@@ -1,0 +1,134 @@
+/**
+ * Experiment presets: which model family, data, widths, steps and intervals a run uses. `smoke` is for tests
+ * (seconds), `default` (no --preset) shows the effect on the committed Fashion-MNIST subset within minutes on two
+ * CPU cores, `cpu` runs the small family at the paper's widths on the full Fashion-MNIST (hours), `paper` is the
+ * full Inception-BN on ImageNet at 224 with the BN-Inception recipe (a GPU).
+ */
+import type { ModelName } from '../src/models/registry.ts';
+import type { LearningRateSchedule } from '../src/train/schedule.ts';
+import { INCEPTION_DECAY } from '../src/train/schedule.ts';
+
+export const PRESET_NAMES = ['smoke', 'default', 'cpu', 'paper'] as const;
+export type PresetName = (typeof PRESET_NAMES)[number];
+
+export interface Preset {
+  name: PresetName;
+  description: string;
+  model: ModelName;
+  /** Channel factor of the "standard" network of the experiments (the paper's width 1). */
+  baseWidth: number;
+  widthScope: 'modules' | 'all';
+  /** Dataset spec used when --data is not given; null: --data is required. */
+  data: string | null;
+  /** Image side for image folders (ImageNet); fixed-size datasets ignore it. */
+  imageSize?: number;
+  limitTrain?: number;
+  limitVal?: number;
+  augment?: boolean;
+  batchSize: number;
+  evalBatchSize: number;
+  /** Batch of training images that Net2DeeperNet measures BatchNorm statistics on, and the check batch size. */
+  transformBatchSize: number;
+  teacherSteps: number;
+  studentSteps: number;
+  evalEvery: number;
+  checkpointEvery: number;
+  /** The teacher's initial learning rate; students use it times their method's multiplier. */
+  learningRate: number;
+  schedule: LearningRateSchedule;
+  weightDecay: number;
+  /** Whether `explore` also trains its student architecture from random initialization (costly at full scale). */
+  exploreRandomInit: boolean;
+}
+
+export const PRESETS: Record<PresetName, Preset> = {
+  smoke: {
+    name: 'smoke',
+    description: 'seconds: tiny synthetic images, inception-bn-small at a tiny width, a few steps of every run',
+    model: 'inception-bn-small',
+    baseWidth: 0.1,
+    widthScope: 'all',
+    data: 'synthetic:12x12x1:4:64:32',
+    batchSize: 8,
+    evalBatchSize: 32,
+    transformBatchSize: 16,
+    teacherSteps: 4,
+    studentSteps: 4,
+    evalEvery: 2,
+    checkpointEvery: 2,
+    learningRate: 0.01,
+    schedule: { kind: 'constant' },
+    weightDecay: 4e-5,
+    exploreRandomInit: true,
+  },
+  default: {
+    name: 'default',
+    description:
+      'minutes on two CPU cores: the committed Fashion-MNIST subset (10k/2k), inception-bn-small with every conv ' +
+      'at width 0.25 (student) / 0.137 (teacher)',
+    model: 'inception-bn-small',
+    baseWidth: 0.25,
+    widthScope: 'all',
+    data: 'fashion-mnist',
+    limitVal: 1000,
+    batchSize: 32,
+    evalBatchSize: 250,
+    transformBatchSize: 256,
+    teacherSteps: 600,
+    studentSteps: 200,
+    evalEvery: 25,
+    checkpointEvery: 100,
+    learningRate: 0.045,
+    schedule: { kind: 'exponential', rate: 0.94, everyEpochs: 2, staircase: true },
+    weightDecay: 4e-5,
+    exploreRandomInit: true,
+  },
+  cpu: {
+    name: 'cpu',
+    description:
+      "hours on two CPU cores: the full Fashion-MNIST (60k/10k), inception-bn-small at the paper's widths " +
+      '(teacher sqrt(0.3) of the modules, student 1)',
+    model: 'inception-bn-small',
+    baseWidth: 1,
+    widthScope: 'modules',
+    data: 'fashion-mnist:full',
+    batchSize: 64,
+    evalBatchSize: 500,
+    transformBatchSize: 512,
+    teacherSteps: 9375,
+    studentSteps: 4688,
+    evalEvery: 250,
+    checkpointEvery: 250,
+    learningRate: 0.045,
+    schedule: { kind: 'exponential', rate: 0.94, everyEpochs: 2, staircase: true },
+    weightDecay: 4e-5,
+    exploreRandomInit: false,
+  },
+  paper: {
+    name: 'paper',
+    description:
+      'a GPU: the full Inception-BN at 224x224 on ImageNet (--data imagenet:<dir>), batch 32, RMSProp lr 0.045, ' +
+      'x0.94 every 2 epochs',
+    model: 'inception-bn',
+    baseWidth: 1,
+    widthScope: 'modules',
+    data: null,
+    imageSize: 224,
+    limitVal: 10000,
+    batchSize: 32,
+    evalBatchSize: 100,
+    transformBatchSize: 64,
+    teacherSteps: 400_000,
+    studentSteps: 200_000,
+    evalEvery: 4000,
+    checkpointEvery: 2000,
+    learningRate: 0.045,
+    schedule: INCEPTION_DECAY,
+    weightDecay: 4e-5,
+    exploreRandomInit: false,
+  },
+};
+
+export function isPresetName(name: string): name is PresetName {
+  return (PRESET_NAMES as readonly string[]).includes(name);
+}

@@ -1,0 +1,16 @@
+/** The experiments by name. */
+import type { ExperimentDefinition, ExperimentName } from './definition.ts';
+import { DEEPER } from './deeper.ts';
+import { EXPLORE } from './explore.ts';
+import { WIDER } from './wider.ts';
+
+export const EXPERIMENTS: Record<ExperimentName, ExperimentDefinition> = {
+  wider: WIDER,
+  deeper: DEEPER,
+  explore: EXPLORE,
+};
+export const EXPERIMENT_NAMES = Object.keys(EXPERIMENTS) as ExperimentName[];
+
+export function isExperimentName(name: string): name is ExperimentName {
+  return Object.hasOwn(EXPERIMENTS, name);
+}

@@ -1,0 +1,53 @@
+/**
+ * Net2WiderNet (paper sec. 4.2.1, fig. 4): a teacher with sqrt(0.3) of the standard width in every Inception module
+ * (about 0.3 of its parameters) grows to the standard width; compared with random pad and random init.
+ */
+import { randomPad, wider, widthTargets } from '../src/index.ts';
+import type { ExperimentDefinition, MethodContext } from './definition.ts';
+import { FROM_SCRATCH_LR_MULTIPLIER, STUDENT_LR_MULTIPLIER } from './definition.ts';
+
+export const TEACHER_WIDTH_FACTOR = Math.sqrt(0.3);
+
+function studentTargets(context: MethodContext): Record<string, number> {
+  const like = context.buildStudent(context.seed);
+  try {
+    return widthTargets(context.teacher, like);
+  } finally {
+    like.dispose();
+  }
+}
+
+export const WIDER: ExperimentDefinition = {
+  name: 'wider',
+  description: 'narrow teacher (sqrt(0.3) width) -> standard student: Net2WiderNet vs random pad vs random init',
+  teacherLabel: (preset) => `Teacher (${preset.model} x0.3)`,
+  teacher: (preset) => ({ width: preset.baseWidth * TEACHER_WIDTH_FACTOR }),
+  student: (preset) => ({ width: preset.baseWidth }),
+  noise: 'zero-sum',
+  methods: [
+    {
+      run: 'net2wider',
+      role: 'net2net',
+      label: 'Net2WiderNet',
+      init: 'wider(teacher, widthTargets(teacher, student architecture))',
+      learningRateMultiplier: STUDENT_LR_MULTIPLIER,
+      makeInitialModel: (c) => wider(c.teacher, studentTargets(c), { seed: c.seed, noise: c.noise, record: c.record }),
+    },
+    {
+      run: 'random-pad',
+      role: 'baseline',
+      label: 'Random pad',
+      init: 'randomPad(teacher, same targets): new units random, old weights undivided',
+      learningRateMultiplier: STUDENT_LR_MULTIPLIER,
+      makeInitialModel: (c) => randomPad(c.teacher, studentTargets(c), { seed: c.seed, record: c.record }),
+    },
+    {
+      run: 'random-init',
+      role: 'baseline',
+      label: 'Random init',
+      init: 'the student architecture, randomly initialized',
+      learningRateMultiplier: FROM_SCRATCH_LR_MULTIPLIER,
+      makeInitialModel: (c) => c.buildStudent(c.seed),
+    },
+  ],
+};

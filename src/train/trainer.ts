@@ -1,0 +1,276 @@
+/**
+ * The training loop: batch -> optimizer step -> (every N steps) evaluation + curve row -> (every M steps)
+ * checkpoint, with a progress bar. Resuming continues from the checkpoint's step and data position with the saved
+ * optimizer slots, after cutting curve.csv back to the rows that checkpoint recorded.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { join } from 'node:path';
+import { mkdirSync } from 'node:fs';
+import type { Dataset } from '../data/dataset.ts';
+import { writeJsonAtomic } from '../io/atomic-file.ts';
+import type { RmsPropConfig, StepEngine } from './step-engine.ts';
+import { LocalStepEngine } from './local-step-engine.ts';
+import type { LearningRateSchedule } from './schedule.ts';
+import { learningRateAt, validateSchedule } from './schedule.ts';
+import type { TrainState } from './checkpoint.ts';
+import { checkpointDir, findCheckpoint, loadCheckpoint, saveCheckpoint } from './checkpoint.ts';
+import type { CurveRow } from './curve-log.ts';
+import { CURVE_CSV, CurveLog, readCurve } from './curve-log.ts';
+import type { Evaluation } from './evaluate.ts';
+import { evaluate } from './evaluate.ts';
+import type { ProgressReporter } from './progress.ts';
+import { silentProgress } from './progress.ts';
+
+/** TensorFlow's Inception RMSProp settings (learning rate and weight decay are set per run). */
+export const INCEPTION_RMSPROP = { decay: 0.9, momentum: 0.9, epsilon: 1.0 } as const;
+
+export interface TrainConfig {
+  /** Optimizer steps (minibatches) in total. */
+  steps: number;
+  batchSize: number;
+  /** RMSProp settings; `learningRate` is the initial rate the schedule decays. */
+  optimizer: RmsPropConfig;
+  schedule: LearningRateSchedule;
+  /** Evaluate on the validation set (and write a curve row) every this many steps, at step 0 and at the end. */
+  evalEvery: number;
+  /** Write a checkpoint every this many steps and at the end. */
+  checkpointEvery: number;
+  evalBatchSize: number;
+  /** Seed of the training-data order. */
+  dataSeed: number;
+}
+
+export type EngineFactory = (model: tf.LayersModel, optimizer: RmsPropConfig) => StepEngine | Promise<StepEngine>;
+
+export interface TrainOptions {
+  runDir: string;
+  config: TrainConfig;
+  dataset: Dataset;
+  /** The model to train from step 0; not called when a checkpoint is resumed. The trainer takes ownership. */
+  initialModel: () => tf.LayersModel | Promise<tf.LayersModel>;
+  /** Continue from `<runDir>/checkpoint` when there is one (else start from step 0). */
+  resume: boolean;
+  createEngine?: EngineFactory;
+  progress?: ProgressReporter;
+  log?: (line: string) => void;
+  /** Extra fields for summary.json (backend, labels, ...). */
+  summary?: Record<string, unknown>;
+  /** Called after each step, once its evaluation and checkpoint are written (tests simulate a crash here). */
+  afterStep?: (step: number) => void;
+}
+
+export interface TrainResult {
+  /** The trained model; the caller disposes it. */
+  model: tf.LayersModel;
+  state: TrainState;
+  /** Every curve row of the run, including rows of earlier sessions. */
+  curve: CurveRow[];
+  /** Step the session started from (0 for a fresh run). */
+  resumedFrom: number;
+}
+
+export class TrainingDivergedError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'TrainingDivergedError';
+  }
+}
+
+export const localEngine: EngineFactory = (model, optimizer) => new LocalStepEngine(model, optimizer);
+
+export function validateTrainConfig(config: TrainConfig): void {
+  for (const key of ['steps', 'batchSize', 'evalEvery', 'checkpointEvery', 'evalBatchSize'] as const) {
+    const value = config[key];
+    if (!Number.isInteger(value) || value <= 0)
+      throw new Error(`training ${key} must be a positive integer, got ${value}`);
+  }
+  const { learningRate, decay, momentum, epsilon, weightDecay } = config.optimizer;
+  if (!(learningRate > 0)) throw new Error(`learning rate must be positive, got ${learningRate}`);
+  if (!(decay >= 0 && decay < 1)) throw new Error(`RMSProp decay must be in [0, 1), got ${decay}`);
+  if (!(momentum >= 0 && momentum < 1)) throw new Error(`RMSProp momentum must be in [0, 1), got ${momentum}`);
+  if (!(epsilon > 0)) throw new Error(`RMSProp epsilon must be positive, got ${epsilon}`);
+  if (!(weightDecay >= 0)) throw new Error(`weight decay must be >= 0, got ${weightDecay}`);
+  validateSchedule(config.schedule);
+}
+
+function weightsAreFinite(model: tf.LayersModel): boolean {
+  const ok = tf.tidy(() => tf.stack(model.weights.map((w) => tf.all(tf.isFinite(w.read())))).all()) as tf.Tensor;
+  const value = ok.dataSync()[0];
+  ok.dispose();
+  return value === 1;
+}
+
+export async function train(options: TrainOptions): Promise<TrainResult> {
+  const { runDir, config, dataset } = options;
+  validateTrainConfig(config);
+  const log = options.log ?? (() => {});
+  const progress = options.progress ?? silentProgress;
+  const createEngine = options.createEngine ?? localEngine;
+  mkdirSync(runDir, { recursive: true });
+  const curvePath = join(runDir, CURVE_CSV);
+
+  const found = options.resume ? findCheckpoint(runDir) : null;
+  let model: tf.LayersModel;
+  let state: TrainState;
+  let engine: StepEngine;
+  let curve: CurveLog;
+  if (found) {
+    const restored = await loadCheckpoint(found);
+    model = restored.model;
+    state = restored.state;
+    if (state.dataSeed !== config.dataSeed)
+      throw new Error(`checkpoint '${found}' used data seed ${state.dataSeed}, this run asks for ${config.dataSeed}`);
+    engine = await createEngine(model, config.optimizer);
+    if (restored.optimizer.length > 0) await engine.setOptimizerState(restored.optimizer);
+    restored.optimizer.forEach((slot) => slot.tensor.dispose());
+    curve = new CurveLog(curvePath, state.curveRows);
+    log(`[train] ${runDir}: resuming at step ${state.step}/${config.steps} (${state.curveRows} curve rows kept)`);
+  } else {
+    model = await options.initialModel();
+    state = {
+      step: 0,
+      images: 0,
+      dataSeed: config.dataSeed,
+      wallSeconds: 0,
+      curveRows: 0,
+      running: { lossSum: 0, correct: 0, examples: 0, steps: 0 },
+      lastLearningRate: learningRateAt(config.optimizer.learningRate, config.schedule, 0),
+    };
+    engine = await createEngine(model, config.optimizer);
+    curve = new CurveLog(curvePath, null);
+  }
+  const resumedFrom = state.step;
+  const sessionStart = performance.now();
+  const wallBefore = state.wallSeconds;
+  const elapsed = () => wallBefore + (performance.now() - sessionStart) / 1000;
+
+  const writeEvaluation = async (): Promise<Evaluation> => {
+    const result = await evaluate(model, dataset, config.evalBatchSize);
+    if (!Number.isFinite(result.loss))
+      throw new TrainingDivergedError(
+        `validation loss is ${result.loss} at step ${state.step} of '${runDir}': the weights are no longer finite; ` +
+          lastGoodCheckpointNote(runDir),
+      );
+    const r = state.running;
+    const row: CurveRow = {
+      step: state.step,
+      images: state.images,
+      epoch: state.images / dataset.numTrain,
+      train_loss: r.steps > 0 ? r.lossSum / r.steps : null,
+      train_acc: r.examples > 0 ? r.correct / r.examples : null,
+      val_loss: result.loss,
+      val_acc: result.accuracy,
+      lr: state.lastLearningRate,
+      wall_s: elapsed(),
+    };
+    await curve.append(row);
+    state.curveRows = curve.rowCount;
+    state.running = { lossSum: 0, correct: 0, examples: 0, steps: 0 };
+    progress.evaluation({
+      step: state.step,
+      totalSteps: config.steps,
+      valLoss: row.val_loss,
+      valAccuracy: row.val_acc,
+      trainLoss: row.train_loss,
+      trainAccuracy: row.train_acc,
+      learningRate: row.lr,
+      wallSeconds: row.wall_s,
+    });
+    return result;
+  };
+
+  const writeCheckpoint = async (): Promise<void> => {
+    if (!weightsAreFinite(model))
+      throw new TrainingDivergedError(
+        `weights are not finite after step ${state.step} of '${runDir}'; not overwriting the checkpoint. ` +
+          lastGoodCheckpointNote(runDir),
+      );
+    state.wallSeconds = elapsed();
+    const slots = await engine.getOptimizerState();
+    try {
+      await saveCheckpoint(runDir, model, slots, state);
+    } finally {
+      slots.forEach((slot) => slot.tensor.dispose());
+    }
+  };
+
+  const batches = dataset.trainBatches({ batchSize: config.batchSize, seed: config.dataSeed, start: state.images });
+  try {
+    if (state.step === 0 && curve.rowCount === 0) await writeEvaluation();
+    while (state.step < config.steps) {
+      const next = await batches.next();
+      if (next.done) throw new Error(`dataset '${dataset.name}' ended its training batches at step ${state.step}`);
+      const { x, y } = next.value;
+      const learningRate = learningRateAt(
+        config.optimizer.learningRate,
+        config.schedule,
+        state.images / dataset.numTrain,
+      );
+      let result;
+      try {
+        result = await engine.step(x, y, learningRate);
+      } finally {
+        x.dispose();
+        y.dispose();
+      }
+      if (!Number.isFinite(result.loss))
+        throw new TrainingDivergedError(
+          `training loss is ${result.loss} at step ${state.step + 1} of '${runDir}' (learning rate ` +
+            `${learningRate.toPrecision(3)}): training diverged. ${lastGoodCheckpointNote(runDir)}`,
+        );
+      state.step += 1;
+      state.images += config.batchSize;
+      state.lastLearningRate = learningRate;
+      state.running.lossSum += result.loss;
+      state.running.correct += result.correct;
+      state.running.examples += config.batchSize;
+      state.running.steps += 1;
+      const seconds = (performance.now() - sessionStart) / 1000;
+      const sessionImages = (state.step - resumedFrom) * config.batchSize;
+      progress.step({
+        step: state.step,
+        totalSteps: config.steps,
+        imagesPerSecond: sessionImages / Math.max(seconds, 1e-9),
+        loss: state.running.lossSum / state.running.steps,
+        accuracy: state.running.correct / state.running.examples,
+        etaSeconds: (seconds / (state.step - resumedFrom)) * (config.steps - state.step),
+      });
+      const last = state.step === config.steps;
+      if (state.step % config.evalEvery === 0 || last) await writeEvaluation();
+      if (state.step % config.checkpointEvery === 0 || last) await writeCheckpoint();
+      options.afterStep?.(state.step);
+    }
+  } catch (err) {
+    progress.done();
+    await engine.dispose();
+    model.dispose();
+    throw err;
+  } finally {
+    await batches.return?.(undefined);
+  }
+  progress.done();
+  await engine.dispose();
+  state.wallSeconds = found && resumedFrom === config.steps ? state.wallSeconds : elapsed();
+
+  const rows = readCurve(curvePath);
+  const best = rows.reduce((a, b) => (b.val_acc > a.val_acc ? b : a), rows[0]);
+  const final = rows[rows.length - 1];
+  writeJsonAtomic(join(runDir, 'summary.json'), {
+    ...options.summary,
+    steps: state.step,
+    images: state.images,
+    epochs: state.images / dataset.numTrain,
+    final_val_acc: final.val_acc,
+    final_val_loss: final.val_loss,
+    best_val_acc: best.val_acc,
+    best_step: best.step,
+    wall_s: state.wallSeconds,
+    params: model.countParams(),
+  });
+  return { model, state, curve: rows, resumedFrom };
+}
+
+function lastGoodCheckpointNote(runDir: string): string {
+  const dir = findCheckpoint(runDir);
+  return dir ? `The last good checkpoint is kept in '${checkpointDir(runDir)}'.` : 'No checkpoint was written yet.';
+}
