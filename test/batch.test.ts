@@ -138,10 +138,13 @@ test('two GPUs: two jobs at once, each with its own CUDA_VISIBLE_DEVICES, never 
   assert.equal(report.interrupted, false);
 });
 
-test('a job needing two GPUs gets both; one needing more than exist fails with the reason', async () => {
+test('a job needing two GPUs gets both; one needing more than exist, or a missing program, fails with the reason', async () => {
   const ws = workspace();
-  const jobs = [probeJob(ws, 'double', { gpus: 2 }), probeJob(ws, 'triple', { gpus: 3 })];
+  const missing: BatchJob = { ...probeJob(ws, 'missing'), argv: [join(ws.dir, 'no-such-program')] };
+  const jobs = [probeJob(ws, 'double', { gpus: 2 }), probeJob(ws, 'triple', { gpus: 3 }), missing];
   const report = await runBatch({ jobs, jobsFile: 'test.json', stateDir: ws.state, gpus: twoGpus });
+  assert.equal(row(report, 'missing').status, 'failed');
+  assert.match(row(report, 'missing').error ?? '', /cannot start .*no-such-program.*ENOENT/);
   assert.equal(probeLines(join(ws.state, 'double.log'))[0]!.cuda, '0,1');
   assert.equal(row(report, 'triple').status, 'failed');
   assert.match(row(report, 'triple').error ?? '', /needs 3 GPU\(s\), only 2/);

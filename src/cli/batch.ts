@@ -74,12 +74,14 @@ async function main(argv: string[]): Promise<number> {
 
   for (const [name, value] of [
     ['concurrency', args.concurrency],
-    ['kill-after', args['kill-after']],
     ['slurm-cpus', args['slurm-cpus']],
   ] as const) {
-    if (value !== undefined && (!Number.isFinite(value) || value < (name === 'kill-after' ? 0 : 1))) {
-      throw new UsageError(`--${name} ${value}: expected a number >= ${name === 'kill-after' ? 0 : 1}`);
+    if (value !== undefined && (!Number.isInteger(value) || value < 1)) {
+      throw new UsageError(`--${name} ${value}: expected a whole number >= 1`);
     }
+  }
+  if (!Number.isFinite(args['kill-after']) || args['kill-after'] < 0) {
+    throw new UsageError(`--kill-after ${args['kill-after']}: expected seconds >= 0`);
   }
   if (args.out !== undefined && args.emit === undefined) throw new UsageError('--out is only for --emit slurm');
 

@@ -62,7 +62,7 @@ export async function drawExperimentFigures(
 ): Promise<DrawExperimentResult> {
   const log = options.log ?? (() => {});
   const dir = resolve(experimentDir);
-  const manifest = readExperimentManifest(dir);
+  const manifest = readExperimentManifest(experimentDir);
   for (const note of manifest.notes) log(`figures: ${note}`);
 
   const curves = manifest.runs.map((run) => ({
