@@ -1,0 +1,395 @@
+/**
+ * Data-parallel training over worker threads: every replica (a worker with its own backend instance, and optionally
+ * the calling thread) runs forward and backward on a contiguous shard of the batch; the main thread averages the
+ * gradients weighted by shard size and applies ONE RMSProp update with the optimizer it owns, so the optimizer step
+ * is the full-batch step (up to float rounding) for models without BatchNorm.
+ *
+ * BatchNorm: each replica normalizes with its own shard's batch statistics (like PyTorch DDP without SyncBN), so with
+ * BatchNorm the gradient is not the full-batch gradient. Moving statistics: after each step the main model's moving
+ * mean and variance become the shard-size-weighted average of the replicas' updated ones, and every replica starts the
+ * next step from them. That average is m * old + (1 - m) * (weighted mean of shard statistics): exact for the moving
+ * mean, while the moving variance misses the between-shard spread of the means and uses per-shard unbiased variances.
+ *
+ * Per step the main thread publishes all weights (trainable and non-trainable) into one SharedArrayBuffer, posts each
+ * worker its shard, and waits (Atomics.waitAsync) until every worker has stored the step's generation number in its
+ * signal slot; gradients and statistics come back in one float32 SharedArrayBuffer per replica.
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { Worker } from 'node:worker_threads';
+import { createRmsProp, setLearningRate } from '../local-step-engine.ts';
+import type { RmsPropConfig, StepEngine, StepResult } from '../step-engine.ts';
+import { slotsByOriginalName, slotsForRmsProp, type NamedSlot } from './optimizer-slot-names.ts';
+import type { ReplicaBackend, ReplicaInit, ReplicaMessage, StepRequest } from './replica-protocol.ts';
+import { computeShardGradients, type ReplicaVariables } from './shard-gradients.ts';
+import { shardSizes, shardStarts } from './shard-sizes.ts';
+import { startTypeScriptWorker } from './typescript-worker.ts';
+import { readVariables, variablesInLayout, weightLayout, type WeightLayout } from './weight-layout.ts';
+
+export interface DataParallelOptions {
+  /** Replicas in worker threads (at least 1). */
+  workers: number;
+  /** The backend every worker selects (wasm registers the project's training kernels there too). */
+  backend: ReplicaBackend;
+  /**
+   * Whether the calling thread computes a shard too, on its own backend (then there are workers + 1 replicas).
+   * Default false: the calling thread only averages and applies the update.
+   */
+  mainThreadShard?: boolean;
+  /** A step fails, naming the replica, when a worker has not finished its shard by then. Default 10 minutes. */
+  stepTimeoutMs?: number;
+  /** Starting fails, naming the replica, when a worker is not ready by then. Default 2 minutes. */
+  startTimeoutMs?: number;
+}
+
+const DEFAULT_STEP_TIMEOUT_MS = 600_000;
+const DEFAULT_START_TIMEOUT_MS = 120_000;
+
+type WaitAsyncResult = { async: false; value: 'not-equal' | 'timed-out' } | { async: true; value: Promise<string> };
+/** Atomics.waitAsync (Node 16+) is missing from TypeScript's ES2023 lib. */
+function waitAsync(signals: Int32Array, index: number, value: number, timeoutMs: number): WaitAsyncResult {
+  return (Atomics as unknown as { waitAsync: typeof waitAsync }).waitAsync(signals, index, value, timeoutMs);
+}
+
+interface WorkerReplica {
+  index: number;
+  worker: Worker;
+  /** Gradients then moving statistics, in layout offsets. */
+  result: Float32Array;
+  /** Set by the worker's error message, crash or exit; wakes the waiting step. */
+  failure?: Error;
+}
+
+export async function createDataParallelStepEngine(
+  model: tf.LayersModel,
+  config: RmsPropConfig,
+  options: DataParallelOptions,
+): Promise<StepEngine> {
+  if (!Number.isInteger(options.workers) || options.workers < 1)
+    throw new Error(`data-parallel engine needs at least one worker, got workers=${options.workers}`);
+  if (options.backend !== 'wasm' && options.backend !== 'cpu')
+    throw new Error(`data-parallel workers run on 'wasm' or 'cpu', got backend '${String(options.backend)}'`);
+  const engine = new DataParallelStepEngine(model, config, options);
+  await engine.start(options.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS);
+  return engine;
+}
+
+export class DataParallelStepEngine implements StepEngine {
+  private readonly optimizer: tf.RMSPropOptimizer;
+  private readonly layout: WeightLayout;
+  private readonly variables: ReplicaVariables;
+  private readonly weights: Float32Array;
+  private readonly scores: Float64Array;
+  private readonly signals: Int32Array;
+  private readonly replicas: WorkerReplica[] = [];
+  /** The calling thread's result buffer when it computes a shard. */
+  private readonly mainResult: Float32Array | null;
+  /** Accumulators of the weighted averages. */
+  private readonly sum: Float64Array;
+  private readonly stepTimeoutMs: number;
+  private generation = 0;
+  private busy = false;
+  private disposed = false;
+  /** Set once the workers are being terminated: their exits are expected from then on. */
+  private stopping = false;
+  /** Why the engine cannot step any more (a worker crashed or timed out). */
+  private broken?: Error;
+
+  constructor(
+    readonly model: tf.LayersModel,
+    private readonly config: RmsPropConfig,
+    private readonly options: DataParallelOptions,
+  ) {
+    this.optimizer = createRmsProp(config);
+    this.layout = weightLayout(model);
+    this.variables = {
+      trainable: variablesInLayout(model, this.layout.trainable, true),
+      nonTrainable: variablesInLayout(model, this.layout.nonTrainable, false),
+    };
+    const floats = this.layout.totalSize;
+    this.weights = new Float32Array(new SharedArrayBuffer(4 * floats));
+    this.scores = new Float64Array(new SharedArrayBuffer(8 * 2 * options.workers));
+    this.signals = new Int32Array(new SharedArrayBuffer(4 * options.workers));
+    this.mainResult = options.mainThreadShard ? new Float32Array(floats) : null;
+    this.sum = new Float64Array(floats);
+    this.stepTimeoutMs = options.stepTimeoutMs ?? DEFAULT_STEP_TIMEOUT_MS;
+  }
+
+  /** Starts the workers and waits until each has rebuilt the model on its backend. */
+  async start(timeoutMs: number): Promise<void> {
+    const modelTopology = this.model.toJSON(null, false) as object;
+    for (let index = 0; index < this.options.workers; index++) {
+      const result = new SharedArrayBuffer(4 * this.layout.totalSize);
+      const init: ReplicaInit = {
+        index,
+        backend: this.options.backend,
+        modelTopology,
+        layout: this.layout,
+        weights: this.weights.buffer as SharedArrayBuffer,
+        result,
+        scores: this.scores.buffer as SharedArrayBuffer,
+        signals: this.signals.buffer as SharedArrayBuffer,
+      };
+      const worker = startTypeScriptWorker(new URL('./replica-worker.ts', import.meta.url), init);
+      this.replicas.push({ index, worker, result: new Float32Array(result) });
+    }
+    try {
+      await Promise.all(this.replicas.map((replica) => this.waitUntilReady(replica, timeoutMs)));
+    } catch (err) {
+      await this.terminateWorkers();
+      this.optimizer.dispose();
+      throw err;
+    }
+    for (const replica of this.replicas) this.watch(replica);
+  }
+
+  private waitUntilReady(replica: WorkerReplica, timeoutMs: number): Promise<void> {
+    const name = `data-parallel replica ${replica.index} (worker thread)`;
+    return new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => finish(new Error(`${name} was not ready within ${timeoutMs} ms`)), timeoutMs);
+      const onMessage = (message: ReplicaMessage): void => {
+        if (message.type === 'start-error') finish(new Error(`${name} could not start: ${message.message}`));
+        else if (message.type === 'ready' && message.tfBackend !== this.options.backend)
+          finish(new Error(`${name} runs backend '${message.tfBackend}', not '${this.options.backend}'`));
+        else if (message.type === 'ready') finish();
+      };
+      const onError = (err: Error): void => finish(new Error(`${name} could not start: ${err.message}`));
+      const onExit = (code: number): void => finish(new Error(`${name} exited with code ${code} while starting`));
+      const finish = (err?: Error): void => {
+        clearTimeout(timer);
+        replica.worker.off('message', onMessage).off('error', onError).off('exit', onExit);
+        if (err) reject(err);
+        else resolve();
+      };
+      replica.worker.on('message', onMessage).on('error', onError).on('exit', onExit);
+    });
+  }
+
+  /** Routes a running worker's failures to the step that waits for it. */
+  private watch(replica: WorkerReplica): void {
+    const name = `data-parallel replica ${replica.index} (worker thread)`;
+    replica.worker.on('message', (message: ReplicaMessage) => {
+      if (message.type === 'step-error' && message.generation === this.generation)
+        this.fail(replica, new Error(`${name} failed in step ${message.generation}: ${message.message}`));
+    });
+    replica.worker.on('error', (err: Error) => {
+      this.broken ??= new Error(`${name} crashed: ${err.message}`);
+      this.fail(replica, this.broken);
+    });
+    replica.worker.on('exit', (code: number) => {
+      if (this.stopping) return;
+      this.broken ??= new Error(`${name} exited unexpectedly with code ${code}`);
+      this.fail(replica, this.broken);
+    });
+  }
+
+  private fail(replica: WorkerReplica, err: Error): void {
+    replica.failure ??= err;
+    Atomics.notify(this.signals, replica.index); // wakes waitForReplica, which then sees the failure
+  }
+
+  async step(x: tf.Tensor4D, y: tf.Tensor1D, learningRate: number): Promise<StepResult> {
+    this.assertUsable('step');
+    if (this.busy) throw new Error('data-parallel step called while another step is running');
+    const batch = x.shape[0];
+    if (y.shape[0] !== batch) throw new Error(`step: x has ${batch} examples but y has ${y.shape[0]} labels`);
+    this.busy = true;
+    try {
+      return await this.runStep(x, y, learningRate);
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  private async runStep(x: tf.Tensor4D, y: tf.Tensor1D, learningRate: number): Promise<StepResult> {
+    const batch = x.shape[0];
+    const workerCount = this.replicas.length;
+    const sizes = shardSizes(batch, workerCount + (this.mainResult ? 1 : 0));
+    const starts = shardStarts(sizes);
+    await readVariables([...this.variables.trainable, ...this.variables.nonTrainable], this.allSlots(), this.weights);
+
+    const generation = ++this.generation;
+    const [xs, ys] = await Promise.all([x.data<'float32'>(), y.data()]);
+    const perExample = x.shape[1] * x.shape[2] * x.shape[3];
+    const deadline = performance.now() + this.stepTimeoutMs;
+    const waits: Promise<void>[] = [];
+    for (const replica of this.replicas) {
+      replica.failure = undefined;
+      const size = sizes[replica.index];
+      if (size === 0) continue;
+      const start = starts[replica.index];
+      const request: StepRequest = {
+        type: 'step',
+        generation,
+        x: xs.slice(start * perExample, (start + size) * perExample),
+        xShape: [size, x.shape[1], x.shape[2], x.shape[3]],
+        y:
+          y.dtype === 'int32'
+            ? Int32Array.from(ys.subarray(start, start + size))
+            : Float32Array.from(ys.subarray(start, start + size)),
+        yDtype: y.dtype === 'int32' ? 'int32' : 'float32',
+        weightDecay: this.config.weightDecay,
+      };
+      replica.worker.postMessage(request, [request.x.buffer as ArrayBuffer, request.y.buffer as ArrayBuffer]);
+      waits.push(this.waitForReplica(replica, generation, deadline));
+    }
+
+    let mainScore: StepResult | null = null;
+    let mainError: unknown;
+    if (this.mainResult && sizes[workerCount] > 0) {
+      const start = starts[workerCount];
+      const size = sizes[workerCount];
+      const xPart = tf.slice(x, [start, 0, 0, 0], [size, -1, -1, -1]);
+      const yPart = tf.slice(y, [start], [size]);
+      try {
+        mainScore = await computeShardGradients(
+          this.model,
+          this.variables,
+          this.layout,
+          xPart,
+          yPart,
+          this.config.weightDecay,
+          this.mainResult,
+        );
+      } catch (err) {
+        mainError = err;
+      } finally {
+        xPart.dispose();
+        yPart.dispose();
+      }
+    }
+    const settled = await Promise.allSettled(waits);
+    const errors = settled.flatMap((s) => (s.status === 'rejected' ? [s.reason as Error] : []));
+    if (mainError !== undefined)
+      errors.unshift(new Error(`data-parallel main-thread shard failed: ${(mainError as Error).message ?? mainError}`));
+    if (errors.length > 0) {
+      if (this.mainResult) this.restoreNonTrainable();
+      if (this.broken) await this.terminateWorkers();
+      throw errors.length === 1 ? errors[0] : new Error(errors.map((e) => e.message).join('\n'));
+    }
+
+    const results: { size: number; buffer: Float32Array }[] = this.replicas
+      .filter((r) => sizes[r.index] > 0)
+      .map((r) => ({ size: sizes[r.index], buffer: r.result }));
+    if (mainScore) results.push({ size: sizes[workerCount], buffer: this.mainResult! });
+    this.averageInto(results, batch);
+    this.applyUpdate(learningRate);
+
+    let loss = 0;
+    let correct = 0;
+    for (const replica of this.replicas) {
+      const size = sizes[replica.index];
+      if (size === 0) continue;
+      loss += size * this.scores[2 * replica.index];
+      correct += this.scores[2 * replica.index + 1];
+    }
+    if (mainScore) {
+      loss += sizes[workerCount] * mainScore.loss;
+      correct += mainScore.correct;
+    }
+    return { loss: loss / batch, correct };
+  }
+
+  private allSlots() {
+    return [...this.layout.trainable, ...this.layout.nonTrainable];
+  }
+
+  /** Resolves when the worker has signalled `generation`; rejects on its failure or at the deadline. */
+  private async waitForReplica(replica: WorkerReplica, generation: number, deadline: number): Promise<void> {
+    for (;;) {
+      const seen = Atomics.load(this.signals, replica.index);
+      if (seen === generation) return;
+      if (replica.failure) throw replica.failure;
+      if (this.stopping) throw this.broken ?? new Error('data-parallel engine was disposed during a step');
+      const remaining = deadline - performance.now();
+      if (remaining <= 0) {
+        this.broken ??= new Error(
+          `data-parallel replica ${replica.index} (worker thread) did not finish step ${generation} ` +
+            `within ${this.stepTimeoutMs} ms`,
+        );
+        throw this.broken;
+      }
+      const wait = waitAsync(this.signals, replica.index, seen, remaining);
+      if (wait.async) await wait.value;
+    }
+  }
+
+  /** sum = shard-size-weighted mean of the replicas' buffers (gradients, then moving statistics). */
+  private averageInto(results: { size: number; buffer: Float32Array }[], batch: number): void {
+    const sum = this.sum;
+    sum.fill(0);
+    for (const { size, buffer } of results) {
+      for (let i = 0; i < sum.length; i++) sum[i] += size * buffer[i];
+    }
+    // Dividing the float64 sum of size * value by the batch gives back a float32 value exactly when all replicas
+    // agree, so weights that no replica changes (frozen layers) stay bit-identical.
+    for (let i = 0; i < sum.length; i++) sum[i] /= batch;
+  }
+
+  private applyUpdate(learningRate: number): void {
+    setLearningRate(this.optimizer, learningRate);
+    const { trainable, nonTrainable } = this.layout;
+    tf.tidy(() => {
+      // Keys in trainable-weight order: RMSPropOptimizer matches its slots to gradients by position.
+      const gradients: Record<string, tf.Tensor> = {};
+      trainable.forEach((slot, i) => {
+        gradients[this.variables.trainable[i].name] = tf.tensor(
+          Float32Array.from(this.sum.subarray(slot.offset, slot.offset + slot.size)),
+          slot.shape,
+          'float32',
+        );
+      });
+      this.optimizer.applyGradients(gradients);
+      nonTrainable.forEach((slot, i) => {
+        const value = Float32Array.from(this.sum.subarray(slot.offset, slot.offset + slot.size));
+        this.variables.nonTrainable[i].assign(tf.tensor(value, slot.shape, 'float32'));
+      });
+    });
+  }
+
+  /** Undoes the main-thread shard's moving-statistics update when the step fails (values published at its start). */
+  private restoreNonTrainable(): void {
+    tf.tidy(() =>
+      this.layout.nonTrainable.forEach((slot, i) => {
+        const value = this.weights.slice(slot.offset, slot.offset + slot.size);
+        this.variables.nonTrainable[i].assign(tf.tensor(value, slot.shape, 'float32'));
+      }),
+    );
+  }
+
+  async getOptimizerState(): Promise<NamedSlot[]> {
+    this.assertUsable('getOptimizerState');
+    const slots = await this.optimizer.getWeights();
+    // getWeights returns the live slot variables and a fresh `iter` scalar: clone the former, hand over the latter.
+    return slotsByOriginalName(
+      this.model,
+      slots.map(({ name, tensor }) => ({ name, tensor: name === 'iter' ? tensor : tensor.clone() })),
+    );
+  }
+
+  async setOptimizerState(state: NamedSlot[]): Promise<void> {
+    this.assertUsable('setOptimizerState');
+    const ordered = slotsForRmsProp(this.model, state);
+    const previous = await this.optimizer.getWeights();
+    await this.optimizer.setWeights(ordered);
+    // setWeights replaces the slot variables without disposing the old ones.
+    tf.dispose(previous.map((slot) => slot.tensor));
+  }
+
+  async dispose(): Promise<void> {
+    if (this.disposed) return;
+    this.disposed = true;
+    await this.terminateWorkers();
+    this.optimizer.dispose();
+  }
+
+  private async terminateWorkers(): Promise<void> {
+    this.stopping = true;
+    for (const replica of this.replicas) Atomics.notify(this.signals, replica.index);
+    await Promise.all(this.replicas.map((replica) => replica.worker.terminate()));
+  }
+
+  private assertUsable(what: string): void {
+    if (this.broken) throw new Error(`data-parallel engine cannot ${what}: ${this.broken.message}`);
+    if (this.disposed) throw new Error(`data-parallel engine cannot ${what}: it was disposed`);
+  }
+}
