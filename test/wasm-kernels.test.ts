@@ -46,7 +46,7 @@ const rand = (shape: number[]) => tf.randomNormal(shape, 0, 1, 'float32', seed++
 
 test('registration names every kernel and is idempotent', () => {
   const names = registerWasmTrainingKernels();
-  for (const k of ['Conv2DBackpropFilter', 'Conv2DBackpropInput', 'Tile', 'Sum', 'MaxPoolGrad', 'FusedBatchNorm']) {
+  for (const k of ['Conv2DBackpropFilter', 'Conv2DBackpropInput', 'Tile', 'Sum', 'MaxPoolGrad', 'AvgPoolGrad']) {
     assert.ok(names.includes(k), `${k} missing from ${names.join(', ')}`);
     assert.ok(tf.getKernel(k, 'wasm'), `${k} not registered for wasm`);
   }
@@ -166,12 +166,14 @@ test('batch-norm pieces: FusedBatchNorm, its gradient (Tile), Sum and Mean over 
   }
 });
 
-test('max-pool, concat and split gradients match cpu', () => {
+test('max-pool, avg-pool, concat and split gradients match cpu', () => {
   const pools: [number[], number, number, 'same' | 'valid'][] = [
     [[3, 14, 14, 6], 3, 2, 'same'],
     [[2, 7, 7, 5], 3, 2, 'same'],
     [[2, 8, 8, 4], 2, 2, 'valid'],
     [[2, 9, 9, 3], 3, 1, 'same'],
+    [[2, 10, 9, 4], 3, 3, 'valid'],
+    [[2, 11, 11, 3], 5, 2, 'same'],
   ];
   for (const [shape, size, stride, pad] of pools) {
     // Distinct values: ties would make the arg-max depend on the visiting order.
@@ -182,7 +184,13 @@ test('max-pool, concat and split gradients match cpu', () => {
       (xx, p) => [tf.grad((a: tf.Tensor) => tf.sum(tf.mul(tf.maxPool(a as tf.Tensor4D, size, stride, pad), p)))(xx)],
       `maxPool ${shape} ${size}/${stride} ${pad}`,
     );
-    tf.dispose([x, probe]);
+    const avgProbe = rand(tf.avgPool(x as tf.Tensor4D, size, stride, pad).shape);
+    compare(
+      [x, avgProbe],
+      (xx, p) => [tf.grad((a: tf.Tensor) => tf.sum(tf.mul(tf.avgPool(a as tf.Tensor4D, size, stride, pad), p)))(xx)],
+      `avgPool ${shape} ${size}/${stride} ${pad}`,
+    );
+    tf.dispose([x, probe, avgProbe]);
   }
   const a = rand([2, 5, 5, 3]);
   const b = rand([2, 5, 5, 4]);

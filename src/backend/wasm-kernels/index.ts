@@ -16,9 +16,19 @@ import { maxPoolGradConfig } from './max-pool-grad.ts';
 import { concatConfig, splitVConfig } from './concat-split.ts';
 import { identityConfig } from './identity.ts';
 import { fusedBatchNormConfig } from './fused-batch-norm.ts';
+import { avgPoolGradConfig } from './avg-pool-grad.ts';
 
 /** Kernels of the wasm backend that our kernels call; captured before anything is replaced. */
-const COMPOSED_KERNELS = ['Conv2D', 'Transpose', 'Reshape', 'Slice', 'AvgPool', 'Multiply', 'Add'];
+const COMPOSED_KERNELS = [
+  'Conv2D',
+  'Transpose',
+  'Reshape',
+  'Slice',
+  'AvgPool',
+  'Multiply',
+  'Add',
+  'DepthwiseConv2dNative',
+];
 
 type ConfigFactory = (original: KernelConfig | undefined) => KernelConfig;
 
@@ -29,6 +39,7 @@ const FACTORIES: Record<string, ConfigFactory> = {
   Sum: (original) => sumConfig(required(original, 'Sum')),
   Mean: (original) => meanConfig(required(original, 'Mean')),
   MaxPoolGrad: (original) => maxPoolGradConfig(required(original, 'MaxPoolGrad')),
+  AvgPoolGrad: (original) => avgPoolGradConfig(required(original, 'AvgPoolGrad')),
   Concat: (original) => concatConfig(required(original, 'Concat')),
   SplitV: (original) => splitVConfig(required(original, 'SplitV')),
   Identity: (original) => identityConfig(required(original, 'Identity')),
