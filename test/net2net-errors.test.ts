@@ -88,6 +88,10 @@ test('deeper refuses impossible inserts with an error naming the layer and the r
     () => deeper(model, [{ after: 'conv1/relu', kind: 'conv', batchNorm: true }]),
     /insert after 'conv1\/relu' has batchNorm, which needs options.data/,
   );
+  assert.throws(
+    () => deeper(model, [{ after: 'conv1/relu', kind: 'conv-pair', kernel: 1 }]),
+    /conv-pair with kernel 1 after 'conv1\/relu'/,
+  );
   assert.throws(() => deeper(model, [{ after: 'nope', kind: 'conv' }], { data }), /no layer named 'nope'/);
   assert.throws(() => deeper(model, [{ after: 'logits', kind: 'dense' }], { data }), /'logits' is a model output/);
   assert.throws(

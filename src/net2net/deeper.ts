@@ -67,6 +67,10 @@ function validateSpec(graph: LayerGraph, spec: DeeperSpec, hasData: boolean): Gr
     throw new Error(
       `deeper: kernel ${k} after '${spec.after}' has no centre tap; an identity needs an odd kernel size`,
     );
+  if (spec.kind === 'conv-pair' && k === 1)
+    throw new Error(
+      `deeper: a conv-pair with kernel 1 after '${spec.after}' would be two 1x1 convs named alike; use kind 'conv'`,
+    );
   if (spec.pairOrder !== undefined && !['1xk-first', 'kx1-first'].includes(spec.pairOrder))
     throw new Error(`deeper: pairOrder '${spec.pairOrder}' after '${spec.after}' is not '1xk-first' or 'kx1-first'`);
   if (spec.batchNorm && !hasData)
