@@ -192,6 +192,15 @@ test('max-pool, avg-pool, concat and split gradients match cpu', () => {
     );
     tf.dispose([x, probe, avgProbe]);
   }
+  // ReLU outputs: many tied zeros in a window; the gradient goes to the first maximum in row-major order, as on cpu.
+  const relu = tf.relu(tf.sub(rand([2, 10, 10, 4]), 0.5));
+  const reluProbe = rand([2, 5, 5, 4]);
+  compare(
+    [relu, reluProbe],
+    (xx, p) => [tf.grad((a: tf.Tensor) => tf.sum(tf.mul(tf.maxPool(a as tf.Tensor4D, 3, 2, 'same'), p)))(xx)],
+    'maxPool with ties',
+  );
+  tf.dispose([relu, reluProbe]);
   const a = rand([2, 5, 5, 3]);
   const b = rand([2, 5, 5, 4]);
   const probe = rand([2, 5, 5, 7]);
