@@ -5,7 +5,7 @@
  * Naming (other code relies on it): a block named N is the layers `N` (Conv2D, no bias, 'same' padding), `N/bn`
  * (BatchNormalization, scale and center on) and `N/relu` (a ReLU layer). A factorized block N is the blocks `N/3x1`
  * then `N/1x3`; its extra pairs are `N/extra${i}/3x1` then `N/extra${i}/1x3`. Top pairs on a tensor named M are
- * `M/top${i}/3x1` then `M/top${i}/1x3`.
+ * `M/top${i}/3x1` then `M/top${i}/1x3`; a module M ends with `M/concat` (Concatenate) and `M/output` (ReLU).
  *
  * Random init: He-normal kernels (truncated normal, fan-in), TF.js defaults for BatchNormalization (gamma 1, beta 0,
  * moving mean 0, moving variance 1) and glorotUniform for the dense head. With a seed, each layer's initializer is
@@ -120,8 +120,12 @@ export function logitsHead(ctx: BlockContext, x: tf.SymbolicTensor, classes: num
 }
 
 /**
- * The end of an Inception module named M: Concatenate of its branches as `M/output`, then `topPairs` C -> C pairs
- * `M/top${i}` on top (the next module reads the last one).
+ * The end of an Inception module named M: Concatenate of its branches as `M/concat`, a ReLU as `M/output`, then
+ * `topPairs` C -> C pairs `M/top${i}` on top (the next module reads the last one).
+ *
+ * The ReLU is a no-op on a concat of ReLU outputs and max pools of them, and it costs no parameters; it is there
+ * because `deeper` follows inserted layers by ReLU only when the layer it inserts after is a ReLU, so inserting
+ * pairs after `M/output` builds exactly the conv-BN-ReLU top pairs this builder makes.
  */
 export function moduleOutput(
   ctx: BlockContext,
@@ -129,6 +133,7 @@ export function moduleOutput(
   name: string,
   topPairs: number,
 ): tf.SymbolicTensor {
-  const concat = tf.layers.concatenate({ name: `${name}/output`, axis: -1 }).apply(branches) as tf.SymbolicTensor;
-  return stackedPairs(ctx, concat, `${name}/top`, topPairs);
+  const concat = tf.layers.concatenate({ name: `${name}/concat`, axis: -1 }).apply(branches) as tf.SymbolicTensor;
+  const output = tf.layers.reLU({ name: `${name}/output` }).apply(concat) as tf.SymbolicTensor;
+  return stackedPairs(ctx, output, `${name}/top`, topPairs);
 }

@@ -1,0 +1,127 @@
+/**
+ * The model family and the Net2Net operators agree: widening a narrow teacher and deepening a factorized one give
+ * exactly the architecture `buildModel` makes for the student (same layer names, classes, shapes, wiring), and the
+ * student computes the teacher's function (inference mode, random BatchNorm parameters and statistics).
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as tf from '@tensorflow/tfjs';
+import { selectBackend } from '../src/backend/backend.ts';
+import { checkPreserved, deeper, wider, widthTargets } from '../src/index.ts';
+import type { DeeperSpec } from '../src/index.ts';
+import { buildModel } from '../src/models/registry.ts';
+import type { ModelOptions } from '../src/models/registry.ts';
+import { INCEPTION_BN_SMALL_MODULES } from '../src/models/inception-bn-small.ts';
+import { randomizeBatchNorm } from './net2net-fixtures.ts';
+
+await selectBackend('cpu', () => {});
+
+const SMALL = 'inception-bn-small';
+const INPUT: [number, number, number] = [8, 8, 1];
+
+/** One line per layer: name, class, inputs, output shape, weight shapes and the config that shapes do not show. */
+function describeArchitecture(model: tf.LayersModel): string[] {
+  return model.layers
+    .map((layer) => {
+      const config = layer.getConfig() as Record<string, unknown>;
+      const inputs = layer.inboundNodes.flatMap((node) => node.inboundLayers.map((l) => l.name));
+      const weights = layer.weights.map((w) => `${w.originalName.split('/').pop()}[${w.shape.join(',')}]`);
+      const shaping = ['strides', 'padding', 'poolSize', 'useBias', 'activation', 'axis', 'epsilon']
+        .filter((key) => key in config)
+        .map((key) => `${key}=${JSON.stringify(config[key])}`);
+      const shape = JSON.stringify(layer.outputShape);
+      return `${layer.name} ${layer.getClassName()} <- [${inputs.join(', ')}] ${shape} ${weights.join(' ')} ${shaping.join(' ')}`;
+    })
+    .sort();
+}
+
+function assertSameArchitecture(actual: tf.LayersModel, expected: tf.LayersModel): void {
+  const a = describeArchitecture(actual);
+  const e = describeArchitecture(expected);
+  const missing = e.filter((line) => !a.includes(line));
+  const extra = a.filter((line) => !e.includes(line));
+  assert.deepEqual(
+    { missing: missing.slice(0, 5), extra: extra.slice(0, 5) },
+    { missing: [], extra: [] },
+    'student differs from the builder',
+  );
+  assert.equal(a.length, e.length);
+}
+
+function teacherWithRandomBatchNorm(options: ModelOptions, seed: number): tf.LayersModel {
+  return randomizeBatchNorm(buildModel(SMALL, { inputShape: INPUT, seed, ...options }), seed);
+}
+
+function assertPreserved(teacher: tf.LayersModel, student: tf.LayersModel, seed: number): void {
+  const inputs = tf.randomNormal([6, ...INPUT], 0, 1, 'float32', seed);
+  const result = checkPreserved(teacher, student, inputs);
+  inputs.dispose();
+  assert.ok(result.maxRel < 1e-5, `maxRel ${result.maxRel} (maxAbs ${result.maxAbs}) >= 1e-5`);
+}
+
+/** Names of the layers a factorized model ends its 3x3 pairs with: `N/1x3/relu`. */
+function pairEnds(model: tf.LayersModel): string[] {
+  return model.layers.map((l) => l.name).filter((name) => name.endsWith('/1x3/relu'));
+}
+
+test('widening the small family width sqrt(0.3) -> 1 (modules only) gives the builder model and the same function', () => {
+  const teacher = teacherWithRandomBatchNorm({ width: Math.sqrt(0.3) }, 11);
+  const studentLike = buildModel(SMALL, { inputShape: INPUT });
+  const targets = widthTargets(teacher, studentLike);
+  assert.ok(!('conv1' in targets), 'the stem must keep its width in the modules scope');
+  assert.equal(targets['inception_3a/1x1'], 32);
+  const student = wider(teacher, targets, { seed: 5 });
+  assertSameArchitecture(student, studentLike);
+  assertPreserved(teacher, student, 1);
+  for (const m of [teacher, student, studentLike]) m.dispose();
+});
+
+test('deepening the factorized small model by 2 pairs after each pair gives the extraPairs: 2 builder model', () => {
+  const teacher = teacherWithRandomBatchNorm({ factorized: true }, 12);
+  const ends = pairEnds(teacher);
+  assert.equal(ends.length, 8, 'one factorized pair per Simple module');
+  // Two inserts after one layer stack in order: extra1 right after the pair, extra2 after extra1.
+  const specs: DeeperSpec[] = ends.flatMap((end) => {
+    const n = end.slice(0, -'/1x3/relu'.length);
+    return [1, 2].map((i) => ({
+      after: end,
+      kind: 'conv-pair' as const,
+      kernel: 3,
+      batchNorm: true,
+      pairOrder: 'kx1-first' as const,
+      name: `${n}/extra${i}`,
+    }));
+  });
+  const data = tf.randomNormal([8, ...INPUT], 0, 1, 'float32', 3);
+  const student = deeper(teacher, specs, { data });
+  data.dispose();
+  const studentLike = buildModel(SMALL, { inputShape: INPUT, factorized: true, extraPairs: 2 });
+  assertSameArchitecture(student, studentLike);
+  assertPreserved(teacher, student, 2);
+  for (const m of [teacher, student, studentLike]) m.dispose();
+});
+
+test('the exploration: width 1 -> sqrt(2) then 4 pairs on top of every module gives the topPairs: 4 builder model', () => {
+  const teacher = teacherWithRandomBatchNorm({ factorized: true }, 13);
+  const widerLike = buildModel(SMALL, { inputShape: INPUT, factorized: true, width: Math.SQRT2 });
+  const widened = wider(teacher, widthTargets(teacher, widerLike), { seed: 7 });
+  assertSameArchitecture(widened, widerLike);
+  const specs: DeeperSpec[] = INCEPTION_BN_SMALL_MODULES.flatMap((module) =>
+    [1, 2, 3, 4].map((i) => ({
+      after: `${module.name}/output`,
+      kind: 'conv-pair' as const,
+      kernel: 3,
+      batchNorm: true,
+      pairOrder: 'kx1-first' as const,
+      name: `${module.name}/top${i}`,
+    })),
+  );
+  // Several inserts after one layer stack in order, so all 40 pairs go in one call.
+  const data = tf.randomNormal([8, ...INPUT], 0, 1, 'float32', 4);
+  const student = deeper(widened, specs, { data });
+  data.dispose();
+  const studentLike = buildModel(SMALL, { inputShape: INPUT, factorized: true, width: Math.SQRT2, topPairs: 4 });
+  assertSameArchitecture(student, studentLike);
+  assertPreserved(teacher, student, 3);
+  for (const m of [teacher, widened, widerLike, student, studentLike]) m.dispose();
+});
