@@ -1,6 +1,6 @@
 import { test, before as beforeAll } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
@@ -12,6 +12,7 @@ import type { Batch, Dataset } from '../src/data/dataset.ts';
 import { exifRotatedJpeg, makeImageFolder } from '../src/data/synthetic-folder.ts';
 import type { MadeFolder } from '../src/data/synthetic-folder.ts';
 import { IMAGENET_NORMALIZATION } from '../src/data/pixel-normalization.ts';
+import { readImageHeader } from '../src/data/image-folder/image-header.ts';
 
 await selectBackend('cpu', () => {});
 
@@ -317,4 +318,31 @@ test('the file-list cache answers unchanged directories and notices a new file',
   assert.match(third.log[0]!, /directories 1 read, 6 from the cache/);
   assert.equal(third.dataset.numTrain, 7);
   rmSync(cacheDir, { recursive: true });
+});
+
+test('the JavaScript header reader agrees with sharp on size and orientation, and declines what it cannot read', async () => {
+  const made = folders.classFolders;
+  const base = await sharp({ create: { width: 37, height: 23, channels: 3, background: 'green' } })
+    .jpeg()
+    .toBuffer();
+  const samples: [string, Buffer][] = [
+    ...made.oddFiles
+      .filter((f) => f.decodable)
+      .map((f) => [f.kind, readFileSync(join(made.dir, f.path))] as [string, Buffer]),
+    ['progressive', await sharp(base).jpeg({ progressive: true }).toBuffer()],
+    ['exif-8', await sharp(base).withMetadata({ orientation: 8 }).jpeg().toBuffer()],
+    ['exif-3', await sharp(base).withMetadata({ orientation: 3 }).jpeg().toBuffer()],
+    ['png-alpha', await sharp(base).ensureAlpha().png().toBuffer()],
+  ];
+  for (const [kind, bytes] of samples) {
+    const meta = await sharp(bytes).metadata();
+    assert.deepEqual(
+      readImageHeader(bytes),
+      { width: meta.width, height: meta.height, orientation: meta.orientation ?? 1 },
+      kind,
+    );
+  }
+  assert.equal(readImageHeader(Buffer.from('this is not an image')), null);
+  assert.equal(readImageHeader(base.subarray(0, 20)), null);
+  assert.equal(readImageHeader(await sharp(base).webp().toBuffer()), null);
 });

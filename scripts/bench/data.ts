@@ -1,5 +1,244 @@
-/** `npm run bench -- data`: placeholder until its issue lands. */
-export async function run(_argv: string[]): Promise<void> {
-  console.error('bench data: not implemented yet');
-  process.exit(1);
+/**
+ * `npm run bench -- data [--data imagenet:<dir>] [--concurrency N] [--images N] [--batch-size N] [--size S]`
+ *
+ * Throughput of the image-folder training pipeline (read + sharp random-resized crop to SxS + flip + normalize +
+ * batch tensors, prefetched through p-queue) against two baselines on the same files, cores and concurrency:
+ *   raw-sharp   readFile + full sharp decode to RGB bytes (no crop, resize, normalization, batching),
+ *   pil         the Pillow peer /work/shared/peers/pil_decode.py (decode, resize, crop, flip, normalize; one thread).
+ * Also: sharp-crop (the pipeline's sharp work alone, without queue/normalize/tensors), CPU seconds per image
+ * (process user + system, which includes libvips' threads) and peak RSS. Without --data a folder of ImageNet-sized
+ * JPEGs (about 500x375) is generated once in the system temp folder.
+ * Prints one JSON object per measurement, then a summary with the ratios.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import PQueue from 'p-queue';
+import sharp from 'sharp';
+import yargs from 'yargs';
+import * as tf from '@tensorflow/tfjs';
+import { selectBackend } from '../../src/backend/backend.ts';
+import { openDataset } from '../../src/data/open-dataset.ts';
+import { ImageFolderDataset } from '../../src/data/image-folder/image-folder-dataset.ts';
+import { centreCrop, decodeCrop, uprightSize } from '../../src/data/image-folder/decode-image.ts';
+import { makeImageFolder } from '../../src/data/synthetic-folder.ts';
+
+const PIL_PEER = '/work/shared/peers/pil_decode.py';
+
+interface Measurement {
+  name: string;
+  images: number;
+  seconds: number;
+  img_per_s: number;
+  cpu_s_per_img: number | null;
+  img_per_cpu_s: number | null;
+  [extra: string]: unknown;
+}
+
+function report(m: Measurement): Measurement {
+  console.log(JSON.stringify(m));
+  return m;
+}
+
+async function timed(
+  name: string,
+  images: number,
+  body: () => Promise<Record<string, unknown> | void>,
+): Promise<Measurement> {
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  const extra = (await body()) ?? {};
+  const seconds = (performance.now() - t0) / 1000;
+  const cpu = process.cpuUsage(cpu0);
+  const cpuSeconds = (cpu.user + cpu.system) / 1e6;
+  return report({
+    name,
+    images,
+    seconds: round(seconds),
+    img_per_s: round(images / seconds),
+    cpu_s_per_img: round(cpuSeconds / images, 5),
+    img_per_cpu_s: round(images / cpuSeconds),
+    ...extra,
+  });
+}
+
+function round(v: number, digits = 2): number {
+  const f = 10 ** digits;
+  return Math.round(v * f) / f;
+}
+
+async function defaultFolder(log: (l: string) => void): Promise<string> {
+  const dir = join(tmpdir(), 'n2n-bench-imagenet-10x100-500x375');
+  if (!existsSync(join(dir, 'done'))) {
+    log(`bench data: generating ${dir} (10 classes x 100 JPEGs, about 500x375)`);
+    await makeImageFolder(dir, { classes: 10, perClass: 100, valPerClass: 5, width: 500, height: 375, seed: 0 });
+    await import('node:fs').then((fs) => fs.writeFileSync(join(dir, 'done'), ''));
+  }
+  return dir;
+}
+
+interface PeerRun {
+  files: number;
+  seconds: number;
+  img_per_s: number;
+  cpuSeconds: number;
+}
+
+function runPeer(dir: string, limit: number, log: (l: string) => void): PeerRun | null {
+  const result = spawnSync('/usr/bin/time', ['-f', '%U %S', '/usr/bin/python3', PIL_PEER, dir, String(limit)], {
+    encoding: 'utf8',
+  });
+  if (result.status !== 0) {
+    log(`bench data: the Pillow peer failed (status ${result.status}): ${result.stderr.slice(0, 500)}`);
+    return null;
+  }
+  const peer = JSON.parse(result.stdout.trim().split('\n').pop()!) as {
+    files: number;
+    seconds: number;
+    img_per_s: number;
+  };
+  const [user, system] = result.stderr.trim().split('\n').pop()!.split(' ').map(Number);
+  return { ...peer, cpuSeconds: user! + system! };
+}
+
+export async function run(argv: string[]): Promise<void> {
+  const args = await yargs(argv)
+    .option('data', { type: 'string', describe: 'imagenet:<dir> or folder:<dir> (default: a generated folder)' })
+    .option('concurrency', { type: 'number', default: 4 })
+    .option('prefetch-batches', { type: 'number', default: 3 })
+    .option('images', { type: 'number', default: 1000, describe: 'images per measurement' })
+    .option('long-images', { type: 'number', default: 4000, describe: 'images in the memory run (RSS sampled)' })
+    .option('batch-size', { type: 'number', default: 32 })
+    .option('size', { type: 'number', default: 224 })
+    .option('pil', { type: 'boolean', default: true, describe: `also run the Pillow peer ${PIL_PEER}` })
+    .strict()
+    .parseAsync();
+  const log = (line: string): void => console.error(line);
+  await selectBackend('cpu', () => {});
+  const spec = args.data ?? `imagenet:${await defaultFolder(log)}`;
+  const dataset = await openDataset(spec, {
+    imageSize: args.size,
+    concurrency: args.concurrency,
+    prefetchBatches: args['prefetch-batches'],
+    log,
+  });
+  if (!(dataset instanceof ImageFolderDataset))
+    throw new Error(`bench data: ${spec} is not an image folder (imagenet:<dir> or folder:<dir>)`);
+  const n = Math.min(args.images, dataset.numTrain);
+  const files = dataset.index.train.paths.slice(0, n).map((p) => join(dataset.index.dataRoot, p));
+  const setup = {
+    spec,
+    cores: cpus().length,
+    concurrency: args.concurrency,
+    libvips_threads_per_image: sharp.concurrency(),
+    uv_threadpool_size: Number(process.env.UV_THREADPOOL_SIZE ?? 4),
+    size: args.size,
+    batch_size: args['batch-size'],
+    files: n,
+  };
+  console.log(JSON.stringify({ name: 'setup', ...setup }));
+
+  // warm the page cache and sharp for every measurement alike
+  await Promise.all(files.map((f) => readFile(f)));
+  const queue = new PQueue({ concurrency: args.concurrency });
+
+  const raw = await timed('raw-sharp', n, async () => {
+    let bytes = 0;
+    await Promise.all(
+      files.map((f) =>
+        queue.add(async () => {
+          const decoded = await sharp(await readFile(f))
+            .toColourspace('srgb')
+            .raw()
+            .toBuffer();
+          bytes += decoded.length;
+        }),
+      ),
+    );
+    return { mean_decoded_pixels: Math.round(bytes / 3 / n) };
+  });
+
+  const crop = await timed('sharp-crop', n, async () => {
+    await Promise.all(
+      files.map((f) =>
+        queue.add(async () => {
+          const bytes = await readFile(f);
+          const { width, height } = await uprightSize(bytes);
+          await decodeCrop(bytes, centreCrop(width, height, 0.6), args.size, false);
+        }),
+      ),
+    );
+  });
+
+  const batches = Math.max(1, Math.floor(n / args['batch-size']));
+  const pipeline = await timed('pipeline', batches * args['batch-size'], async () => {
+    const iterator = dataset.trainBatches({ batchSize: args['batch-size'], seed: 0 });
+    for (let i = 0; i < batches; i++) {
+      const { value } = await iterator.next();
+      tf.dispose([value!.x, value!.y]);
+    }
+    await iterator.return?.(undefined);
+  });
+
+  // a longer run (several epochs of the files when the folder is small): RSS must stay flat
+  const longBatches = Math.max(1, Math.floor(args['long-images'] / args['batch-size']));
+  const rssSamples: number[] = [];
+  const tensorsBefore = tf.memory().numTensors;
+  const long = await timed('pipeline-long', longBatches * args['batch-size'], async () => {
+    const iterator = dataset.trainBatches({ batchSize: args['batch-size'], seed: 1 });
+    for (let i = 0; i < longBatches; i++) {
+      const { value } = await iterator.next();
+      tf.dispose([value!.x, value!.y]);
+      if (i % Math.max(1, Math.floor(longBatches / 8)) === 0)
+        rssSamples.push(Math.round(process.memoryUsage().rss / 2 ** 20));
+    }
+    await iterator.return?.(undefined);
+    return {
+      rss_mb_samples: rssSamples,
+      peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024),
+      tensors_leaked: tf.memory().numTensors - tensorsBefore,
+    };
+  });
+  await dataset.close();
+
+  let pil: Measurement | null = null;
+  if (args.pil && existsSync(PIL_PEER)) {
+    const trainDir = join(dataset.index.dataRoot, 'train');
+    const startup = runPeer(trainDir, 1, log);
+    const full = runPeer(trainDir, n, log);
+    if (startup && full) {
+      // CPU per image from /usr/bin/time, without the interpreter start and imports (a run on 1 file)
+      const cpuPerImage = (full.cpuSeconds - startup.cpuSeconds) / (full.files - startup.files);
+      pil = report({
+        name: 'pil',
+        images: full.files,
+        seconds: full.seconds,
+        img_per_s: full.img_per_s,
+        cpu_s_per_img: round(cpuPerImage, 5),
+        img_per_cpu_s: round(1 / cpuPerImage),
+        process_cpu_s: round(full.cpuSeconds),
+        startup_cpu_s: round(startup.cpuSeconds),
+        note: 'one process, one thread; img/s is wall time on a shared machine, img_per_cpu_s is per core',
+      });
+    }
+  }
+
+  console.log(
+    JSON.stringify({
+      name: 'summary',
+      pipeline_img_per_s: pipeline.img_per_s,
+      raw_sharp_img_per_s: raw.img_per_s,
+      sharp_crop_img_per_s: crop.img_per_s,
+      pil_img_per_s: pil?.img_per_s ?? null,
+      pipeline_vs_raw_sharp: round(pipeline.img_per_s / raw.img_per_s, 3),
+      pipeline_vs_sharp_crop: round(pipeline.img_per_s / crop.img_per_s, 3),
+      pipeline_img_per_cpu_s: pipeline.img_per_cpu_s,
+      pil_img_per_cpu_s: pil?.img_per_cpu_s ?? null,
+      pipeline_vs_pil_per_core: pil ? round(pipeline.img_per_cpu_s! / pil.img_per_cpu_s!, 3) : null,
+      peak_rss_mb: long.peak_rss_mb,
+      rss_mb_samples: long.rss_mb_samples,
+    }),
+  );
 }

@@ -5,6 +5,7 @@
  */
 import sharp from 'sharp';
 import type { SeededRandom } from '../seeded-random.ts';
+import { readImageHeader } from './image-header.ts';
 
 export interface CropBox {
   left: number;
@@ -75,10 +76,14 @@ export function checkImageBytes(bytes: Uint8Array): string | null {
   return null;
 }
 
-/** Upright size of an encoded image (width and height swapped for EXIF orientations 5 to 8). */
-export async function uprightSize(bytes: Uint8Array): Promise<{ width: number; height: number }> {
-  const meta = await sharp(bytes, { failOn: 'truncated' }).metadata();
-  if (!meta.width || !meta.height) throw new Error(`no image size in ${meta.format ?? 'unknown'} header`);
+/**
+ * Upright size of an encoded image (width and height swapped for EXIF orientations 5 to 8): from the JPEG/PNG
+ * header when it can be read here, else from sharp (`useSharp` forces sharp).
+ */
+export async function uprightSize(bytes: Uint8Array, useSharp = false): Promise<{ width: number; height: number }> {
+  const header = useSharp ? null : readImageHeader(bytes);
+  const meta = header ?? (await sharp(bytes, { failOn: 'truncated' }).metadata());
+  if (!meta.width || !meta.height) throw new Error(`no image size in the ${'format' in meta ? meta.format : 'image'} header`);
   const swap = (meta.orientation ?? 1) >= 5;
   return swap ? { width: meta.height, height: meta.width } : { width: meta.width, height: meta.height };
 }
