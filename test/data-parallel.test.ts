@@ -10,7 +10,7 @@ import {
 } from '../src/train/data-parallel/data-parallel-step-engine.ts';
 import { shardSizes, shardStarts } from '../src/train/data-parallel/shard-sizes.ts';
 
-await selectBackend('cpu', () => {});
+await selectBackend('wasm', () => {});
 
 const CONFIG: RmsPropConfig = { learningRate: 0.01, decay: 0.9, momentum: 0.9, epsilon: 1e-6, weightDecay: 1e-3 };
 
@@ -91,7 +91,7 @@ describe('DataParallelStepEngine, 2 worker replicas, no BatchNorm', () => {
   let engine: StepEngine;
   before(async () => {
     model = buildModel(false);
-    engine = await createDataParallelStepEngine(model, CONFIG, { workers: 2, backend: 'cpu' });
+    engine = await createDataParallelStepEngine(model, CONFIG, { workers: 2, backend: 'wasm' });
   });
   after(async () => {
     await engine.dispose();
@@ -181,7 +181,7 @@ test('main thread plus one worker give the LocalStepEngine step too', async () =
   const model = buildModel(false);
   const reference = cloneModel(model, false);
   const local = new LocalStepEngine(reference, CONFIG);
-  await withEngine(model, { workers: 1, backend: 'cpu', mainThreadShard: true }, async (engine) => {
+  await withEngine(model, { workers: 1, backend: 'wasm', mainThreadShard: true }, async (engine) => {
     for (const seed of [50, 60]) {
       const { x, y } = batch(7, seed);
       const before = tf.memory().numTensors;
@@ -225,7 +225,7 @@ test('with BatchNorm: moving statistics become the shard-weighted average, and t
   };
 
   const losses: number[] = [];
-  await withEngine(model, { workers: 2, backend: 'cpu' }, async (engine) => {
+  await withEngine(model, { workers: 2, backend: 'wasm' }, async (engine) => {
     for (let step = 0; step < 6; step++) {
       const expected = step < 2 ? expectedStatistics() : null;
       const before = tf.memory().numTensors;
@@ -251,8 +251,8 @@ test('with BatchNorm: moving statistics become the shard-weighted average, and t
 });
 
 test('a replica that does not finish in time fails the step, naming it, and the engine stops', async () => {
-  const { x, y } = batch(64, 70);
-  await withEngine(buildModel(false), { workers: 2, backend: 'cpu', stepTimeoutMs: 1 }, async (engine) => {
+  const { x, y } = batch(256, 70);
+  await withEngine(buildModel(false), { workers: 2, backend: 'wasm', stepTimeoutMs: 1 }, async (engine) => {
     await assert.rejects(engine.step(x, y, 0.01), /replica [01] \(worker thread\) did not finish step 1 within 1 ms/);
     await assert.rejects(engine.step(x, y, 0.01), /cannot step: .*did not finish/);
   });
@@ -274,7 +274,7 @@ test('a model the workers cannot rebuild fails the factory with the worker messa
   const h = new Unregistered({ name: 'custom' }).apply(input) as tf.SymbolicTensor;
   const model = tf.model({ inputs: input, outputs: tf.layers.dense({ units: 3 }).apply(h) as tf.SymbolicTensor });
   await assert.rejects(
-    createDataParallelStepEngine(model, CONFIG, { workers: 1, backend: 'cpu' }),
+    createDataParallelStepEngine(model, CONFIG, { workers: 1, backend: 'wasm' }),
     /replica 0 \(worker thread\) could not start: .*UnregisteredInWorkers/,
   );
   model.dispose();
