@@ -37,6 +37,15 @@ export interface AccuracyChartInput {
   teacher: { label: string; accuracy: number } | null;
 }
 
+/** The y range: the data's, padded a little (so equal values still get an axis), within [0, 1]. */
+export function accuracyDomain(accuracies: number[]): { domain: [number, number]; nice: false } | { zero: false } {
+  if (accuracies.length === 0) return { zero: false };
+  const low = Math.min(...accuracies);
+  const high = Math.max(...accuracies);
+  const pad = Math.max((high - low) * 0.05, 0.01);
+  return { domain: [Math.max(0, low - pad), Math.min(1, high + pad)], nice: false };
+}
+
 export function accuracyChartSpec(input: AccuracyChartInput): TopLevelSpec {
   const methodLabels = input.series.map((series) => series.label);
   const teacherLabel = input.teacher?.label;
@@ -63,9 +72,15 @@ export function accuracyChartSpec(input: AccuracyChartInput): TopLevelSpec {
           type: 'quantitative',
           title: 'Number of minibatches',
           scale: { zero: true },
-          axis: { format: ',' },
+          axis: { format: ',d', tickMinStep: 1 },
         },
-        y: { field: 'accuracy', type: 'quantitative', title: input.yTitle, scale: { zero: false } },
+        y: {
+          field: 'accuracy',
+          type: 'quantitative',
+          title: input.yTitle,
+          scale: accuracyDomain(values.map((v) => v.accuracy).concat(input.teacher ? [input.teacher.accuracy] : [])),
+          axis: { format: '~%' },
+        },
         ...legendAndScale,
         order: { field: 'step', type: 'quantitative' },
       },
@@ -126,10 +141,10 @@ export function accuracyChartSpec(input: AccuracyChartInput): TopLevelSpec {
     config: {
       font: FIGURE_FONT_FAMILY,
       legend: {
-        orient: 'bottom-right',
-        fillColor: 'rgba(255,255,255,0.85)',
-        strokeColor: '#cccccc',
-        padding: 6,
+        orient: 'bottom',
+        direction: 'horizontal',
+        columns: 2,
+        columnPadding: 24,
         symbolType: 'stroke',
         symbolStrokeWidth: 2,
         labelLimit: 320,
