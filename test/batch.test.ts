@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runBatch } from '../src/batch/batch-runner.ts';
@@ -383,4 +383,33 @@ test('--emit slurm: a job-array script that passes bash -n and runs the same com
   assert.match(readFileSync(join(stateDir, 'flaky.log'), 'utf8'), /already done, skipped/);
   assert.equal(runTask(7).status, 2);
   assert.equal(shellQuote("a'b"), `'a'\\''b'`);
+});
+
+test('npm run batch -- <jobs> --emit slurm --out <file> writes an executable script and exits 0', () => {
+  const ws = workspace();
+  const jobsFile = join(ws.dir, 'jobs.json');
+  writeFileSync(
+    jobsFile,
+    JSON.stringify({
+      defaults: { args: ['--backend', 'tensorflow-gpu'] },
+      jobs: [
+        { name: 'wider', args: ['wider', '--preset', 'paper'] },
+        { name: 'deeper', args: ['deeper', '--preset', 'paper'] },
+      ],
+    }),
+  );
+  const out = join(ws.dir, 'net2net.sbatch');
+  const cli = spawnSync(
+    process.execPath,
+    ['--import', 'tsx', 'src/cli/batch.ts', jobsFile, '--emit', 'slurm', '--out', out, '--state-dir', ws.state],
+    { encoding: 'utf8' },
+  );
+  assert.equal(cli.status, 0, cli.stderr);
+  assert.match(cli.stdout, /sbatch /);
+  assert.ok((statSync(out).mode & 0o111) !== 0, 'the script is not executable');
+  const script = readFileSync(out, 'utf8');
+  assert.match(script, /^#SBATCH --array=0-1$/m);
+  assert.match(script, /src\/cli\/experiment\.ts deeper --preset paper --backend tensorflow-gpu/);
+  assert.equal(spawnSync('bash', ['-n', out]).status, 0);
+  assert.ok(!existsSync(join(ws.state, 'state.json')), 'emitting a script must not start the batch');
 });
