@@ -19,7 +19,13 @@ import type { Worker } from 'node:worker_threads';
 import { createRmsProp, setLearningRate } from '../local-step-engine.ts';
 import type { RmsPropConfig, StepEngine, StepResult } from '../step-engine.ts';
 import { slotsByOriginalName, slotsForRmsProp, type NamedSlot } from './optimizer-slot-names.ts';
-import type { ReplicaBackend, ReplicaInit, ReplicaMessage, StepRequest } from './replica-protocol.ts';
+import {
+  publishedSlot,
+  type ReplicaBackend,
+  type ReplicaInit,
+  type ReplicaMessage,
+  type StepRequest,
+} from './replica-protocol.ts';
 import { computeShardGradients, type ReplicaVariables } from './shard-gradients.ts';
 import { shardSizes, shardStarts } from './shard-sizes.ts';
 import { startTypeScriptWorker } from './typescript-worker.ts';
@@ -108,7 +114,7 @@ export class DataParallelStepEngine implements StepEngine {
     const floats = this.layout.totalSize;
     this.weights = new Float32Array(new SharedArrayBuffer(4 * floats));
     this.scores = new Float64Array(new SharedArrayBuffer(8 * 2 * options.workers));
-    this.signals = new Int32Array(new SharedArrayBuffer(4 * options.workers));
+    this.signals = new Int32Array(new SharedArrayBuffer(4 * (options.workers + 1)));
     this.mainResult = options.mainThreadShard ? new Float32Array(floats) : null;
     this.sum = new Float64Array(floats);
     this.stepTimeoutMs = options.stepTimeoutMs ?? DEFAULT_STEP_TIMEOUT_MS;
@@ -191,6 +197,7 @@ export class DataParallelStepEngine implements StepEngine {
     this.assertUsable('step');
     if (this.busy) throw new Error('data-parallel step called while another step is running');
     const batch = x.shape[0];
+    if (x.dtype !== 'float32') throw new Error(`step: x must be float32, got ${x.dtype}`);
     if (y.shape[0] !== batch) throw new Error(`step: x has ${batch} examples but y has ${y.shape[0]} labels`);
     this.busy = true;
     try {
@@ -208,6 +215,8 @@ export class DataParallelStepEngine implements StepEngine {
     await readVariables([...this.variables.trainable, ...this.variables.nonTrainable], this.allSlots(), this.weights);
 
     const generation = ++this.generation;
+    // Publishing the generation after the weights orders the writes before every worker's read of them.
+    Atomics.store(this.signals, publishedSlot(this.signals), generation);
     const [xs, ys] = await Promise.all([x.data<'float32'>(), y.data()]);
     const perExample = x.shape[1] * x.shape[2] * x.shape[3];
     const deadline = performance.now() + this.stepTimeoutMs;

@@ -4,7 +4,8 @@
  * Shared memory: `weights` (float32, the layout's totalSize) is written by the main thread before each step and read
  * by every replica; each replica owns one `result` buffer (float32, totalSize: gradients, then moving statistics),
  * one pair of float64 in `scores` (shard loss, correct count) and one int32 in `signals`, where it stores the
- * generation number of the step it has finished and notifies (Atomics) the main thread.
+ * generation number of the step it has finished and notifies (Atomics) the main thread. The last int32 of `signals`
+ * holds the generation whose weights the main thread has published.
  */
 import type { WeightLayout } from './weight-layout.ts';
 
@@ -37,3 +38,8 @@ export type ReplicaMessage =
   | { type: 'ready'; tfBackend: string }
   | { type: 'start-error'; message: string }
   | { type: 'step-error'; generation: number; message: string };
+
+/** Index in `signals` of the published generation (after one slot per worker). */
+export function publishedSlot(signals: Int32Array): number {
+  return signals.length - 1;
+}

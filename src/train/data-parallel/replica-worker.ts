@@ -6,7 +6,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs';
 import { selectBackend } from '../../backend/backend.ts';
-import type { ReplicaInit, ReplicaMessage, StepRequest } from './replica-protocol.ts';
+import { publishedSlot, type ReplicaInit, type ReplicaMessage, type StepRequest } from './replica-protocol.ts';
 import { computeShardGradients, type ReplicaVariables } from './shard-gradients.ts';
 import { variablesInLayout } from './weight-layout.ts';
 
@@ -47,6 +47,9 @@ function loadPublishedWeights(variables: ReplicaVariables): void {
 }
 
 async function runStep({ model, variables }: Replica, request: StepRequest): Promise<void> {
+  const published = Atomics.load(signals, publishedSlot(signals));
+  if (published !== request.generation)
+    throw new Error(`step ${request.generation} arrived but the published weights are of step ${published}`);
   loadPublishedWeights(variables);
   const x = tf.tensor4d(request.x, request.xShape, 'float32');
   const y = tf.tensor1d(request.y, request.yDtype);
