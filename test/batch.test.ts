@@ -1,7 +1,7 @@
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runBatch } from '../src/batch/batch-runner.ts';
@@ -15,6 +15,16 @@ import type { BatchJob } from '../src/batch/jobs-file.ts';
 import { shellQuote } from '../src/batch/shell-quote.ts';
 import { slurmArrayScript } from '../src/batch/slurm-script.ts';
 
+const temporaryDirs: string[] = [];
+function temporaryDir(prefix: string): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  temporaryDirs.push(dir);
+  return dir;
+}
+after(() => {
+  for (const dir of temporaryDirs) rmSync(dir, { recursive: true, force: true });
+});
+
 /**
  * A fake job: prints its name, CUDA_VISIBLE_DEVICES and arguments as one JSON line, marks itself running in
  * <dir>/running/<name> (holding its GPU ids) and records which GPUs the jobs running at that moment hold; optionally
@@ -24,6 +34,7 @@ import { slurmArrayScript } from '../src/batch/slurm-script.ts';
 const PROBE = `
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+
 const [dir, name, exitCode, sleepMs, barrier] = process.argv.slice(2);
 const resumed = process.argv.includes('--resumed');
 const running = join(dir, 'running');
@@ -53,7 +64,7 @@ interface ProbeLine {
 }
 
 function workspace(): { dir: string; probe: string; state: string } {
-  const dir = mkdtempSync(join(tmpdir(), 'net2net-batch-'));
+  const dir = temporaryDir('net2net-batch-');
   const probe = join(dir, 'probe.mjs');
   writeFileSync(probe, PROBE);
   return { dir, probe, state: join(dir, 'state') };

@@ -1,7 +1,7 @@
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
@@ -9,6 +9,16 @@ import { drawExperimentFigures } from '../src/figures/draw-experiment.ts';
 import { FiguresInputError } from '../src/figures/experiment-manifest.ts';
 import { parseCurveCsv } from '../src/figures/curve-file.ts';
 import { renderPng } from '../src/figures/chart-render.ts';
+
+const temporaryDirs: string[] = [];
+function temporaryDir(prefix: string): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  temporaryDirs.push(dir);
+  return dir;
+}
+after(() => {
+  for (const dir of temporaryDirs) rmSync(dir, { recursive: true, force: true });
+});
 
 const HEADER = 'step,images,epoch,train_loss,train_acc,val_loss,val_acc,lr,wall_s';
 const BATCH = 32;
@@ -85,7 +95,7 @@ function curveCsv(run: FixtureRun): string {
 }
 
 function writeExperiment(runs: FixtureRun[], options: { teacherRun?: string; skipCurve?: string[] } = {}): string {
-  const dir = mkdtempSync(join(tmpdir(), 'net2net-figures-'));
+  const dir = temporaryDir('net2net-figures-');
   writeFileSync(
     join(dir, 'experiment.json'),
     JSON.stringify({
@@ -233,7 +243,7 @@ test('curve.csv parsing keeps the last row of a repeated step and reports malfor
 test('a missing folder is a FiguresInputError, and the CLI exits with status 2 naming it', async () => {
   const missing = join(tmpdir(), 'net2net-figures-does-not-exist');
   await assert.rejects(drawExperimentFigures(missing), FiguresInputError);
-  const empty = mkdtempSync(join(tmpdir(), 'net2net-figures-empty-'));
+  const empty = temporaryDir('net2net-figures-empty-');
   await assert.rejects(drawExperimentFigures(empty), /not an experiment folder/);
 
   const cli = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/figures.ts', missing], { encoding: 'utf8' });
