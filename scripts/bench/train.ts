@@ -37,7 +37,8 @@ export interface TrainBenchResult {
   warmup_steps: number;
   step_ms: number;
   first_step_ms: number | null;
-  leaked_tensors: number;
+  /** Tensors left behind by the timed steps (null without a warm-up step: the first step creates optimizer slots). */
+  leaked_tensors: number | null;
   notes: string[];
   profile?: Record<string, { ms: number; calls: number }>;
 }
@@ -51,9 +52,9 @@ function parseInput(text: string): [number, number, number] {
   return parts as [number, number, number];
 }
 
-function round(v: number, digits = 2): number {
-  const f = 10 ** digits;
-  return Math.round(v * f) / f;
+/** Four significant digits: throughputs range from 0.004 img/s (cpu) to hundreds. */
+function round(v: number): number {
+  return Number.isFinite(v) ? Number(v.toPrecision(4)) : v;
 }
 
 async function profileStep(
@@ -74,7 +75,7 @@ async function profileStep(
     byKernel.set(k.name, entry);
   }
   const sorted = [...byKernel].sort((a, b) => b[1].ms - a[1].ms);
-  return Object.fromEntries(sorted.map(([name, e]) => [name, { ms: round(e.ms, 1), calls: e.calls }]));
+  return Object.fromEntries(sorted.map(([name, e]) => [name, { ms: round(e.ms), calls: e.calls }]));
 }
 
 async function measure(options: {
@@ -107,7 +108,7 @@ async function measure(options: {
   const t0 = performance.now();
   for (let i = 0; i < options.steps; i++) await engine.step(x, y, RMSPROP.learningRate);
   const trainSeconds = (performance.now() - t0) / 1000;
-  const leaked = tf.memory().numTensors - tensorsBefore;
+  const leaked = options.warmup > 0 ? tf.memory().numTensors - tensorsBefore : null;
   const profile = options.profile ? await profileStep(engine, x, y) : undefined;
 
   const predict = () => tf.tidy(() => (model.predict(x, { batchSize }) as tf.Tensor).dataSync());
@@ -128,8 +129,8 @@ async function measure(options: {
     infer_img_per_s: round((batchSize * inferRuns) / inferSeconds),
     steps: options.steps,
     warmup_steps: options.warmup,
-    step_ms: round((trainSeconds * 1000) / options.steps, 1),
-    first_step_ms: firstStepMs === null ? null : round(firstStepMs, 1),
+    step_ms: round((trainSeconds * 1000) / options.steps),
+    first_step_ms: firstStepMs === null ? null : round(firstStepMs),
     leaked_tensors: leaked,
     notes: info.notes,
     ...(profile ? { profile } : {}),
@@ -247,9 +248,9 @@ export async function run(argv: string[]): Promise<void> {
       cpu_train_img_per_s: cpu?.train_img_per_s ?? null,
       torch_train_img_per_s: torch?.train_img_per_s ?? null,
       torch_threads: torch?.threads ?? null,
-      speedup_vs_cpu: cpu ? round(main.train_img_per_s / cpu.train_img_per_s, 1) : null,
-      ratio_to_torch_train: torch ? round(main.train_img_per_s / torch.train_img_per_s, 3) : null,
-      ratio_to_torch_infer: torch ? round(main.infer_img_per_s / torch.infer_img_per_s, 3) : null,
+      speedup_vs_cpu: cpu ? round(main.train_img_per_s / cpu.train_img_per_s) : null,
+      ratio_to_torch_train: torch ? round(main.train_img_per_s / torch.train_img_per_s) : null,
+      ratio_to_torch_infer: torch ? round(main.infer_img_per_s / torch.infer_img_per_s) : null,
     }),
   );
 }
