@@ -13,7 +13,10 @@ test('wider refuses impossible targets with an error naming the layer and the re
   const mlp = F.mlp();
   assert.throws(() => wider(mlp, { fc1: 4 }), /'fc1' has 6 units; the target 4 is smaller/);
   assert.throws(() => wider(mlp, { nope: 9 }), /no layer named 'nope'/);
-  assert.throws(() => wider(mlp, { 'fc1/bn': 9 }), /'fc1\/bn' is a BatchNormalization; only Dense and Conv/);
+  assert.throws(
+    () => wider(mlp, { 'fc1/bn': 9 }),
+    /'fc1\/bn' is a BatchNormalization; only Dense, Conv1D\/2D\/3D and SeparableConv2D/,
+  );
   assert.throws(() => wider(mlp, { logits: 5 }), /cannot widen layer 'logits': it reaches the model output 'logits'/);
   assert.throws(() => wider(mlp, { fc1: 7.5 }), /target width 7.5 for layer 'fc1' is not an integer/);
   assert.throws(() => wider(mlp, { fc1: 8 }, { noise: 'lots' as never }), /noise must be/);
@@ -34,6 +37,16 @@ test('wider refuses unsupported layers on the path, naming the layer and its cla
   const model2 = tf.model({ inputs: input2, outputs: F.dense(soft, 2, 'out2') });
   assert.throws(() => wider(model2, { d: 6 }), /layer 'soft' \(Softmax\) reads it and is not supported/);
   [model, model2].forEach((m) => m.dispose());
+});
+
+test('a SeparableConv2D with depthMultiplier > 1 is refused: TF.js drops it from the config', () => {
+  const input = tf.input({ shape: [4, 4, 2] });
+  const sep = tf.layers
+    .separableConv2d({ filters: 3, kernelSize: 3, depthMultiplier: 2, padding: 'same', name: 'sep2' })
+    .apply(F.conv(input, 2, 'c')) as T;
+  const model = tf.model({ inputs: input, outputs: F.dense(tf.layers.flatten().apply(sep) as T, 2, 'out') });
+  assert.throws(() => wider(model, { c: 4 }), /'sep2' \(SeparableConv2D\) has depthMultiplier 2, which TF.js drops/);
+  model.dispose();
 });
 
 test('two targets of one element-wise group with different widths: the error names both', () => {

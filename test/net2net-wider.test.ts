@@ -202,6 +202,35 @@ test('a widened Concatenate feeding an Add forces the Add\u2019s other producer 
   inputs.dispose();
 });
 
+test('SeparableConv2D widens on both sides (depthwise copies, pointwise divided) and preserves', () => {
+  const input = tf.input({ shape: [6, 6, 2] });
+  const a = F.convBnRelu(input, 3, 'a');
+  const sep = tf.layers
+    .separableConv2d({
+      filters: 4,
+      kernelSize: 3,
+      padding: 'same',
+      name: 'sep',
+      biasInitializer: 'randomNormal',
+    })
+    .apply(a) as tf.SymbolicTensor;
+  const x = F.relu(F.bn(sep, 'sep/bn'), 'sep/relu');
+  const pooled = tf.layers.globalAveragePooling2d({ name: 'gap' }).apply(x) as tf.SymbolicTensor;
+  const teacher = F.randomizeBatchNorm(tf.model({ inputs: input, outputs: F.dense(pooled, 3, 'logits') }), 8);
+  const inputs = F.randomInputs(teacher, 64, 3);
+  for (const noise of ['none', 'zero-sum'] as const) {
+    const student = wider(teacher, { a: 5, sep: 7 }, { seed: 2, noise });
+    assert.deepEqual(student.getLayer('sep').getWeights()[1].shape, [1, 1, 5, 7]);
+    const result = checkPreserved(teacher, student, inputs);
+    assert.ok(result.ok, `noise ${noise}: maxRel ${result.maxRel}`);
+    student.dispose();
+  }
+  const padded = randomPad(teacher, { a: 5, sep: 7 }, { seed: 2 });
+  assert.equal(checkPreserved(teacher, padded, inputs).ok, false);
+  [teacher, padded].forEach((m) => m.dispose());
+  inputs.dispose();
+});
+
 test('concat and flatten mappings: values shift by old widths, positions by new widths', () => {
   const a = { oldWidth: 2, g: Int32Array.from([0, 1, 0]) };
   const b = { oldWidth: 3, g: Int32Array.from([0, 1, 2, 2]) };

@@ -109,6 +109,7 @@ export function readGraph(model: tf.LayersModel): LayerGraph {
       if (!list) throw new Error(`layer '${entry.name}' reads unknown layer '${input}'`);
       list.push(entry.name);
     }
+    if (entry.className === 'SeparableConv2D') refuseLostDepthMultiplier(model, entry);
     nodes.set(entry.name, {
       name: entry.name,
       className: entry.className,
@@ -121,6 +122,17 @@ export function readGraph(model: tf.LayersModel): LayerGraph {
     });
   }
   return { config, nodes, order: config.layers.map((l) => l.name) };
+}
+
+/** TF.js 4.22's SeparableConv2D.getConfig() omits depthMultiplier, so a rebuilt layer would silently get 1. */
+function refuseLostDepthMultiplier(model: tf.LayersModel, entry: LayerEntry): void {
+  const depthwise = model.getLayer(entry.name).weights.find((w) => w.originalName.endsWith('depthwise_kernel'));
+  const multiplier = depthwise?.shape[3] ?? 1;
+  if (multiplier !== 1 && entry.config['depthMultiplier'] === undefined)
+    throw new Error(
+      `layer '${entry.name}' (SeparableConv2D) has depthMultiplier ${multiplier}, which TF.js drops from the layer ` +
+        'config: the model cannot be rebuilt from its config',
+    );
 }
 
 function layerOutputShape(model: tf.LayersModel, entry: LayerEntry): (number | null)[] {

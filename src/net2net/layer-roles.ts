@@ -7,7 +7,10 @@ import type { GraphNode } from './graph.ts';
 export type LayerRole =
   /** A model input: its width is fixed. */
   | 'input'
-  /** Dense / Conv1D / Conv2D / Conv3D: reads channels through a kernel [..., in, out] and writes its own units. */
+  /**
+   * Dense / Conv1D / Conv2D / Conv3D: reads channels through a kernel [..., in, out] and writes its own units;
+   * SeparableConv2D: the same through its pointwise kernel, after a depthwise kernel [kh, kw, in, multiplier].
+   */
   | 'unit-writer'
   /** DepthwiseConv2D: output channel c * M + m reads input channel c only; its mapping follows its input. */
   | 'depthwise'
@@ -24,7 +27,7 @@ export type LayerRole =
   /** Anything else: a widening may not flow into or out of it. */
   | 'unsupported';
 
-const WRITERS = new Set(['Dense', 'Conv1D', 'Conv2D', 'Conv3D']);
+const WRITERS = new Set(['Dense', 'Conv1D', 'Conv2D', 'Conv3D', 'SeparableConv2D']);
 const PASS_THROUGH = new Set([
   'Activation',
   'ReLU',

@@ -8,15 +8,18 @@ import type { FillMode, KernelView } from './kernel-remap.ts';
 import { remapKernel } from './kernel-remap.ts';
 import type { LayerRole } from './layer-roles.ts';
 import type { SeededRandom, UnitMapping } from './mapping.ts';
+import { depthwiseMapping } from './mapping.ts';
 import type { NoiseSpec } from './noise.ts';
 
 export type WeightFill =
   { kind: 'replicate'; noise: NoiseSpec; random: SeededRandom } | { kind: 'random-pad'; random: SeededRandom };
 
-type WeightKind = 'kernel' | 'depthwise_kernel' | 'bias' | 'gamma' | 'beta' | 'moving_mean' | 'moving_variance';
+type WeightKind =
+  'kernel' | 'depthwise_kernel' | 'pointwise_kernel' | 'bias' | 'gamma' | 'beta' | 'moving_mean' | 'moving_variance';
 
 const WEIGHT_KINDS: WeightKind[] = [
   'depthwise_kernel',
+  'pointwise_kernel',
   'kernel',
   'bias',
   'gamma',
@@ -36,6 +39,7 @@ function weightKind(layerName: string, originalName: string): WeightKind {
 const INITIALIZER_KEY: Record<WeightKind, string> = {
   kernel: 'kernelInitializer',
   depthwise_kernel: 'depthwiseInitializer',
+  pointwise_kernel: 'pointwiseInitializer',
   bias: 'biasInitializer',
   gamma: 'gammaInitializer',
   beta: 'betaInitializer',
@@ -85,6 +89,11 @@ export function widenedLayerWeights(
     if (kind === 'kernel' && role === 'unit-writer') {
       view = [shape.slice(0, -2).reduce((a, b) => a * b, 1), shape.at(-2)!, shape.at(-1)!];
       [inputMap, outputMap, divideInput] = [inMap, outMap, true];
+    } else if (kind === 'pointwise_kernel') {
+      // SeparableConv2D [1, 1, in * multiplier, out]: its inputs are the depthwise outputs c * M + m.
+      const multiplier = inMap ? shape[2] / inMap.oldWidth : 1;
+      view = [shape[0] * shape[1], shape[2], shape[3]];
+      [inputMap, outputMap, divideInput] = [inMap && depthwiseMapping(inMap, multiplier), outMap, true];
     } else if (kind === 'depthwise_kernel') {
       // [kh, kw, in, multiplier]: each output channel reads one input channel, so nothing is divided.
       view = [shape[0] * shape[1], shape[2], shape[3]];
@@ -96,7 +105,7 @@ export function widenedLayerWeights(
       throw new Error(`layer '${layer.name}' (${node.className}): cannot widen its weight '${variable.originalName}'`);
     }
     const newShape = [...shape];
-    if (kind === 'kernel' || kind === 'depthwise_kernel') {
+    if (kind === 'kernel' || kind === 'depthwise_kernel' || kind === 'pointwise_kernel') {
       if (inputMap) newShape[shape.length - 2] = inputMap.g.length;
       if (outputMap) newShape[shape.length - 1] = outputMap.g.length;
     } else if (outputMap) newShape[0] = outputMap.g.length;

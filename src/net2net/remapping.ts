@@ -176,7 +176,7 @@ export function inferRemapping(
     if (!node) throw new Error(`wider: no layer named '${name}' in the model`);
     if (roles.get(name) !== 'unit-writer')
       throw new Error(
-        `wider: layer '${name}' is a ${node.className}; only Dense and Conv1D/2D/3D layers (channels last) can be widened`,
+        `wider: layer '${name}' is a ${node.className}; only Dense, Conv1D/2D/3D and SeparableConv2D layers (channels last) can be widened`,
       );
     if (!Number.isInteger(width)) throw new Error(`wider: target width ${width} for layer '${name}' is not an integer`);
     const old = channelWidth(node);

@@ -52,7 +52,7 @@ export function widthTargets(teacher: tf.LayersModel, studentLike: tf.LayersMode
     const t = getNode(teacherGraph, name);
     const s = studentGraph.nodes.get(name);
     if (!s || s.className !== t.className) continue;
-    if (!['Dense', 'Conv1D', 'Conv2D', 'Conv3D'].includes(t.className)) continue;
+    if (!['Dense', 'Conv1D', 'Conv2D', 'Conv3D', 'SeparableConv2D'].includes(t.className)) continue;
     const key = widthKey(t);
     if (t.config[key] !== s.config[key]) targets[name] = Number(s.config[key]);
   }
