@@ -7,7 +7,8 @@ import type { NoiseSpec, RecordSink } from '../src/index.ts';
 import type { ModelOptions } from '../src/models/registry.ts';
 import type { Preset } from './presets.ts';
 
-export type ExperimentName = 'wider' | 'deeper' | 'explore';
+export const EXPERIMENT_NAMES = ['wider', 'deeper', 'explore'] as const;
+export type ExperimentName = (typeof EXPERIMENT_NAMES)[number];
 
 /** Architecture options the experiment chooses; the runner adds the family, input shape, classes and seed. */
 export type ArchitectureOptions = Pick<ModelOptions, 'width' | 'factorized' | 'extraPairs' | 'topPairs'>;

@@ -78,7 +78,7 @@ export const PRESETS: Record<PresetName, Preset> = {
     studentSteps: 200,
     evalEvery: 25,
     checkpointEvery: 100,
-    learningRate: 0.045,
+    learningRate: 0.01,
     schedule: { kind: 'exponential', rate: 0.94, everyEpochs: 2, staircase: true },
     weightDecay: 4e-5,
     exploreRandomInit: true,

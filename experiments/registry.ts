@@ -1,5 +1,6 @@
 /** The experiments by name. */
 import type { ExperimentDefinition, ExperimentName } from './definition.ts';
+import { EXPERIMENT_NAMES } from './definition.ts';
 import { DEEPER } from './deeper.ts';
 import { EXPLORE } from './explore.ts';
 import { WIDER } from './wider.ts';
@@ -9,7 +10,7 @@ export const EXPERIMENTS: Record<ExperimentName, ExperimentDefinition> = {
   deeper: DEEPER,
   explore: EXPLORE,
 };
-export const EXPERIMENT_NAMES = Object.keys(EXPERIMENTS) as ExperimentName[];
+export { EXPERIMENT_NAMES };
 
 export function isExperimentName(name: string): name is ExperimentName {
   return Object.hasOwn(EXPERIMENTS, name);

@@ -72,6 +72,11 @@ export interface ExperimentOptions {
   progress?: boolean;
   /** Draw the figures at the end (default true). */
   figures?: boolean;
+  /**
+   * Only these student runs (by run name; the teacher always runs). Default: every run the preset affords. Lets a
+   * cluster train the methods of one experiment as separate jobs on one shared teacher.
+   */
+  only?: string[];
   /** Called after every step of every run (tests simulate a crash by throwing). */
   afterStep?: (run: string, step: number) => void;
 }
@@ -217,11 +222,10 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
   const workers = options.workers ?? 1;
   const out = resolve(options.out ?? defaultOutDir(options.experiment, options.preset));
   const cacheDir = resolve(options.cacheDir ?? join(dirname(out), '.cache'));
+  const methods = selectMethods(definition, preset, options.only);
   const runs: RunDescription[] = [
     { run: 'teacher', role: 'teacher', label: definition.teacherLabel(preset) },
-    ...definition.methods
-      .filter((m) => m.enabled?.(preset) ?? true)
-      .map((m) => ({ run: m.run, role: m.role, label: m.label })),
+    ...methods.map((m) => ({ run: m.run, role: m.role, label: m.label })),
   ];
   prepareOutDir(out, runs, options);
 
@@ -327,10 +331,7 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
     const checkImages = await firstBatch(dataset.valBatches(preset.transformBatchSize));
     resources.push(checkImages);
 
-    for (const method of definition.methods) {
-      if (!(method.enabled?.(preset) ?? true)) continue;
-      await runMethod(method);
-    }
+    for (const method of methods) await runMethod(method);
   } finally {
     teacher?.dispose();
     tf.dispose(resources);
@@ -436,6 +437,22 @@ function experimentStatistics(out: string, runs: RunDescription[]): RunStatistic
   const teacherCurve = curves.find((c) => c.run.role === 'teacher')!;
   const reference = teacherReference(teacherCurve.run.run, teacherCurve.run.label, teacherCurve.curve.rows);
   return curves.map(({ run, curve }) => runStatistics(run, curve.rows, reference, curve.problems));
+}
+
+function selectMethods(
+  definition: ExperimentDefinition,
+  preset: Preset,
+  only: string[] | undefined,
+): MethodDefinition[] {
+  const afforded = definition.methods.filter((m) => m.enabled?.(preset) ?? true);
+  if (only === undefined) return afforded;
+  const known = definition.methods.map((m) => m.run);
+  for (const name of only)
+    if (!known.includes(name))
+      throw new ExperimentUsageError(
+        `--runs '${name}' is not a run of experiment '${definition.name}': accepted runs are ${known.join(', ')}`,
+      );
+  return definition.methods.filter((m) => only.includes(m.run));
 }
 
 function engineFactory(backend: BackendInfo, workers: number): EngineFactory {

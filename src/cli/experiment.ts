@@ -6,15 +6,14 @@
  */
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { BACKEND_CHOICES } from '../backend/backend.ts';
 import type { BackendChoice } from '../backend/backend.ts';
-import { DataSpecError, parseDataSpec } from '../data/data-spec.ts';
-import { EXPERIMENT_NAMES } from '../../experiments/registry.ts';
+import { EXPERIMENT_NAMES } from '../../experiments/definition.ts';
 import type { ExperimentName } from '../../experiments/definition.ts';
 import { PRESET_NAMES } from '../../experiments/presets.ts';
 import type { PresetName } from '../../experiments/presets.ts';
-import { ExperimentUsageError, runExperiment } from '../../experiments/run-experiment.ts';
 import type { ExperimentOptions } from '../../experiments/run-experiment.ts';
+
+// TensorFlow.js and the data modules load only after the arguments are checked, so that a bad argument fails fast.
 
 class UsageError extends Error {}
 
@@ -70,7 +69,7 @@ async function main(): Promise<void> {
       type: 'string',
     })
     .option('data', { describe: "dataset spec (default: the preset's)", type: 'string' })
-    .option('backend', { choices: BACKEND_CHOICES, default: 'auto', type: 'string' })
+    .option('backend', { describe: 'auto|tensorflow-gpu|tensorflow|wasm|cpu', default: 'auto', type: 'string' })
     .option('steps', { describe: 'minibatches of every run', type: 'string' })
     .option('teacher-steps', {
       describe: "minibatches of the teacher (default: --steps or the preset's)",
@@ -88,6 +87,7 @@ async function main(): Promise<void> {
     .option('image-size', { describe: 'image side for imagenet:/folder: data', type: 'string' })
     .option('limit-train', { describe: 'at most N training images', type: 'string' })
     .option('limit-val', { describe: 'at most N validation images', type: 'string' })
+    .option('runs', { describe: 'only these student runs, comma-separated (the teacher always runs)', type: 'string' })
     .option('cache-dir', { describe: 'trained-teacher cache (default <out>/../.cache)', type: 'string' })
     .option('figures', { describe: 'draw the figures at the end', type: 'boolean', default: true })
     .strict()
@@ -98,8 +98,15 @@ async function main(): Promise<void> {
     });
   const args = await parser.parseAsync();
 
+  const { BACKEND_CHOICES, isBackendChoice } = await import('../backend/backend.ts');
+  const { DataSpecError, parseDataSpec } = await import('../data/data-spec.ts');
+  const { ExperimentUsageError, runExperiment } = await import('../../experiments/run-experiment.ts');
   let options: ExperimentOptions;
   try {
+    if (!isBackendChoice(String(args.backend)))
+      throw new UsageError(
+        `--backend '${String(args.backend)}' is invalid: accepted values are ${BACKEND_CHOICES.join(', ')}`,
+      );
     for (const flag of [...NUMERIC, ...NUMERIC_OPTIONAL]) {
       if (Array.isArray(args[flag])) throw new UsageError(`--${flag} is given more than once`);
     }
@@ -125,6 +132,12 @@ async function main(): Promise<void> {
       limitTrain: positiveInteger('limit-train', args['limit-train']),
       limitVal: positiveInteger('limit-val', args['limit-val']),
       cacheDir: args['cache-dir'],
+      only:
+        args.runs === undefined
+          ? undefined
+          : String(args.runs)
+              .split(',')
+              .filter((r) => r !== ''),
       figures: args.figures,
     };
   } catch (err) {

@@ -13,7 +13,7 @@ import { LocalStepEngine } from './local-step-engine.ts';
 import type { LearningRateSchedule } from './schedule.ts';
 import { learningRateAt, validateSchedule } from './schedule.ts';
 import type { TrainState } from './checkpoint.ts';
-import { checkpointDir, findCheckpoint, loadCheckpoint, saveCheckpoint } from './checkpoint.ts';
+import { checkpointDir, findCheckpoint, loadCheckpoint, readTrainState, saveCheckpoint } from './checkpoint.ts';
 import type { CurveRow } from './curve-log.ts';
 import { CURVE_CSV, CurveLog, readCurve } from './curve-log.ts';
 import type { Evaluation } from './evaluate.ts';
@@ -70,7 +70,11 @@ export interface TrainResult {
 }
 
 export class TrainingDivergedError extends Error {
-  constructor(message: string) {
+  constructor(
+    message: string,
+    /** The step whose loss, or whose resulting weights, were not finite. */
+    readonly step: number,
+  ) {
     super(message);
     this.name = 'TrainingDivergedError';
   }
@@ -150,6 +154,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       throw new TrainingDivergedError(
         `validation loss is ${result.loss} at step ${state.step} of '${runDir}': the weights are no longer finite; ` +
           lastGoodCheckpointNote(runDir),
+        state.step,
       );
     const r = state.running;
     const row: CurveRow = {
@@ -184,6 +189,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       throw new TrainingDivergedError(
         `weights are not finite after step ${state.step} of '${runDir}'; not overwriting the checkpoint. ` +
           lastGoodCheckpointNote(runDir),
+        state.step,
       );
     state.wallSeconds = elapsed();
     const slots = await engine.getOptimizerState();
@@ -217,6 +223,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
         throw new TrainingDivergedError(
           `training loss is ${result.loss} at step ${state.step + 1} of '${runDir}' (learning rate ` +
             `${learningRate.toPrecision(3)}): training diverged. ${lastGoodCheckpointNote(runDir)}`,
+          state.step + 1,
         );
       state.step += 1;
       state.images += config.batchSize;
@@ -272,5 +279,6 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
 
 function lastGoodCheckpointNote(runDir: string): string {
   const dir = findCheckpoint(runDir);
-  return dir ? `The last good checkpoint is kept in '${checkpointDir(runDir)}'.` : 'No checkpoint was written yet.';
+  if (!dir) return 'No checkpoint was written yet.';
+  return `The last good checkpoint (step ${readTrainState(dir).step}) is kept in '${checkpointDir(runDir)}'.`;
 }

@@ -1,0 +1,194 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { selectBackend } from '../src/backend/backend.ts';
+import { makeImageFolder } from '../src/data/synthetic-folder.ts';
+import { readCurve } from '../src/train/curve-log.ts';
+import type { CurveRow } from '../src/train/curve-log.ts';
+import { runExperiment } from '../experiments/run-experiment.ts';
+import type { ExperimentOptions } from '../experiments/run-experiment.ts';
+import type { ExperimentName } from '../experiments/definition.ts';
+
+await selectBackend('wasm', () => {});
+
+const root = mkdtempSync(join(tmpdir(), 'net2net-experiment-'));
+process.on('exit', () => rmSync(root, { recursive: true, force: true }));
+const cacheDir = join(root, 'cache');
+
+const smoke = (experiment: ExperimentName, out: string, extra: Partial<ExperimentOptions> = {}): ExperimentOptions => ({
+  experiment,
+  preset: 'smoke',
+  backend: 'wasm',
+  resume: false,
+  seed: 1,
+  out: join(root, out),
+  cacheDir,
+  progress: false,
+  log: () => {},
+  ...extra,
+});
+
+const json = (path: string) => JSON.parse(readFileSync(path, 'utf8'));
+const withoutWall = (rows: CurveRow[]) => rows.map(({ wall_s: _wall, ...rest }) => rest);
+
+const EXPECTED_RUNS: Record<ExperimentName, string[]> = {
+  wider: ['teacher', 'net2wider', 'random-pad', 'random-init'],
+  deeper: ['teacher', 'net2deeper', 'random-init'],
+  explore: ['teacher', 'net2wider-deeper', 'teacher-continued', 'random-init'],
+};
+
+for (const experiment of ['wider', 'deeper', 'explore'] as const) {
+  test(`the smoke preset of '${experiment}' runs end to end: every curve, transform, summary and figure`, async () => {
+    const result = await runExperiment(smoke(experiment, experiment));
+    const out = result.out;
+    const manifest = json(join(out, 'experiment.json'));
+    assert.equal(manifest.experiment, experiment);
+    assert.equal(manifest.teacherRun, 'teacher');
+    assert.deepEqual(
+      manifest.runs.map((r: { run: string }) => r.run),
+      EXPECTED_RUNS[experiment],
+    );
+    const teacherRows = readCurve(join(out, 'teacher', 'curve.csv'));
+    assert.deepEqual(
+      teacherRows.map((r) => r.step),
+      [0, 2, 4],
+    );
+    const teacherFinal = teacherRows[teacherRows.length - 1];
+    const teacherLr = json(join(out, 'teacher', 'config.json')).train.optimizer.learningRate;
+    for (const { run, role } of manifest.runs as { run: string; role: string }[]) {
+      const dir = join(out, run);
+      const rows = readCurve(join(dir, 'curve.csv'));
+      assert.deepEqual(
+        rows.map((r) => r.step),
+        [0, 2, 4],
+        run,
+      );
+      assert.ok(existsSync(join(dir, 'checkpoint', 'model.json')), `${run} checkpoint`);
+      const summary = json(join(dir, 'summary.json'));
+      assert.equal(summary.steps, 4);
+      assert.equal(summary.final_val_acc, rows[2].val_acc);
+      const config = json(join(dir, 'config.json'));
+      assert.equal(config.experiment, experiment);
+      assert.equal(config.backend, 'wasm');
+      if (role === 'teacher') continue;
+      const transform = json(join(dir, 'transform.json'));
+      assert.equal(rows[0].train_loss, null, `${run}: step 0 is the evaluation right after the transform`);
+      if (role === 'net2net') {
+        assert.ok(
+          transform.preservation.maxRel < 1e-4,
+          `${run} preserves the function: ${transform.preservation.maxRel}`,
+        );
+        assert.ok(transform.records.length > 0, `${run} records its transform`);
+        assert.equal(rows[0].val_acc, teacherFinal.val_acc, `${run} starts at the teacher's accuracy`);
+        assert.ok(Math.abs(rows[0].val_loss - teacherFinal.val_loss) < 1e-3, `${run} starts at the teacher's loss`);
+        assert.ok(Math.abs(config.train.optimizer.learningRate - 0.1 * teacherLr) < 1e-12, 'students use lr / 10');
+      }
+      if (run === 'random-pad' || run === 'random-init')
+        assert.ok(transform.preservation.maxRel > 1e-2, `${run} is not function-preserving`);
+    }
+    for (const panel of ['validation', 'training'])
+      for (const ext of ['svg', 'png'])
+        assert.ok(existsSync(join(out, 'figures', `${experiment}-${panel}.${ext}`)), `${panel}.${ext}`);
+    const overall = json(join(out, 'summary.json'));
+    assert.equal(overall.runs.length, EXPECTED_RUNS[experiment].length);
+  });
+}
+
+test('a later experiment reuses the cached teacher; a killed experiment resumes to the same curves', async () => {
+  const logs: string[] = [];
+  const options = smoke('wider', 'wider-killed', { log: (l) => logs.push(l) });
+  await assert.rejects(
+    runExperiment({
+      ...options,
+      afterStep: (run, step) => {
+        if (run === 'random-pad' && step === 3) throw new Error('simulated kill');
+      },
+    }),
+    /simulated kill/,
+  );
+  assert.ok(
+    logs.some((l) => /reusing the cached teacher/.test(l)),
+    'the teacher of the first wider run is reused',
+  );
+  await assert.rejects(runExperiment(options), /--resume/, 'an existing experiment folder is not overwritten silently');
+  await runExperiment({ ...options, resume: true });
+  for (const run of EXPECTED_RUNS.wider) {
+    const reference = readCurve(join(root, 'wider', run, 'curve.csv'));
+    const resumed = readCurve(join(root, 'wider-killed', run, 'curve.csv'));
+    assert.deepEqual(withoutWall(resumed), withoutWall(reference), run);
+  }
+});
+
+test("the paper preset's code path: full Inception-BN at 224 on an ImageNet-layout JPEG folder", async () => {
+  const folder = join(root, 'imagenet');
+  await makeImageFolder(folder, { classes: 2, perClass: 2, valPerClass: 1, width: 40, height: 32 });
+  const result = await runExperiment({
+    ...smoke('wider', 'wider-paper'),
+    preset: 'paper',
+    data: `imagenet:${folder}`,
+    teacherSteps: 2,
+    steps: 1,
+    batchSize: 1,
+    only: ['net2wider'],
+  });
+  const teacher = json(join(result.out, 'teacher', 'config.json'));
+  assert.equal(teacher.model.family, 'inception-bn');
+  assert.deepEqual(teacher.model.options.inputShape, [224, 224, 3]);
+  assert.equal(teacher.train.optimizer.learningRate, 0.045);
+  assert.deepEqual(teacher.train.schedule, { kind: 'exponential', rate: 0.94, everyEpochs: 2, staircase: true });
+  assert.deepEqual(
+    readCurve(join(result.out, 'teacher', 'curve.csv')).map((r) => r.step),
+    [0, 2],
+  );
+  const transform = json(join(result.out, 'net2wider', 'transform.json'));
+  assert.ok(transform.preservation.maxRel < 1e-4, `full-size Net2WiderNet preserves: ${transform.preservation.maxRel}`);
+  assert.ok(transform.params.student > 3 * transform.params.teacher * 0.9, 'the student has the standard width');
+  assert.deepEqual(
+    readCurve(join(result.out, 'net2wider', 'curve.csv')).map((r) => r.step),
+    [0, 1],
+  );
+});
+
+function runCli(args: string[]): Promise<{ status: number | null; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/experiment.ts', ...args], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('close', (status) => resolve({ status, stderr }));
+  });
+}
+
+test('bad arguments exit with status 2 and name the bad value and the accepted ones', async () => {
+  const cases: [string[], RegExp[]][] = [
+    [['bogus'], [/bogus/, /wider/, /explore/]],
+    [
+      ['wider', '--preset', 'huge'],
+      [/huge/, /smoke/, /paper/],
+    ],
+    [
+      ['wider', '--steps', '0'],
+      [/--steps '0'/, /positive integer/],
+    ],
+    [['deeper', '--frobnicate', '3'], [/frobnicate/]],
+    [
+      ['wider', '--backend', 'tpu'],
+      [/tpu/, /wasm/, /tensorflow-gpu/],
+    ],
+    [['explore', '--preset', 'paper'], [/--data/]],
+    [
+      ['wider', '--data', 'nonsense'],
+      [/nonsense/, /fashion-mnist/],
+    ],
+  ];
+  const results = await Promise.all(cases.map(([args]) => runCli(args)));
+  results.forEach(({ status, stderr }, i) => {
+    const [args, patterns] = cases[i];
+    assert.equal(status, 2, `${args.join(' ')}: exit ${status}, stderr: ${stderr}`);
+    for (const p of patterns) assert.match(stderr, p, args.join(' '));
+  });
+});

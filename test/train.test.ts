@@ -1,0 +1,183 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { selectBackend } from '../src/backend/backend.ts';
+import { openDataset } from '../src/data/open-dataset.ts';
+import { buildModel } from '../src/models/registry.ts';
+import { findCheckpoint, loadCheckpoint, readTrainState } from '../src/train/checkpoint.ts';
+import { readCurve } from '../src/train/curve-log.ts';
+import type { CurveRow } from '../src/train/curve-log.ts';
+import { learningRateAt } from '../src/train/schedule.ts';
+import { INCEPTION_RMSPROP, TrainingDivergedError, train } from '../src/train/trainer.ts';
+import type { TrainConfig } from '../src/train/trainer.ts';
+
+await selectBackend('wasm', () => {});
+
+const DATA = 'synthetic:12x12x1:4:64:32';
+const root = mkdtempSync(join(tmpdir(), 'net2net-train-'));
+process.on('exit', () => rmSync(root, { recursive: true, force: true }));
+
+const smallModel = () =>
+  buildModel('inception-bn-small', { inputShape: [12, 12, 1], classes: 4, width: 0.1, widthScope: 'all', seed: 7 });
+
+const config = (overrides: Partial<TrainConfig> = {}): TrainConfig => ({
+  steps: 8,
+  batchSize: 8,
+  optimizer: { ...INCEPTION_RMSPROP, learningRate: 0.02, weightDecay: 4e-5 },
+  schedule: { kind: 'exponential', rate: 0.5, everyEpochs: 0.5, staircase: false },
+  evalEvery: 2,
+  checkpointEvery: 3,
+  evalBatchSize: 16,
+  dataSeed: 3,
+  ...overrides,
+});
+
+const withoutWall = (rows: CurveRow[]) => rows.map(({ wall_s: _wall, ...rest }) => rest);
+
+test('learning-rate schedule: exponential decay by epoch fraction, staircase or smooth', () => {
+  const stairs = { kind: 'exponential', rate: 0.94, everyEpochs: 2, staircase: true } as const;
+  assert.equal(learningRateAt(0.045, stairs, 1.99), 0.045);
+  assert.ok(Math.abs(learningRateAt(0.045, stairs, 2) - 0.045 * 0.94) < 1e-12);
+  assert.ok(Math.abs(learningRateAt(0.045, stairs, 5.5) - 0.045 * 0.94 ** 2) < 1e-12);
+  const smooth = { ...stairs, staircase: false };
+  assert.ok(Math.abs(learningRateAt(0.1, smooth, 1) - 0.1 * Math.sqrt(0.94)) < 1e-12);
+  assert.equal(learningRateAt(0.1, { kind: 'constant' }, 7), 0.1);
+});
+
+test('a run killed mid-way and resumed writes the same curve rows as an uninterrupted one', async () => {
+  const dataset = await openDataset(DATA);
+  try {
+    const whole = await train({
+      runDir: join(root, 'whole'),
+      config: config(),
+      dataset,
+      resume: false,
+      initialModel: smallModel,
+    });
+    whole.model.dispose();
+    const expected = readCurve(join(root, 'whole', 'curve.csv'));
+    assert.deepEqual(
+      expected.map((r) => r.step),
+      [0, 2, 4, 6, 8],
+    );
+    assert.equal(expected[0].train_loss, null, 'the step-0 row is an evaluation before any training');
+    assert.ok(expected[4].lr < expected[1].lr, 'the learning rate decays with the epoch');
+
+    const runDir = join(root, 'killed');
+    await assert.rejects(
+      train({
+        runDir,
+        config: config(),
+        dataset,
+        resume: false,
+        initialModel: smallModel,
+        afterStep: (step) => {
+          if (step === 5) throw new Error('simulated crash at step 5');
+        },
+      }),
+      /simulated crash/,
+    );
+    // Rows 0, 2, 4 were written; the last checkpoint (step 3) recorded only 0 and 2.
+    assert.deepEqual(
+      readCurve(join(runDir, 'curve.csv')).map((r) => r.step),
+      [0, 2, 4],
+    );
+    assert.equal(readTrainState(findCheckpoint(runDir)!).step, 3);
+    assert.equal(readTrainState(findCheckpoint(runDir)!).curveRows, 2);
+
+    const resumed = await train({ runDir, config: config(), dataset, resume: true, initialModel: smallModel });
+    resumed.model.dispose();
+    assert.equal(resumed.resumedFrom, 3);
+    const rows = readCurve(join(runDir, 'curve.csv'));
+    assert.deepEqual(withoutWall(rows), withoutWall(expected));
+    const summary = JSON.parse(readFileSync(join(runDir, 'summary.json'), 'utf8'));
+    assert.equal(summary.steps, 8);
+    assert.equal(summary.final_val_acc, expected[4].val_acc);
+  } finally {
+    await dataset.close();
+  }
+});
+
+test('training steps, evaluations and checkpoints leave the tensor count unchanged', async () => {
+  const dataset = await openDataset(DATA);
+  const before = tf.memory().numTensors;
+  const counts: number[] = [];
+  const result = await train({
+    runDir: join(root, 'memory'),
+    config: config({ steps: 6, checkpointEvery: 2 }),
+    dataset,
+    resume: false,
+    initialModel: smallModel,
+    afterStep: () => counts.push(tf.memory().numTensors),
+  });
+  result.model.dispose();
+  await dataset.close();
+  // Step 1 creates the optimizer's slots; from then on every step (with or without eval/checkpoint) is neutral.
+  assert.equal(new Set(counts.slice(1)).size, 1, `tensor counts per step: ${counts.join(', ')}`);
+  assert.equal(tf.memory().numTensors, before);
+});
+
+test('a diverging run stops with a clear error and keeps its last good checkpoint', async () => {
+  const dataset = await openDataset(DATA);
+  const runDir = join(root, 'diverge');
+  try {
+    const good = await train({
+      runDir,
+      config: config({ steps: 2, checkpointEvery: 2 }),
+      dataset,
+      resume: false,
+      initialModel: smallModel,
+    });
+    good.model.dispose();
+    const huge = config({ steps: 12, checkpointEvery: 1, optimizer: { ...config().optimizer, learningRate: 1e38 } });
+    let divergedAt = 0;
+    await assert.rejects(
+      train({ runDir, config: huge, dataset, resume: true, initialModel: smallModel }),
+      (err: unknown) => {
+        assert.ok(err instanceof TrainingDivergedError, String(err));
+        assert.match(err.message, /diverged|not finite/);
+        assert.match(err.message, /last good checkpoint \(step \d+\)/);
+        divergedAt = err.step;
+        return true;
+      },
+    );
+    const dir = findCheckpoint(runDir)!;
+    const { model, optimizer, state } = await loadCheckpoint(dir);
+    try {
+      assert.ok(state.step >= 2 && state.step < divergedAt, `checkpoint step ${state.step}, diverged at ${divergedAt}`);
+      assert.match(readFileSync(join(runDir, 'curve.csv'), 'utf8'), /^step,images/);
+      const finite = tf.tidy(() => model.weights.every((w) => tf.all(tf.isFinite(w.read())).dataSync()[0] === 1));
+      assert.ok(finite);
+      assert.ok(
+        optimizer.some((s) => /\/rms$/.test(s.name)),
+        'optimizer slots are saved by weight name',
+      );
+    } finally {
+      model.dispose();
+      tf.dispose(optimizer.map((s) => s.tensor));
+    }
+  } finally {
+    await dataset.close();
+  }
+});
+
+test('a checkpoint left half-replaced by a crash is still found', async () => {
+  const dataset = await openDataset(DATA);
+  const runDir = join(root, 'half');
+  const result = await train({
+    runDir,
+    config: config({ steps: 2, checkpointEvery: 2 }),
+    dataset,
+    resume: false,
+    initialModel: smallModel,
+  });
+  result.model.dispose();
+  await dataset.close();
+  // saveCheckpoint renames checkpoint/ away before renaming the new one in: a crash in between leaves only this.
+  renameSync(join(runDir, 'checkpoint'), join(runDir, '.checkpoint.previous'));
+  assert.ok(!existsSync(join(runDir, 'checkpoint')));
+  assert.equal(readTrainState(findCheckpoint(runDir)!).step, 2);
+});
