@@ -5,6 +5,14 @@
  * 'training' runs the model in training mode (BatchNorm on batch statistics), as it will run while the student
  * trains; that makes the inserted BatchNorm close to an identity in training mode too. 'inference' uses the moving
  * statistics. Both give an exact identity at inference, since the moving statistics are set to the same values.
+ *
+ * Measured (test/net2net-deeper.test.ts: random-BN fixtures, statistics from 256 inputs, checked on 128 others;
+ * maximum absolute difference relative to the output scale, both models in training mode):
+ * - conv + BN inserts: 5e-3 to 2e-2 with 'training' statistics, 0.24 to 0.91 with 'inference' statistics;
+ *   on the very batch the statistics came from, 'training' gives 1e-7 (vs 0.32);
+ * - dense + BN inserts: 6e-4 to 0.10 with 'training', 0.23 to 0.56 with 'inference' (behind sparse ReLU units a
+ *   dense insert stays far from the identity in training mode: batch statistics of few samples vary a lot);
+ * - at inference every case is below 2e-7 either way.
  */
 import * as tf from '@tensorflow/tfjs';
 import { withBatchNormRestored } from './batchnorm-state.ts';
