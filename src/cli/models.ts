@@ -139,8 +139,8 @@ async function runSummary(args: SummaryArgs): Promise<void> {
   console.log('');
   console.log(`model: ${args.name}  input ${resolved.inputShape.join('x')}  classes ${resolved.classes}`);
   console.log(
-    `width: channel factor ${resolved.width.width} (${resolved.width.scope}), parameter ratio ${report.paramRatio.toFixed(4)}` +
-      ` and multiply-add ratio ${report.multiplyAddRatio.toFixed(4)} vs width 1`,
+    `width: channel factor ${resolved.width.width} (${resolved.width.scope}),` +
+      ` parameter ratio ${report.paramRatio.toFixed(4)} and multiply-add ratio ${report.multiplyAddRatio.toFixed(4)} vs width 1`,
   );
   console.log(
     `params: ${formatCount(summary.params)} (${summary.params}; BatchNormalization adds ${summary.batchNormParams})`,

@@ -3,8 +3,8 @@
  * count: a 3x3 stem conv, then `Simple(a, b)` = concat(1x1 conv a, 3x3 conv b) and `Down(c)` = concat(3x3/2 conv c,
  * 3x3/2 max pool of the input) modules, described as a table.
  *
- * Layer names: stem `conv1`; Simple module M: `M/1x1`, `M/3x3`, `M/concat`, `M/output`; Down module M: `M/3x3` (stride 2),
- * `M/pool`, `M/concat`, `M/output`; head `global_pool`, `fc` (logits).
+ * Layer names: stem `conv1`; Simple module M: `M/1x1`, `M/3x3`, `M/concat`, `M/output`; Down module M: `M/3x3`
+ * (stride 2), `M/pool`, `M/concat`, `M/output`; head `global_pool`, `fc` (logits).
  */
 import * as tf from '@tensorflow/tfjs';
 import { convBlock, logitsHead, moduleOutput, spatialConv } from './conv-block.ts';

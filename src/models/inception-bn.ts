@@ -5,7 +5,8 @@
  *
  * Layer names follow the Caffe port: stem `conv1/7x7_s2`, `pool1/3x3_s2`, `conv2/3x3_reduce`, `conv2/3x3`,
  * `pool2/3x3_s2`; in module M: `M/1x1`, `M/3x3_reduce`, `M/3x3`, `M/double_3x3_reduce`, `M/double_3x3_1`,
- * `M/double_3x3_2`, `M/pool`, `M/pool_proj`, `M/concat` (Concatenate), `M/output` (ReLU; see moduleOutput); head `global_pool`, `fc` (logits).
+ * `M/double_3x3_2`, `M/pool`, `M/pool_proj`, `M/concat` (Concatenate), `M/output` (ReLU; see moduleOutput);
+ * head `global_pool`, `fc` (logits).
  */
 import * as tf from '@tensorflow/tfjs';
 import { convBlock, logitsHead, moduleOutput, spatialConv } from './conv-block.ts';

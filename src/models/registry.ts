@@ -7,7 +7,8 @@
  *   Inception modules scale, the stem keeps its channels) or 'all' (every conv; the classifier never scales).
  *   Channel count = max(family minimum, floor(c * width)); the paper's "0.3x teacher" is width sqrt(0.3).
  * - `factorized`: every stride-1 3x3 conv inside the modules becomes a 3x1 -> 1x3 pair (`N/3x1`, `N/1x3`);
- * - `extraPairs: n` (needs `factorized`): n C -> C pairs `N/extra${i}` after every factorized pair (the deeper student);
+ * - `extraPairs: n` (needs `factorized`): n C -> C pairs `N/extra${i}` after every factorized pair (the deeper
+ *   student);
  * - `topPairs: n`: n C -> C pairs `M/top${i}` on top of every module's `M/output` (the exploration's student);
  * - `seed`: reproducible initialization (He-normal kernels, seeded per layer name).
  */
