@@ -77,8 +77,7 @@ function validateSpec(graph: LayerGraph, spec: DeeperSpec, hasData: boolean): Gr
     throw new Error(
       `deeper: the insert after '${spec.after}' has batchNorm, which needs options.data to set its statistics`,
     );
-  if (node.className === 'InputLayer' || node.consumers.length === 0)
-    throw new Error(`deeper: layer '${spec.after}' has no consumers to rewire`);
+  if (node.consumers.length === 0) throw new Error(`deeper: layer '${spec.after}' has no consumers to rewire`);
   return node;
 }
 

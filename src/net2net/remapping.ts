@@ -106,24 +106,27 @@ export function analyzeGroups(graph: LayerGraph): GroupAnalysis {
       (role === 'flatten' && node.outputShape.length === 2 && getNode(graph, node.inputs[0]).outputShape.length === 2);
     if (joins) for (const input of node.inputs) uf.union(name, input);
   }
-  const roots = new Map<string, number>();
-  const groups: TensorGroup[] = [];
-  const groupOf = new Map<string, number>();
+  const members = new Map<string, string[]>();
   for (const name of graph.order) {
     const root = uf.find(name);
-    let id = roots.get(root);
-    if (id === undefined) {
-      id = groups.length;
-      roots.set(root, id);
-      groups.push({ id, tensors: [], writers: [], derivedSources: [], width: null, blockers: [], dependsOn: [] });
-    }
-    groupOf.set(name, id);
-    groups[id].tensors.push(name);
+    members.set(root, [...(members.get(root) ?? []), name]);
   }
-  for (const group of groups) {
-    const widths = new Set(group.tensors.map((t) => getNode(graph, t).outputShape.at(-1)));
+  const groupOf = new Map<string, number>();
+  const groups: TensorGroup[] = [...members.values()].map((tensors, id) => {
+    for (const t of tensors) groupOf.set(t, id);
+    const widths = new Set(tensors.map((t) => getNode(graph, t).outputShape.at(-1)));
     const width = widths.size === 1 ? [...widths][0] : null;
-    (group as { width: number | null }).width = typeof width === 'number' ? width : null;
+    return {
+      id,
+      tensors,
+      writers: [],
+      derivedSources: [],
+      width: typeof width === 'number' ? width : null,
+      blockers: [],
+      dependsOn: [],
+    };
+  });
+  for (const group of groups) {
     if (group.width === null)
       group.blockers.push(`tensors ${group.tensors.map((t) => `'${t}'`).join(', ')} do not share one channel size`);
     for (const t of group.tensors) {
