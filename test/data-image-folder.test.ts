@@ -346,3 +346,18 @@ test('the JavaScript header reader agrees with sharp on size and orientation, an
   assert.equal(readImageHeader(base.subarray(0, 20)), null);
   assert.equal(readImageHeader(await sharp(base).webp().toBuffer()), null);
 });
+
+test('close() ends open batch streams and leaves no tensors or pending work', async () => {
+  const before = tf.memory().numTensors;
+  const { dataset } = await open(folders.classFolders.dir, { concurrency: 4, prefetchBatches: 2 });
+  const train = dataset.trainBatches({ batchSize: 4, seed: 2 });
+  const first = await train.next();
+  tf.dispose([first.value!.x, first.value!.y]);
+  const val = dataset.valBatches(2);
+  const firstVal = await val.next();
+  tf.dispose([firstVal.value!.x, firstVal.value!.y]);
+  await dataset.close();
+  assert.deepEqual(await train.next(), { done: true, value: undefined });
+  assert.deepEqual(await val.next(), { done: true, value: undefined });
+  assert.equal(tf.memory().numTensors, before);
+});

@@ -11,7 +11,7 @@
  * Prints one JSON object per measurement, then a summary with the ratios.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -80,7 +80,7 @@ async function defaultFolder(log: (l: string) => void): Promise<string> {
   if (!existsSync(join(dir, 'done'))) {
     log(`bench data: generating ${dir} (10 classes x 100 JPEGs, about 500x375)`);
     await makeImageFolder(dir, { classes: 10, perClass: 100, valPerClass: 5, width: 500, height: 375, seed: 0 });
-    await import('node:fs').then((fs) => fs.writeFileSync(join(dir, 'done'), ''));
+    writeFileSync(join(dir, 'done'), '');
   }
   return dir;
 }
@@ -109,6 +109,36 @@ function runPeer(dir: string, limit: number, log: (l: string) => void): PeerRun 
   return { ...peer, cpuSeconds: user! + system! };
 }
 
+/** Time to open an image folder of many files: no cache, first run with the cache (writes it), and from the cache. */
+async function benchScan(shape: string, log: (l: string) => void): Promise<void> {
+  const match = /^(\d+)x(\d+)$/.exec(shape);
+  if (!match) throw new Error(`--scan '${shape}' must be <classes>x<files per class>, e.g. 1000x1280`);
+  const [classes, perClass] = [Number(match[1]), Number(match[2])];
+  const dir = join(tmpdir(), `n2n-bench-scan-${classes}x${perClass}`);
+  if (!existsSync(join(dir, 'done'))) {
+    log(`bench data: creating ${classes * perClass} empty files in ${dir}`);
+    for (let c = 0; c < classes; c++) {
+      const classDir = join(dir, 'train', `n${String(c).padStart(8, '0')}`);
+      mkdirSync(classDir, { recursive: true });
+      for (let i = 0; i < perClass; i++) writeFileSync(join(classDir, `n${String(c).padStart(8, '0')}_${i}.JPEG`), '');
+    }
+    writeFileSync(join(dir, 'done'), '');
+  }
+  const cacheDir = mkdtempSync(join(tmpdir(), 'n2n-bench-scan-cache-'));
+  for (const [name, cache] of [
+    ['no-cache', null],
+    ['cache-first', cacheDir],
+    ['cache-warm', cacheDir],
+  ] as const) {
+    const t0 = performance.now();
+    const dataset = await openDataset(`imagenet:${dir}`, { cacheDir: cache, log: () => {} });
+    const seconds = (performance.now() - t0) / 1000;
+    console.log(JSON.stringify({ name: `scan-${name}`, files: dataset.numTrain, classes, seconds: round(seconds, 3) }));
+    await dataset.close();
+  }
+  rmSync(cacheDir, { recursive: true, force: true });
+}
+
 export async function run(argv: string[]): Promise<void> {
   const args = await yargs(argv)
     .option('data', { type: 'string', describe: 'imagenet:<dir> or folder:<dir> (default: a generated folder)' })
@@ -119,11 +149,20 @@ export async function run(argv: string[]): Promise<void> {
     .option('batch-size', { type: 'number', default: 32 })
     .option('size', { type: 'number', default: 224 })
     .option('repeats', { type: 'number', default: 2, describe: 'interleaved repeats of each measurement (best kept)' })
+    .option('scan', {
+      type: 'string',
+      describe:
+        'only time opening (listing) a folder of <classes>x<files> empty .JPEG files, without and with the file-list cache',
+    })
     .option('pil', { type: 'boolean', default: true, describe: `also run the Pillow peer ${PIL_PEER}` })
     .strict()
     .parseAsync();
   const log = (line: string): void => console.error(line);
   await selectBackend('cpu', () => {});
+  if (args.scan !== undefined) {
+    await benchScan(args.scan, log);
+    return;
+  }
   const spec = args.data ?? `imagenet:${await defaultFolder(log)}`;
   const dataset = await openDataset(spec, {
     imageSize: args.size,

@@ -256,6 +256,8 @@ export class ImageFolderDataset implements Dataset {
 }
 
 function pick(files: FileList, remap: Int32Array, limit: number | undefined, what: string): FileList {
+  const everything = remap.every((to, from) => to === from) && (limit === undefined || limit >= files.paths.length);
+  if (everything) return files;
   const keep = selectExamples(files.labels, remap, limit, what);
   return {
     paths: Array.from(keep, (i) => files.paths[i]!),
