@@ -22,7 +22,9 @@ export interface TrainBatchOptions {
   /**
    * Position to start from, in training examples consumed since the start of training (across epochs). Epoch e
    * is a permutation of the training set seeded by (seed, e); position p is example p mod N of epoch floor(p / N).
-   * Resuming at the position a checkpoint recorded continues the exact same sequence.
+   * Resuming at the position a checkpoint recorded continues the exact same sequence. Batches straddle epoch
+   * boundaries (nothing is dropped), so any integer is a valid start; random augmentation is a function of
+   * (seed, position), so resumed and differently-parallel runs see the same images.
    */
   start?: number;
 }
@@ -36,7 +38,10 @@ export interface Dataset {
   readonly numVal: number;
   /** Endless training batches (epoch after epoch), each of exactly batchSize examples. */
   trainBatches(options: TrainBatchOptions): AsyncIterableIterator<Batch>;
-  /** The validation set once, in a fixed order; the last batch may be smaller. */
+  /**
+   * The validation set once, in a fixed order; the last batch may be smaller. Image folders leave out files that
+   * fail to decode (and refill the batch from the next files), so the examples seen can be fewer than numVal.
+   */
   valBatches(batchSize: number): AsyncIterableIterator<Batch>;
   /** Files skipped as unreadable/corrupt so far, with the reason (empty for in-memory datasets). */
   readonly skipped: readonly { path: string; reason: string }[];
