@@ -48,17 +48,24 @@ export function remapKernel(
 
   const counts = mode.divideInput && inMap ? replicaCounts(inMap) : new Int32Array(IN).fill(1);
   const noise = mode.noise;
+  const random = mode.random;
   const rms = noise === 'none' ? 0 : rootMeanSquare(values);
+  const zeroSumScale = ZERO_SUM_RELATIVE_SCALE * rms;
+  const gaussianScale = typeof noise === 'number' ? noise * rms : 0;
   for (let s = 0; s < S; s++)
     for (let i = 0; i < IN2; i++) {
       const k = counts[gIn[i]];
       const rank = inRanks[i];
-      for (let j = 0; j < OUT2; j++) {
-        let w = values[(s * IN + gIn[i]) * OUT + gOut[j]] / k;
-        if (k > 1 && noise === 'zero-sum' && rank < k - 1)
-          w += (ZERO_SUM_RELATIVE_SCALE * rms * mode.random.normal()) / k;
-        else if (k > 1 && typeof noise === 'number' && rank > 0) w += noise * rms * mode.random.normal();
-        out[(s * IN2 + i) * OUT2 + j] = w;
+      const src = (s * IN + gIn[i]) * OUT;
+      const dst = (s * IN2 + i) * OUT2;
+      if (k === 1 && !outMap) {
+        out.set(values.subarray(src, src + OUT), dst);
+      } else if (k > 1 && noise === 'zero-sum' && rank < k - 1) {
+        for (let j = 0; j < OUT2; j++) out[dst + j] = values[src + gOut[j]] / k + (zeroSumScale * random.normal()) / k;
+      } else if (k > 1 && gaussianScale > 0 && rank > 0) {
+        for (let j = 0; j < OUT2; j++) out[dst + j] = values[src + gOut[j]] / k + gaussianScale * random.normal();
+      } else {
+        for (let j = 0; j < OUT2; j++) out[dst + j] = values[src + gOut[j]] / k;
       }
     }
   if (noise === 'zero-sum' && inMap && mode.divideInput) {
@@ -69,12 +76,13 @@ export function remapKernel(
       for (let u = 0; u < IN; u++) {
         const positions = copies[u];
         if (positions.length < 2) continue;
-        const last = positions[positions.length - 1];
+        const src = (s * IN + u) * OUT;
+        const last = (s * IN2 + positions[positions.length - 1]) * OUT2;
+        const others = positions.slice(0, -1).map((i) => (s * IN2 + i) * OUT2);
         for (let j = 0; j < OUT2; j++) {
           let sum = 0;
-          for (let r = 0; r < positions.length - 1; r++)
-            sum = Math.fround(sum + out[(s * IN2 + positions[r]) * OUT2 + j]);
-          out[(s * IN2 + last) * OUT2 + j] = values[(s * IN + u) * OUT + gOut[j]] - sum;
+          for (const row of others) sum = Math.fround(sum + out[row + j]);
+          out[last + j] = values[src + gOut[j]] - sum;
         }
       }
   }
