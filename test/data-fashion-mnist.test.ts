@@ -1,10 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { readFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
 import { selectBackend } from '../src/backend/backend.ts';
 import { openDataset } from '../src/data/open-dataset.ts';
@@ -185,4 +184,5 @@ test('fashion-mnist:<dir> reads plain (not gzip) IDX files and reports bad files
   writeFileSync(join(dir, 't10k-labels-idx1-ubyte'), labels([3]));
   await assert.rejects(openDataset(`fashion-mnist:${dir}`), /1 labels for 2 images/);
   await assert.rejects(openDataset(`fashion-mnist:${join(dir, 'missing')}`), /does not exist.*dataset-fashion-mnist/);
+  rmSync(dir, { recursive: true });
 });

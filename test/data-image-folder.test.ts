@@ -1,4 +1,4 @@
-import { test, before as beforeAll } from 'node:test';
+import { test, after as afterAll, before as beforeAll } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -19,6 +19,8 @@ await selectBackend('cpu', () => {});
 const root = mkdtempSync(join(tmpdir(), 'n2n-data-folder-'));
 const SIZE = 24;
 const folders: Record<'classFolders' | 'flatTxt' | 'flatCsv', MadeFolder> = {} as never;
+
+afterAll(() => rmSync(root, { recursive: true, force: true }));
 
 beforeAll(async () => {
   const common = { classes: 3, perClass: 6, valPerClass: 2, width: 120, height: 90, oddFiles: true };
