@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import type * as tf from '@tensorflow/tfjs';
 import { selectBackend } from '../src/backend/backend.ts';
 import { MODEL_NAMES, buildModel } from '../src/models/registry.ts';
+import { extraPairInserts, topPairInserts } from '../src/models/student-inserts.ts';
 
 await selectBackend('cpu', () => {});
 
@@ -222,4 +223,20 @@ test('a seed makes initialization reproducible, per layer name across variants',
   // Same shape, different names: different weights.
   assert.notDeepEqual(kernel(a, 'inception_5a/3x3'), kernel(a, 'inception_5b/3x3'));
   for (const m of [a, b, c, d]) m.dispose();
+});
+
+test('student inserts name every factorized pair and every module, and refuse models without them', () => {
+  const plain = buildModel('inception-bn', { inputShape: [64, 64, 3] });
+  assert.throws(() => extraPairInserts(plain, 2), /no factorized 3x1 -> 1x3 pairs/);
+  assert.equal(topPairInserts(plain, 1).length, 10);
+  plain.dispose();
+  const factorized = buildModel('inception-bn', { inputShape: [64, 64, 3], factorized: true });
+  const inserts = extraPairInserts(factorized, 2);
+  assert.equal(inserts.length, 26 * 2);
+  assert.ok(inserts.every((spec) => factorized.getLayer(spec.after).getClassName() === 'ReLU'));
+  assert.deepEqual(
+    inserts.filter((spec) => spec.after.startsWith('inception_4e/')).map((spec) => spec.name),
+    ['inception_4e/double_3x3_1/extra1', 'inception_4e/double_3x3_1/extra2'],
+  );
+  factorized.dispose();
 });

@@ -8,11 +8,11 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { selectBackend } from '../src/backend/backend.ts';
 import { checkPreserved, deeper, wider, widthTargets } from '../src/index.ts';
-import type { DeeperSpec } from '../src/index.ts';
 import { architectureDifference } from '../src/models/architecture.ts';
 import { buildModel } from '../src/models/registry.ts';
 import type { ModelOptions } from '../src/models/registry.ts';
 import { INCEPTION_BN_SMALL_MODULES } from '../src/models/inception-bn-small.ts';
+import { extraPairInserts, topPairInserts } from '../src/models/student-inserts.ts';
 import { randomizeBatchNorm } from './net2net-fixtures.ts';
 
 await selectBackend('cpu', () => {});
@@ -41,11 +41,6 @@ function assertPreserved(teacher: tf.LayersModel, student: tf.LayersModel, seed:
   assert.ok(result.maxRel < 1e-5, `maxRel ${result.maxRel} (maxAbs ${result.maxAbs}) >= 1e-5`);
 }
 
-/** Names of the layers a factorized model ends its 3x3 pairs with: `N/1x3/relu`. */
-function pairEnds(model: tf.LayersModel): string[] {
-  return model.layers.map((l) => l.name).filter((name) => name.endsWith('/1x3/relu'));
-}
-
 test('widening the small family width sqrt(0.3) -> 1 (modules only) gives the builder model and the same function', () => {
   const teacher = teacherWithRandomBatchNorm({ width: Math.sqrt(0.3) }, 11);
   const studentLike = buildModel(SMALL, { inputShape: INPUT });
@@ -61,20 +56,27 @@ test('widening the small family width sqrt(0.3) -> 1 (modules only) gives the bu
 
 test('deepening the factorized small model by 2 pairs after each pair gives the extraPairs: 2 builder model', () => {
   const teacher = teacherWithRandomBatchNorm({ factorized: true }, 12);
-  const ends = pairEnds(teacher);
-  assert.equal(ends.length, 8, 'one factorized pair per Simple module');
+  const specs = extraPairInserts(teacher, 2);
+  assert.equal(specs.length, 8 * 2, 'one factorized pair per Simple module, two inserts each');
   // Two inserts after one layer stack in order: extra1 right after the pair, extra2 after extra1.
-  const specs: DeeperSpec[] = ends.flatMap((end) => {
-    const n = end.slice(0, -'/1x3/relu'.length);
-    return [1, 2].map((i) => ({
-      after: end,
-      kind: 'conv-pair' as const,
+  assert.deepEqual(specs.slice(0, 2), [
+    {
+      after: 'inception_3a/3x3/1x3/relu',
+      kind: 'conv-pair',
       kernel: 3,
       batchNorm: true,
-      pairOrder: 'kx1-first' as const,
-      name: `${n}/extra${i}`,
-    }));
-  });
+      pairOrder: 'kx1-first',
+      name: 'inception_3a/3x3/extra1',
+    },
+    {
+      after: 'inception_3a/3x3/1x3/relu',
+      kind: 'conv-pair',
+      kernel: 3,
+      batchNorm: true,
+      pairOrder: 'kx1-first',
+      name: 'inception_3a/3x3/extra2',
+    },
+  ]);
   const data = tf.randomNormal([8, ...INPUT], 0, 1, 'float32', 3);
   const student = deeper(teacher, specs, { data });
   data.dispose();
@@ -89,15 +91,10 @@ test('the exploration: width 1 -> sqrt(2) then 4 pairs on top of every module gi
   const widerLike = buildModel(SMALL, { inputShape: INPUT, factorized: true, width: Math.SQRT2 });
   const widened = wider(teacher, widthTargets(teacher, widerLike), { seed: 7 });
   assertSameArchitecture(widened, widerLike);
-  const specs: DeeperSpec[] = INCEPTION_BN_SMALL_MODULES.flatMap((module) =>
-    [1, 2, 3, 4].map((i) => ({
-      after: `${module.name}/output`,
-      kind: 'conv-pair' as const,
-      kernel: 3,
-      batchNorm: true,
-      pairOrder: 'kx1-first' as const,
-      name: `${module.name}/top${i}`,
-    })),
+  const specs = topPairInserts(widened, 4);
+  assert.deepEqual(
+    [...new Set(specs.map((spec) => spec.after))],
+    INCEPTION_BN_SMALL_MODULES.map((m) => `${m.name}/output`),
   );
   // Several inserts after one layer stack in order, so all 40 pairs go in one call.
   const data = tf.randomNormal([8, ...INPUT], 0, 1, 'float32', 4);
