@@ -38,7 +38,9 @@ export interface DataParallelOptions {
   backend: ReplicaBackend;
   /**
    * Whether the calling thread computes a shard too, on its own backend (then there are workers + 1 replicas).
-   * Default false: the calling thread only averages and applies the update.
+   * Default false: the calling thread only publishes weights, averages and applies the update (about 1% of a step
+   * for inception-bn-small), so it stays free for data loading; with 2 cores, 2 workers measured at least as fast as
+   * 1 worker + the main thread.
    */
   mainThreadShard?: boolean;
   /** A step fails, naming the replica, when a worker has not finished its shard by then. Default 10 minutes. */
