@@ -231,6 +231,54 @@ test('SeparableConv2D widens on both sides (depthwise copies, pointwise divided)
   inputs.dispose();
 });
 
+test('mappings pass through activations, dropout, padding, upsampling, pooling and element-wise merges', () => {
+  const input = tf.input({ shape: [4, 4, 2] });
+  let x = F.conv(input, 3, 'c1');
+  x = tf.layers.activation({ activation: 'tanh', name: 'tanh' }).apply(x) as tf.SymbolicTensor;
+  x = tf.layers.leakyReLU({ name: 'leaky' }).apply(x) as tf.SymbolicTensor;
+  x = tf.layers.dropout({ rate: 0.5, name: 'drop' }).apply(x) as tf.SymbolicTensor;
+  x = tf.layers.zeroPadding2d({ padding: 1, name: 'pad' }).apply(x) as tf.SymbolicTensor;
+  x = tf.layers.upSampling2d({ size: [2, 2], name: 'up' }).apply(x) as tf.SymbolicTensor;
+  const other = F.conv(
+    tf.layers
+      .upSampling2d({ size: [2, 2], name: 'up0' })
+      .apply(
+        tf.layers.zeroPadding2d({ padding: 1, name: 'pad0' }).apply(input) as tf.SymbolicTensor,
+      ) as tf.SymbolicTensor,
+    3,
+    'c2',
+  );
+  const merged = [
+    tf.layers.multiply({ name: 'mul' }).apply([x, other]),
+    tf.layers.maximum({ name: 'max' }).apply([x, other]),
+    tf.layers.average({ name: 'avg' }).apply([x, other]),
+  ] as tf.SymbolicTensor[];
+  const cat = tf.layers.concatenate({ name: 'cat' }).apply(merged) as tf.SymbolicTensor;
+  const pooled = tf.layers.globalMaxPooling2d({ name: 'gmp' }).apply(cat) as tf.SymbolicTensor;
+  const teacher = tf.model({ inputs: input, outputs: F.dense(pooled, 2, 'logits') });
+  const student = wider(teacher, { c1: 5 }, { seed: 3, noise: 'zero-sum' });
+  assert.equal(student.getLayer('c2').getConfig()['filters'], 5, 'the other producer of the merges follows');
+  const inputs = F.randomInputs(teacher, 32, 5);
+  const result = checkPreserved(teacher, student, inputs);
+  assert.ok(result.ok, `maxRel ${result.maxRel}`);
+  [teacher, student].forEach((m) => m.dispose());
+  inputs.dispose();
+});
+
+test('randomPad is reproducible from its seed', () => {
+  const teacher = F.convNetBn();
+  const padded = (seed: number) => {
+    const student = randomPad(teacher, { conv1: 6 }, { seed });
+    const values = weightValues(student);
+    student.dispose();
+    return values;
+  };
+  const [a, b, c] = [padded(4), padded(4), padded(5)];
+  a.forEach((w, i) => assert.deepEqual(w, b[i]));
+  assert.ok(a.some((w, i) => w.some((v, j) => v !== c[i][j])));
+  teacher.dispose();
+});
+
 test('concat and flatten mappings: values shift by old widths, positions by new widths', () => {
   const a = { oldWidth: 2, g: Int32Array.from([0, 1, 0]) };
   const b = { oldWidth: 3, g: Int32Array.from([0, 1, 2, 2]) };
