@@ -4,6 +4,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import * as tf from '@tensorflow/tfjs';
 import { selectBackend } from '../src/backend/backend.ts';
 import { countMultiplyAdds, countParams, summarize } from '../src/models/counts.ts';
 import { buildModel } from '../src/models/registry.ts';
@@ -130,6 +131,7 @@ for (const row of REFERENCE) {
 }
 
 test('summarize agrees with the counters and splits BatchNormalization weights out', () => {
+  const tensorsBefore = tf.memory().numTensors;
   const model = buildModel('inception-bn-small', { factorized: true, topPairs: 1 });
   const summary = summarize(model);
   assert.equal(summary.params, countParams(model));
@@ -154,5 +156,7 @@ test('summarize agrees with the counters and splits BatchNormalization weights o
   for (const l of summary.layers.filter((l) => l.className === 'BatchNormalization')) {
     assert.equal(l.multiplyAdds, 0, `${l.name} is not counted`);
   }
+  assert.equal(tf.memory().numTensors, tensorsBefore + model.weights.length, 'only the weights are held');
   model.dispose();
+  assert.equal(tf.memory().numTensors, tensorsBefore);
 });
