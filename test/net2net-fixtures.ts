@@ -7,13 +7,27 @@ import { SeededRandom } from '../src/net2net/mapping.ts';
 
 type T = tf.SymbolicTensor;
 
+let initializerSeed = 1;
+
+/** Makes the weights of the fixtures built next reproducible (each layer draws the next seeds). */
+export function seedFixtures(seed: number): void {
+  initializerSeed = seed;
+}
+
+function initializers() {
+  return {
+    kernelInitializer: tf.initializers.glorotUniform({ seed: initializerSeed++ }),
+    biasInitializer: tf.initializers.randomNormal({ seed: initializerSeed++ }),
+  };
+}
+
 export function conv(x: T, filters: number, name: string, kernel = 3, activation: 'linear' | 'relu' = 'linear'): T {
   return tf.layers
-    .conv2d({ filters, kernelSize: kernel, padding: 'same', name, activation, biasInitializer: 'randomNormal' })
+    .conv2d({ filters, kernelSize: kernel, padding: 'same', name, activation, ...initializers() })
     .apply(x) as T;
 }
 export function dense(x: T, units: number, name: string, activation: 'linear' | 'relu' = 'linear'): T {
-  return tf.layers.dense({ units, name, activation, biasInitializer: 'randomNormal' }).apply(x) as T;
+  return tf.layers.dense({ units, name, activation, ...initializers() }).apply(x) as T;
 }
 export function bn(x: T, name: string): T {
   return tf.layers.batchNormalization({ name }).apply(x) as T;

@@ -25,6 +25,7 @@ interface Slot {
 
 function randomGraph(seed: number): tf.LayersModel {
   const r = new SeededRandom(seed);
+  F.seedFixtures(seed * 1000);
   const input = tf.input({ shape: [6, 6, 3] });
   const pool: Slot[] = [{ t: input, spatial: 6, channels: 3 }];
   let id = 0;
