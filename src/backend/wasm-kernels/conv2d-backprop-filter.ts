@@ -13,6 +13,21 @@ import { backend_util, Conv2DBackpropFilter } from '@tensorflow/tfjs';
 import type { Conv2DBackpropFilterAttrs, KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs';
 import { conv2dInfo, release, reshapeInfo, runWasm, transposeInfo, type WasmBackend } from './wasm-backend.ts';
 
+/**
+ * x [B, H, W, C] -> [C, H, W, B]. Done as a 2D transpose [B, HWC] -> [HWC, B] and a move of contiguous B-runs
+ * [HW, C, B] -> [C, HW, B]: about twice as fast as the wasm Transpose kernel's general 4D path.
+ */
+function channelsToBatch(backend: WasmBackend, x: TensorInfo): TensorInfo {
+  const [batch, height, width, channels] = x.shape;
+  const flat = reshapeInfo(backend, x, [batch, height * width * channels]);
+  const flatT = transposeInfo(backend, flat, [1, 0]);
+  const runs = reshapeInfo(backend, flatT, [height * width, channels, batch]);
+  const moved = transposeInfo(backend, runs, [1, 0, 2]);
+  const out = reshapeInfo(backend, moved, [channels, height, width, batch]);
+  release(backend, flat, flatT, runs, moved);
+  return out;
+}
+
 export function conv2dBackpropFilter(args: {
   inputs: { x: TensorInfo; dy: TensorInfo };
   backend: WasmBackend;
@@ -67,7 +82,7 @@ export function conv2dBackpropFilter(args: {
       },
     );
   }
-  const xT = transposeInfo(backend, xUsed, [3, 1, 2, 0]);
+  const xT = channelsToBatch(backend, xUsed);
   const dyT = transposeInfo(backend, dy, [1, 2, 0, 3]);
   const out = conv2dInfo(
     backend,
