@@ -35,23 +35,42 @@ test('wider(teacher, widthTargets(teacher, builder variant)) has the builder var
   [teacher, target, student].forEach((m) => m.dispose());
 });
 
-test('deeper with builder names (N/extra1, kx1-first) gives the extra-pairs variant and preserves', () => {
+test('deeper with builder names (N/extra1..2 and M/top1, kx1-first) gives the builder variants and preserves', () => {
   const teacher = randomizeBatchNorm(buildModel('inception-bn-small', { ...OPTIONS, factorized: true, seed: 2 }), 2);
-  const target = buildModel('inception-bn-small', { ...OPTIONS, factorized: true, extraPairs: 1, seed: 2 });
+  const target = buildModel('inception-bn-small', {
+    ...OPTIONS,
+    factorized: true,
+    extraPairs: 2,
+    topPairs: 1,
+    seed: 2,
+  });
   const pairs = teacher.layers
     .filter((l) => l.name.endsWith('/1x3/relu'))
     .map((l) => l.name.slice(0, -'/1x3/relu'.length));
-  assert.ok(pairs.length > 0);
-  const inserts: DeeperSpec[] = pairs.map((n) => ({
-    after: `${n}/1x3/relu`,
+  const modules = teacher.layers
+    .filter((l) => l.name.endsWith('/output'))
+    .map((l) => l.name.slice(0, -'/output'.length));
+  assert.ok(pairs.length > 0 && modules.length > 0);
+  const pair = (after: string, name: string): DeeperSpec => ({
+    after,
     kind: 'conv-pair',
     pairOrder: 'kx1-first',
     batchNorm: true,
-    name: `${n}/extra1`,
-  }));
+    name,
+  });
+  const inserts = [
+    ...pairs.flatMap((n) => [pair(`${n}/1x3/relu`, `${n}/extra1`), pair(`${n}/1x3/relu`, `${n}/extra2`)]),
+    ...modules.map((m) => pair(`${m}/output`, `${m}/top1`)),
+  ];
   const data = tf.randomNormal([8, ...OPTIONS.inputShape], 0, 1, 'float32', 3);
   const student = deeper(teacher, inserts, { data });
   assert.deepEqual(architecture(student), architecture(target));
+  // Same wiring: every layer reads the same layers as in the builder's model.
+  const inbound = (m: tf.LayersModel) =>
+    Object.fromEntries(m.layers.map((l) => [l.name, (l.inboundNodes[0]?.inboundLayers ?? []).map((i) => i.name)]));
+  const studentInbound = inbound(student);
+  for (const [name, inputs] of Object.entries(inbound(target)))
+    assert.deepEqual(studentInbound[name], inputs, `inputs of ${name}`);
   const result = checkPreserved(teacher, student, data);
   assert.ok(result.ok, `maxRel ${result.maxRel}`);
   data.dispose();
