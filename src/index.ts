@@ -22,3 +22,23 @@ export type {
   RecordSink,
 } from './net2net/transform-record.ts';
 export type { ResolvedGroup } from './net2net/remapping.ts';
+
+// Models (src/models).
+export { buildModel, MODEL_NAMES } from './models/registry.ts';
+export type { ModelName, ModelOptions } from './models/registry.ts';
+export { countParams, countMultiplyAdds, summarize } from './models/counts.ts';
+export type { ModelSummary, LayerSummary } from './models/counts.ts';
+export { describeArchitecture, architectureDifference } from './models/architecture.ts';
+export { extraPairInserts, topPairInserts } from './models/student-inserts.ts';
+
+// Datasets (src/data).
+export { openDataset, parseDataSpec } from './data/open-dataset.ts';
+export type { OpenDatasetOptions, DataSpec } from './data/open-dataset.ts';
+export type { Dataset, Batch, InputShape, TrainBatchOptions } from './data/dataset.ts';
+
+// Training (src/train).
+export { LocalStepEngine } from './train/local-step-engine.ts';
+export type { StepEngine, StepResult, RmsPropConfig } from './train/step-engine.ts';
+
+// Figures (src/figures).
+export { drawExperimentFigures } from './figures/index.ts';
