@@ -215,6 +215,7 @@ async function firstBatch(batches: AsyncIterableIterator<{ x: tf.Tensor4D; y: tf
 
 export async function runExperiment(options: ExperimentOptions): Promise<ExperimentResult> {
   const started = performance.now();
+  const cpuStarted = process.cpuUsage();
   const log = options.log ?? ((line: string) => console.error(line));
   const definition: ExperimentDefinition = EXPERIMENTS[options.experiment];
   if (!definition) throw new ExperimentUsageError(`unknown experiment '${options.experiment}'`);
@@ -417,6 +418,7 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
     summaryMarkdown = drawn.summaryMarkdown;
   }
   const wallSeconds = (performance.now() - started) / 1000;
+  const cpu = process.cpuUsage(cpuStarted);
   const statistics = experimentStatistics(out, runs);
   writeJsonAtomic(join(out, 'summary.json'), {
     experiment: options.experiment,
@@ -425,10 +427,15 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
     backend: backend.choice,
     workers,
     wall_s: wallSeconds,
+    // CPU seconds of this process (all threads): on a shared machine, what the run costs unloaded.
+    cpu_s: (cpu.user + cpu.system) / 1e6,
     runs: statistics,
   });
   if (summaryMarkdown) log(summaryMarkdown.trimEnd());
-  log(`[experiment] ${options.experiment} done in ${formatDuration(wallSeconds)}: ${out}`);
+  log(
+    `[experiment] ${options.experiment} done in ${formatDuration(wallSeconds)} ` +
+      `(${formatDuration((cpu.user + cpu.system) / 1e6)} of CPU): ${out}`,
+  );
   return { out, runs, statistics, figures, wallSeconds };
 }
 
