@@ -8,8 +8,8 @@
  *
  * `--compare` measures, in the same invocation and right after this run, the baselines the wasm kernels are judged
  * against: the plain cpu backend (a child process, `--cpu-batch-size` images, one step: its per-image cost does not
- * depend on the batch) and the PyTorch peer `--torch` (run with /usr/bin/python3 on the same model size), then prints
- * a summary object with the ratios. `--profile` adds the kernel times of one training step (tf.profile).
+ * depend on the batch) and the PyTorch peer `--torch` (run with /usr/bin/python3 on the same model size, with 2 threads
+ * and with 1 thread: the wasm step runs on one thread), then prints a summary object with the ratios. `--profile` adds the kernel times of one training step (tf.profile).
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -170,6 +170,7 @@ interface TorchResult {
 
 function measureTorch(
   script: string,
+  threads: number,
   width: number,
   batchSize: number,
   input: [number, number, number],
@@ -180,7 +181,8 @@ function measureTorch(
     return null;
   }
   const args = [script, String(width), String(batchSize), String(input[0]), String(input[2]), String(steps)];
-  const child = spawnSync('/usr/bin/python3', args, { encoding: 'utf8' });
+  const env = { ...process.env, THREADS: String(threads) };
+  const child = spawnSync('/usr/bin/python3', args, { encoding: 'utf8', env });
   const line = child.stdout.trim().split('\n').pop() ?? '';
   const field = (name: string) => Number(new RegExp(`${name}=([\\d.]+)`).exec(line)?.[1] ?? NaN);
   if (child.status !== 0 || !Number.isFinite(field('train_img_s'))) {
@@ -237,7 +239,9 @@ export async function run(argv: string[]): Promise<void> {
   if (!args.compare) return;
 
   const cpu = measureCpuChild(args.model, args.input, args.width, args['cpu-batch-size']);
-  const torch = measureTorch(args.torch, args.width, args['batch-size'], input, Math.max(args.steps, 3));
+  const torchSteps = Math.max(args.steps, 3);
+  const torch = measureTorch(args.torch, 2, args.width, args['batch-size'], input, torchSteps);
+  const torch1 = measureTorch(args.torch, 1, args.width, args['batch-size'], input, torchSteps);
   console.log(
     JSON.stringify({
       name: 'summary',
@@ -251,6 +255,8 @@ export async function run(argv: string[]): Promise<void> {
       speedup_vs_cpu: cpu ? round(main.train_img_per_s / cpu.train_img_per_s) : null,
       ratio_to_torch_train: torch ? round(main.train_img_per_s / torch.train_img_per_s) : null,
       ratio_to_torch_infer: torch ? round(main.infer_img_per_s / torch.infer_img_per_s) : null,
+      torch_1thread_train_img_per_s: torch1?.train_img_per_s ?? null,
+      ratio_to_torch_1thread_train: torch1 ? round(main.train_img_per_s / torch1.train_img_per_s) : null,
     }),
   );
 }
