@@ -159,7 +159,13 @@ function isFinished(runDir: string, steps: number): boolean {
 
 /** The part of a run's config that must match for --resume to continue it. */
 function resumeKey(config: RunConfig): string {
-  return stableJson({ model: config.model, data: config.data, train: { ...config.train, checkpointEvery: 0 } });
+  return stableJson({
+    model: config.model,
+    data: config.data,
+    train: { ...config.train, checkpointEvery: 0 },
+    // A student continues only from the teacher it was made from.
+    teacher: config.role === 'teacher' ? null : (config.teacherCacheKey ?? null),
+  });
 }
 
 interface RunConfig {
@@ -250,7 +256,7 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
     experiment: options.experiment,
     preset: preset.name,
     teacherRun: 'teacher',
-    runs,
+    runs: withEarlierRuns(out, definition, runs),
     description: definition.description,
     data: preset.data,
   });
@@ -283,6 +289,7 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
 
   const resources: tf.Tensor[] = [];
   let teacher: tf.LayersModel | undefined;
+  let teacherKey = '';
   try {
     // The teacher: trained once per configuration in the cache, copied into the experiment folder.
     const teacherConfig: RunConfig = {
@@ -298,6 +305,7 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
     };
     const cacheKey = createHash('sha256').update(resumeKey(teacherConfig)).digest('hex').slice(0, 16);
     teacherConfig.teacherCacheKey = cacheKey;
+    teacherKey = cacheKey;
     const cachedRun = join(cacheDir, 'teachers', cacheKey);
     const teacherDir = join(out, 'teacher');
     const copied = readJson<RunConfig>(join(teacherDir, 'config.json'));
@@ -352,6 +360,7 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
       model: { family: preset.model, options: modelOptions(studentArch, options.seed + 3) },
       data: { spec: preset.data, options: dataOptions },
       train: trainConfig(preset.studentSteps, preset.learningRate * method.learningRateMultiplier, options.seed + 1),
+      teacherCacheKey: teacherKey,
     };
     if (options.resume && isFinished(runDir, preset.studentSteps)) {
       log(`[experiment] ${method.run}: finished earlier, kept`);
@@ -444,6 +453,17 @@ function experimentStatistics(out: string, runs: RunDescription[]): RunStatistic
   const teacherCurve = curves.find((c) => c.run.role === 'teacher')!;
   const reference = teacherReference(teacherCurve.run.run, teacherCurve.run.label, teacherCurve.curve.rows);
   return curves.map(({ run, curve }) => runStatistics(run, curve.rows, reference, curve.problems));
+}
+
+/** This session's runs plus those an earlier session (e.g. another `--runs` job) listed, in definition order. */
+function withEarlierRuns(out: string, definition: ExperimentDefinition, runs: RunDescription[]): RunDescription[] {
+  const earlier = readJson<{ experiment?: string; runs?: RunDescription[] }>(join(out, 'experiment.json'));
+  if (earlier?.experiment !== definition.name || !Array.isArray(earlier.runs)) return runs;
+  const names = new Set([...runs, ...earlier.runs].map((r) => r.run));
+  return [
+    runs[0],
+    ...definition.methods.filter((m) => names.has(m.run)).map((m) => ({ run: m.run, role: m.role, label: m.label })),
+  ];
 }
 
 function selectMethods(

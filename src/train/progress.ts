@@ -64,12 +64,12 @@ class TerminalBar implements ProgressReporter {
     const now = Date.now();
     if (now - this.lastDraw < 200 && p.step < p.totalSteps) return;
     this.lastDraw = now;
-    const width = 24;
+    const width = 20;
     const filled = Math.round((width * p.step) / Math.max(1, p.totalSteps));
     const bar = '#'.repeat(filled) + '.'.repeat(width - filled);
     const line =
-      `[${this.label}] [${bar}] ${p.step}/${p.totalSteps} | ${p.imagesPerSecond.toFixed(1)} img/s | ` +
-      `loss ${p.loss.toFixed(4)} | acc ${percent(p.accuracy)} | ETA ${formatDuration(p.etaSeconds)}`;
+      `[${this.label}] [${bar}] ${p.step}/${p.totalSteps} | ETA ${formatDuration(p.etaSeconds)} | ` +
+      `${p.imagesPerSecond.toFixed(1)} img/s | loss ${p.loss.toFixed(4)} | acc ${percent(p.accuracy)}`;
     const columns = this.stream.columns ?? 120;
     this.stream.write(`\r${line.slice(0, columns - 1)}\x1b[K`);
     this.drawn = true;
