@@ -33,7 +33,9 @@ export async function computeShardGradients(
     correct = tf.keep(parts.correct);
     return parts.total;
   }, variables.trainable);
-  value.dispose();
+  // Without weight decay the total IS the cross-entropy tensor: dispose each tensor once, after reading.
+  const owned = new Set<tf.Tensor>([value, crossEntropy!, correct!]);
+  for (const g of Object.values(grads)) if (g !== null) owned.add(g);
   try {
     const gradients = variables.trainable.map((v) => grads[v.name] ?? null);
     const values = await Promise.all(gradients.map((g) => (g === null ? null : g.data<'float32'>())));
@@ -47,8 +49,6 @@ export async function computeShardGradients(
     const [loss, right] = await Promise.all([crossEntropy!.data(), correct!.data()]);
     return { loss: loss[0], correct: right[0] };
   } finally {
-    tf.dispose(Object.values(grads).filter((g): g is tf.Tensor => g !== null));
-    crossEntropy?.dispose();
-    correct?.dispose();
+    tf.dispose([...owned]);
   }
 }
