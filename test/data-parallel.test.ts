@@ -128,7 +128,12 @@ describe('DataParallelStepEngine, 2 worker replicas, no BatchNorm', () => {
   });
 
   test('optimizer state round-trips, also into a LocalStepEngine on a rebuilt model', async () => {
+    const warm = batch(8, 25);
+    await engine.step(warm.x, warm.y, 0.01); // the optimizer has slots from here on
+    tf.dispose([warm.x, warm.y]);
+    const held = tf.memory().numTensors;
     const state = await engine.getOptimizerState();
+    assert.equal(tf.memory().numTensors, held + state.length, 'getOptimizerState returns exactly its tensors');
     const names = state.map((s) => s.name);
     assert.deepEqual(names, [
       'iter',
@@ -146,7 +151,13 @@ describe('DataParallelStepEngine, 2 worker replicas, no BatchNorm', () => {
     const local = new LocalStepEngine(reference, CONFIG);
     await local.setOptimizerState(state);
     // Reversed order: the engine puts slots back in gradient order itself.
+    const beforeSet = tf.memory().numTensors;
     await engine.setOptimizerState([...state].reverse());
+    assert.equal(
+      tf.memory().numTensors,
+      beforeSet,
+      'setOptimizerState replaces the slots without leaking the old ones',
+    );
     const again = await engine.getOptimizerState();
     assert.deepEqual(
       again.map((s) => s.name),
