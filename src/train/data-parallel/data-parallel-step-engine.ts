@@ -58,6 +58,15 @@ function waitAsync(signals: Int32Array, index: number, value: number, timeoutMs:
   return (Atomics as unknown as { waitAsync: typeof waitAsync }).waitAsync(signals, index, value, timeoutMs);
 }
 
+/** One replica's part of a step: its shard size, result buffer (layout offsets) and scores. */
+interface ShardOutcome {
+  size: number;
+  buffer: Float32Array;
+  /** Mean cross-entropy over the shard. */
+  loss: number;
+  correct: number;
+}
+
 interface WorkerReplica {
   index: number;
   worker: Worker;
@@ -214,11 +223,57 @@ export class DataParallelStepEngine implements StepEngine {
     const workerCount = this.replicas.length;
     const sizes = shardSizes(batch, workerCount + (this.mainResult ? 1 : 0));
     const starts = shardStarts(sizes);
-    await readVariables([...this.variables.trainable, ...this.variables.nonTrainable], this.allSlots(), this.weights);
-
+    const { trainable, nonTrainable } = this.variables;
+    await readVariables(
+      [...trainable, ...nonTrainable],
+      [...this.layout.trainable, ...this.layout.nonTrainable],
+      this.weights,
+    );
     const generation = ++this.generation;
     // Publishing the generation after the weights orders the writes before every worker's read of them.
     Atomics.store(this.signals, publishedSlot(this.signals), generation);
+
+    const waits = await this.postShards(x, y, sizes, starts, generation);
+    const outcomes: ShardOutcome[] = [];
+    const errors: Error[] = [];
+    if (this.mainResult && sizes[workerCount] > 0) {
+      try {
+        outcomes.push(await this.computeMainShard(x, y, starts[workerCount], sizes[workerCount], this.mainResult));
+      } catch (err) {
+        errors.push(new Error(`data-parallel main-thread shard failed: ${err instanceof Error ? err.message : err}`));
+      }
+    }
+    for (const settled of await Promise.allSettled(waits)) {
+      if (settled.status === 'rejected') errors.push(settled.reason as Error);
+    }
+    if (errors.length > 0) {
+      if (this.mainResult) this.restoreNonTrainable();
+      if (this.broken) await this.terminateWorkers();
+      throw errors.length === 1 ? errors[0] : new Error(errors.map((e) => e.message).join('\n'));
+    }
+    for (const replica of this.replicas) {
+      const size = sizes[replica.index];
+      if (size === 0) continue;
+      const [loss, correct] = this.scores.subarray(2 * replica.index, 2 * replica.index + 2);
+      outcomes.push({ size, buffer: replica.result, loss, correct });
+    }
+
+    this.averageInto(outcomes, batch);
+    this.applyUpdate(learningRate);
+    return {
+      loss: outcomes.reduce((sum, o) => sum + o.size * o.loss, 0) / batch,
+      correct: outcomes.reduce((sum, o) => sum + o.correct, 0),
+    };
+  }
+
+  /** Sends each worker its shard (a copy of the examples) and returns the waits for their signals. */
+  private async postShards(
+    x: tf.Tensor4D,
+    y: tf.Tensor1D,
+    sizes: number[],
+    starts: number[],
+    generation: number,
+  ): Promise<Promise<void>[]> {
     const [xs, ys] = await Promise.all([x.data<'float32'>(), y.data()]);
     const perExample = x.shape[1] * x.shape[2] * x.shape[3];
     const deadline = performance.now() + this.stepTimeoutMs;
@@ -228,80 +283,47 @@ export class DataParallelStepEngine implements StepEngine {
       const size = sizes[replica.index];
       if (size === 0) continue;
       const start = starts[replica.index];
+      const labels = ys.subarray(start, start + size);
       const request: StepRequest = {
         type: 'step',
         generation,
         x: xs.slice(start * perExample, (start + size) * perExample),
         xShape: [size, x.shape[1], x.shape[2], x.shape[3]],
-        y:
-          y.dtype === 'int32'
-            ? Int32Array.from(ys.subarray(start, start + size))
-            : Float32Array.from(ys.subarray(start, start + size)),
+        y: y.dtype === 'int32' ? Int32Array.from(labels) : Float32Array.from(labels),
         yDtype: y.dtype === 'int32' ? 'int32' : 'float32',
         weightDecay: this.config.weightDecay,
       };
       replica.worker.postMessage(request, [request.x.buffer as ArrayBuffer, request.y.buffer as ArrayBuffer]);
       waits.push(this.waitForReplica(replica, generation, deadline));
     }
-
-    let mainScore: StepResult | null = null;
-    let mainError: unknown;
-    if (this.mainResult && sizes[workerCount] > 0) {
-      const start = starts[workerCount];
-      const size = sizes[workerCount];
-      const xPart = tf.slice(x, [start, 0, 0, 0], [size, -1, -1, -1]);
-      const yPart = tf.slice(y, [start], [size]);
-      try {
-        mainScore = await computeShardGradients(
-          this.model,
-          this.variables,
-          this.layout,
-          xPart,
-          yPart,
-          this.config.weightDecay,
-          this.mainResult,
-        );
-      } catch (err) {
-        mainError = err;
-      } finally {
-        xPart.dispose();
-        yPart.dispose();
-      }
-    }
-    const settled = await Promise.allSettled(waits);
-    const errors = settled.flatMap((s) => (s.status === 'rejected' ? [s.reason as Error] : []));
-    if (mainError !== undefined)
-      errors.unshift(new Error(`data-parallel main-thread shard failed: ${(mainError as Error).message ?? mainError}`));
-    if (errors.length > 0) {
-      if (this.mainResult) this.restoreNonTrainable();
-      if (this.broken) await this.terminateWorkers();
-      throw errors.length === 1 ? errors[0] : new Error(errors.map((e) => e.message).join('\n'));
-    }
-
-    const results: { size: number; buffer: Float32Array }[] = this.replicas
-      .filter((r) => sizes[r.index] > 0)
-      .map((r) => ({ size: sizes[r.index], buffer: r.result }));
-    if (mainScore) results.push({ size: sizes[workerCount], buffer: this.mainResult! });
-    this.averageInto(results, batch);
-    this.applyUpdate(learningRate);
-
-    let loss = 0;
-    let correct = 0;
-    for (const replica of this.replicas) {
-      const size = sizes[replica.index];
-      if (size === 0) continue;
-      loss += size * this.scores[2 * replica.index];
-      correct += this.scores[2 * replica.index + 1];
-    }
-    if (mainScore) {
-      loss += sizes[workerCount] * mainScore.loss;
-      correct += mainScore.correct;
-    }
-    return { loss: loss / batch, correct };
+    return waits;
   }
 
-  private allSlots() {
-    return [...this.layout.trainable, ...this.layout.nonTrainable];
+  private async computeMainShard(
+    x: tf.Tensor4D,
+    y: tf.Tensor1D,
+    start: number,
+    size: number,
+    buffer: Float32Array,
+  ): Promise<ShardOutcome> {
+    const xPart = tf.slice(x, [start, 0, 0, 0], [size, -1, -1, -1]);
+    const yPart = tf.slice(y, [start], [size]);
+    try {
+      const { weightDecay } = this.config;
+      const score = await computeShardGradients(
+        this.model,
+        this.variables,
+        this.layout,
+        xPart,
+        yPart,
+        weightDecay,
+        buffer,
+      );
+      return { size, buffer, ...score };
+    } finally {
+      xPart.dispose();
+      yPart.dispose();
+    }
   }
 
   /** Resolves when the worker has signalled `generation`; rejects on its failure or at the deadline. */
@@ -325,7 +347,7 @@ export class DataParallelStepEngine implements StepEngine {
   }
 
   /** sum = shard-size-weighted mean of the replicas' buffers (gradients, then moving statistics). */
-  private averageInto(results: { size: number; buffer: Float32Array }[], batch: number): void {
+  private averageInto(results: ShardOutcome[], batch: number): void {
     const sum = this.sum;
     sum.fill(0);
     for (const { size, buffer } of results) {
