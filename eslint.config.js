@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'results/', 'data/', '**/*.js'] },
+  { ignores: ['node_modules/', 'results/', 'data/', 'scratch/', '.cache/', '**/*.js'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
