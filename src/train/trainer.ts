@@ -152,7 +152,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     const result = await evaluate(model, dataset, config.evalBatchSize);
     if (!Number.isFinite(result.loss))
       throw new TrainingDivergedError(
-        `validation loss is ${result.loss} at step ${state.step} of '${runDir}': the weights are no longer finite; ` +
+        `validation loss is ${result.loss} at step ${state.step} of '${runDir}': the model's outputs are no longer finite (training diverged). ` +
           lastGoodCheckpointNote(runDir),
         state.step,
       );
