@@ -6,6 +6,7 @@ import { LocalStepEngine } from '../src/train/local-step-engine.ts';
 import type { RmsPropConfig, StepEngine } from '../src/train/step-engine.ts';
 import {
   createDataParallelStepEngine,
+  type DataParallelStepEngine,
   type DataParallelOptions,
 } from '../src/train/data-parallel/data-parallel-step-engine.ts';
 import { shardSizes, shardStarts } from '../src/train/data-parallel/shard-sizes.ts';
@@ -79,7 +80,7 @@ function weightValues(model: tf.LayersModel, suffix: string): Float32Array {
 async function withEngine(
   model: tf.LayersModel,
   options: DataParallelOptions,
-  body: (engine: StepEngine) => Promise<void>,
+  body: (engine: DataParallelStepEngine) => Promise<void>,
   config: RmsPropConfig = CONFIG,
 ): Promise<void> {
   const engine = await createDataParallelStepEngine(model, config, options);
@@ -95,7 +96,7 @@ describe('DataParallelStepEngine, 2 worker replicas, no BatchNorm', () => {
   let engine: StepEngine;
   before(async () => {
     model = buildModel(false);
-    engine = await createDataParallelStepEngine(model, CONFIG, { workers: 2, backend: 'wasm' });
+    engine = await createDataParallelStepEngine(model, CONFIG, { workers: 2, backend: 'wasm', mainThreadShard: false });
   });
   after(async () => {
     await engine.dispose();
@@ -192,11 +193,12 @@ describe('DataParallelStepEngine, 2 worker replicas, no BatchNorm', () => {
   });
 });
 
-test('main thread plus one worker give the LocalStepEngine step too', async () => {
+test('one worker plus the main thread (the default on a wasm main thread) give the LocalStepEngine step too', async () => {
   const model = buildModel(false);
   const reference = cloneModel(model, false);
   const local = new LocalStepEngine(reference, CONFIG);
-  await withEngine(model, { workers: 1, backend: 'wasm', mainThreadShard: true }, async (engine) => {
+  await withEngine(model, { workers: 1, backend: 'wasm' }, async (engine) => {
+    assert.equal(engine.replicaCount, 2);
     for (const seed of [50, 60]) {
       const { x, y } = batch(7, seed);
       const before = tf.memory().numTensors;
@@ -246,7 +248,7 @@ test('with BatchNorm: moving statistics become the shard-weighted average, and t
   const losses: number[] = [];
   await withEngine(
     model,
-    { workers: 2, backend: 'wasm' },
+    { workers: 2, backend: 'wasm', mainThreadShard: false },
     async (engine) => {
       for (let step = 0; step < 6; step++) {
         const expected = step < 2 ? expectedStatistics() : null;
@@ -277,10 +279,14 @@ test('with BatchNorm: moving statistics become the shard-weighted average, and t
 
 test('a replica that does not finish in time fails the step, naming it, and the engine stops', async () => {
   const { x, y } = batch(256, 70);
-  await withEngine(buildModel(false), { workers: 1, backend: 'wasm', stepTimeoutMs: 1 }, async (engine) => {
-    await assert.rejects(engine.step(x, y, 0.01), /replica 0 \(worker thread\) did not finish step 1 within 1 ms/);
-    await assert.rejects(engine.step(x, y, 0.01), /cannot step: .*did not finish/);
-  });
+  await withEngine(
+    buildModel(false),
+    { workers: 1, backend: 'wasm', mainThreadShard: false, stepTimeoutMs: 1 },
+    async (engine) => {
+      await assert.rejects(engine.step(x, y, 0.01), /replica 0 \(worker thread\) did not finish step 1 within 1 ms/);
+      await assert.rejects(engine.step(x, y, 0.01), /cannot step: .*did not finish/);
+    },
+  );
   tf.dispose([x, y]);
 });
 
