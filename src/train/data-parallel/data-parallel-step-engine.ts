@@ -18,7 +18,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { Worker } from 'node:worker_threads';
 import { createRmsProp, setLearningRate } from '../local-step-engine.ts';
 import type { RmsPropConfig, StepEngine, StepResult } from '../step-engine.ts';
-import { slotsByOriginalName, slotsForRmsProp, type NamedSlot } from './optimizer-slot-names.ts';
+import { readOptimizerState, writeOptimizerState, type NamedSlot } from '../optimizer-slots.ts';
 import {
   publishedSlot,
   type ReplicaBackend,
@@ -396,21 +396,12 @@ export class DataParallelStepEngine implements StepEngine {
 
   async getOptimizerState(): Promise<NamedSlot[]> {
     this.assertUsable('getOptimizerState');
-    const slots = await this.optimizer.getWeights();
-    // getWeights returns the live slot variables and a fresh `iter` scalar: clone the former, hand over the latter.
-    return slotsByOriginalName(
-      this.model,
-      slots.map(({ name, tensor }) => ({ name, tensor: name === 'iter' ? tensor : tensor.clone() })),
-    );
+    return readOptimizerState(this.optimizer, this.model);
   }
 
   async setOptimizerState(state: NamedSlot[]): Promise<void> {
     this.assertUsable('setOptimizerState');
-    const ordered = slotsForRmsProp(this.model, state);
-    const previous = await this.optimizer.getWeights();
-    await this.optimizer.setWeights(ordered);
-    // setWeights replaces the slot variables without disposing the old ones.
-    tf.dispose(previous.map((slot) => slot.tensor));
+    await writeOptimizerState(this.optimizer, this.model, state);
   }
 
   async dispose(): Promise<void> {

@@ -3,7 +3,7 @@
  * weight's `layer/kernel` name, not the TF.js variable name, which gets `_1`-style suffixes when a model is rebuilt),
  * plus the optimizer's `iter` count.
  */
-import type * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs';
 
 export interface NamedSlot {
   name: string;
@@ -51,4 +51,27 @@ export function slotsForRmsProp(model: tf.LayersModel, state: NamedSlot[]): Name
     }),
   );
   return [iter, ...ordered];
+}
+
+/** The optimizer's state for a checkpoint: copies of its slots, named by original weight names. The caller owns them. */
+export async function readOptimizerState(optimizer: tf.Optimizer, model: tf.LayersModel): Promise<NamedSlot[]> {
+  const slots = await optimizer.getWeights();
+  // getWeights returns the live slot variables and a fresh `iter` scalar: clone the former, hand over the latter.
+  return slotsByOriginalName(
+    model,
+    slots.map(({ name, tensor }) => ({ name, tensor: name === 'iter' ? tensor : tensor.clone() })),
+  );
+}
+
+/** Loads checkpoint slots into the optimizer. The caller keeps ownership of `state`. */
+export async function writeOptimizerState(
+  optimizer: tf.Optimizer,
+  model: tf.LayersModel,
+  state: NamedSlot[],
+): Promise<void> {
+  const ordered = slotsForRmsProp(model, state);
+  const previous = await optimizer.getWeights();
+  await optimizer.setWeights(ordered);
+  // setWeights replaces the slot variables without disposing the old ones.
+  tf.dispose(previous.map((slot) => slot.tensor));
 }
