@@ -1,8 +1,9 @@
 /**
  * `npm run bench -- train [--model NAME] [--input HxWxC] [--batch-size N] [--backend B] [--steps N] [--width W]
+ *                         [--engine local|data-parallel] [--workers N]
  *                         [--compare] [--cpu-batch-size N] [--torch <script>] [--profile]`
  *
- * Training throughput (LocalStepEngine: RMSProp, BatchNorm in training mode, random data) and inference throughput
+ * Training throughput (a StepEngine: RMSProp, BatchNorm in training mode, random data) and inference throughput
  * (`model.predict` in batches) of a registered model on one backend. Prints one JSON object per run:
  * backend, model, batch_size, input, params, train_img_per_s, infer_img_per_s, steps (+ details).
  *
@@ -10,6 +11,8 @@
  * against: the plain cpu backend (a child process, `--cpu-batch-size` images, one step: its per-image cost does not
  * depend on the batch) and the PyTorch peer `--torch` (run with /usr/bin/python3 on the same model size, with 2 threads
  * and with 1 thread: the wasm step runs on one thread), then prints a summary object with the ratios. `--profile` adds the kernel times of one training step (tf.profile).
+ * With `--engine data-parallel`, `--compare` also measures the single-thread LocalStepEngine in this process, and
+ * every data-parallel result carries `machine_two_thread_speedup` (see machine-control.ts) to read its ratio by.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -19,13 +22,21 @@ import * as tf from '@tensorflow/tfjs';
 import { BACKEND_CHOICES, selectBackend, type BackendChoice } from '../../src/backend/backend.ts';
 import { buildModel, MODEL_NAMES } from '../../src/models/registry.ts';
 import { LocalStepEngine } from '../../src/train/local-step-engine.ts';
-import type { RmsPropConfig } from '../../src/train/step-engine.ts';
+import { createDataParallelStepEngine } from '../../src/train/data-parallel/data-parallel-step-engine.ts';
+import type { RmsPropConfig, StepEngine } from '../../src/train/step-engine.ts';
+import { twoThreadSpeedup } from './machine-control.ts';
 
-const TORCH_PEER = '/work/shared/peers/torch_inception_small.py';
+const TORCH_PEER = fileURLToPath(new URL('../../../shared/peers/torch_inception_small.py', import.meta.url));
+const ENGINES = ['local', 'data-parallel'] as const;
+type EngineName = (typeof ENGINES)[number];
 const RMSPROP: RmsPropConfig = { learningRate: 0.01, decay: 0.9, momentum: 0.9, epsilon: 1, weightDecay: 4e-5 };
 
 export interface TrainBenchResult {
   backend: string;
+  engine: EngineName;
+  /** Worker threads of the data-parallel engine (the main thread computes one more shard); 0 for local. */
+  workers: number;
+  machine_two_thread_speedup?: number;
   model: string;
   width: number;
   batch_size: number;
@@ -58,7 +69,7 @@ function round(v: number): number {
 }
 
 async function profileStep(
-  engine: LocalStepEngine,
+  engine: StepEngine,
   x: tf.Tensor4D,
   y: tf.Tensor1D,
 ): Promise<Record<string, { ms: number; calls: number }>> {
@@ -87,11 +98,21 @@ async function measure(options: {
   steps: number;
   warmup: number;
   profile: boolean;
+  engine: EngineName;
+  workers: number;
 }): Promise<TrainBenchResult> {
   const info = await selectBackend(options.backend, (line) => console.error(line));
   const { input, batchSize } = options;
   const model = buildModel(options.model, { inputShape: input, classes: 10, width: options.width, seed: 1 });
-  const engine = new LocalStepEngine(model, RMSPROP);
+  const parallel = options.engine === 'data-parallel';
+  if (parallel && info.choice !== 'wasm' && info.choice !== 'cpu')
+    throw new Error(`--engine data-parallel runs on wasm or cpu, not on ${info.choice}`);
+  const engine: StepEngine = parallel
+    ? await createDataParallelStepEngine(model, RMSPROP, {
+        workers: options.workers,
+        backend: info.choice as 'wasm' | 'cpu',
+      })
+    : new LocalStepEngine(model, RMSPROP);
   const x = tf.randomNormal([batchSize, ...input], 0, 1, 'float32', 7) as tf.Tensor4D;
   const y = tf.tensor1d(
     Array.from({ length: batchSize }, (_, i) => i % 10),
@@ -109,7 +130,8 @@ async function measure(options: {
   for (let i = 0; i < options.steps; i++) await engine.step(x, y, RMSPROP.learningRate);
   const trainSeconds = (performance.now() - t0) / 1000;
   const leaked = options.warmup > 0 ? tf.memory().numTensors - tensorsBefore : null;
-  const profile = options.profile ? await profileStep(engine, x, y) : undefined;
+  // tf.profile sees only this thread's kernels: no profile for the data-parallel engine.
+  const profile = options.profile && !parallel ? await profileStep(engine, x, y) : undefined;
 
   const predict = () => tf.tidy(() => (model.predict(x, { batchSize }) as tf.Tensor).dataSync());
   predict();
@@ -120,6 +142,9 @@ async function measure(options: {
 
   const result: TrainBenchResult = {
     backend: info.choice,
+    engine: options.engine,
+    workers: parallel ? options.workers : 0,
+    ...(parallel ? { machine_two_thread_speedup: round(await twoThreadSpeedup()) } : {}),
     model: options.model,
     width: options.width,
     batch_size: batchSize,
@@ -216,9 +241,11 @@ export async function run(argv: string[]): Promise<void> {
     .option('compare', { type: 'boolean', default: false, describe: 'also measure the cpu backend and PyTorch' })
     .option('cpu-batch-size', { type: 'number', default: 2 })
     .option('torch', { type: 'string', default: TORCH_PEER, describe: 'PyTorch peer script for --compare' })
+    .option('engine', { type: 'string', default: 'local', choices: ENGINES as readonly string[] })
+    .option('workers', { type: 'number', default: 1, describe: 'worker threads of the data-parallel engine' })
     .strict()
     .parseAsync();
-  for (const name of ['batch-size', 'steps', 'cpu-batch-size'] as const) {
+  for (const name of ['batch-size', 'steps', 'cpu-batch-size', 'workers'] as const) {
     if (!Number.isInteger(args[name]) || args[name] < 1) {
       console.error(`bench train: --${name} ${args[name]} is invalid: expected an integer >= 1`);
       process.exit(2);
@@ -234,9 +261,28 @@ export async function run(argv: string[]): Promise<void> {
     steps: args.steps,
     warmup: Math.max(0, Math.floor(args.warmup)),
     profile: args.profile,
+    engine: args.engine as EngineName,
+    workers: args.workers,
   });
   console.log(JSON.stringify(main));
   if (!args.compare) return;
+
+  const local =
+    main.engine === 'local'
+      ? main
+      : await measure({
+          backend: args.backend as BackendChoice,
+          model: args.model,
+          input,
+          width: args.width,
+          batchSize: args['batch-size'],
+          steps: args.steps,
+          warmup: Math.max(0, Math.floor(args.warmup)),
+          profile: false,
+          engine: 'local',
+          workers: 0,
+        });
+  if (local !== main) console.log(JSON.stringify(local));
 
   const cpu = measureCpuChild(args.model, args.input, args.width, args['cpu-batch-size']);
   const torchSteps = Math.max(args.steps, 3);
@@ -248,7 +294,12 @@ export async function run(argv: string[]): Promise<void> {
       backend: main.backend,
       model: main.model,
       batch_size: main.batch_size,
+      engine: main.engine,
+      workers: main.workers,
       train_img_per_s: main.train_img_per_s,
+      local_train_img_per_s: local.train_img_per_s,
+      speedup_vs_local: round(main.train_img_per_s / local.train_img_per_s),
+      machine_two_thread_speedup: main.machine_two_thread_speedup ?? null,
       cpu_train_img_per_s: cpu?.train_img_per_s ?? null,
       torch_train_img_per_s: torch?.train_img_per_s ?? null,
       torch_threads: torch?.threads ?? null,
