@@ -9,6 +9,7 @@ import * as tf from '@tensorflow/tfjs';
 import { selectBackend } from '../src/backend/backend.ts';
 import { registerWasmTrainingKernels } from '../src/backend/wasm-kernels/index.ts';
 import { LocalStepEngine } from '../src/train/local-step-engine.ts';
+import { release, type WasmBackend } from '../src/backend/wasm-kernels/wasm-backend.ts';
 
 await selectBackend('wasm', () => {});
 
@@ -316,4 +317,48 @@ test('a wasm training step leaves tf.memory().numTensors where it found it', asy
   await engine.dispose();
   model.dispose();
   tf.dispose([x, y]);
+});
+
+test('kernels that move data inside the wasm heap stay correct for tensors above 2 GiB after the heap grows', () => {
+  const backend = tf.backend() as unknown as WasmBackend;
+  const inputs = [rand([4, 16, 16, 24]), rand([4, 16, 16, 40]), rand([4, 8, 8, 16]), rand([3, 3, 24, 16])];
+  inputs.push(rand([1, 1, 1, 24]));
+  // Concat and SplitV (with a shared-data clone), the stride-2 input gradient (phases interleaved into dx) and Tile.
+  const kernels = (a: tf.Tensor, b: tf.Tensor, dy: tf.Tensor, filter: tf.Tensor, scale: tf.Tensor) => {
+    const joined = tf.concat([a, tf.clone(b), a], 3);
+    return [
+      joined,
+      ...tf.split(joined, [24, 40, 24], 3),
+      tf.conv2dTranspose(dy as tf.Tensor4D, filter as tf.Tensor4D, [4, 16, 16, 24], 2, 'same'),
+      tf.tile(scale, [4, 16, 16, 1]),
+    ];
+  };
+  const expected = on('cpu', inputs, kernels);
+  const numTensors = tf.memory().numTensors;
+  const numDataIds = backend.numDataIds();
+  // Allocated, never written (no pages touched): grows the heap past 2 GiB so that what is allocated next lies at
+  // byte offsets >= 2^31, where a signed `offset >> 2` would be negative. The plugs then take every free chunk that
+  // earlier tests left below (each output here is larger than a plug), until one comes from the top of the heap.
+  const reserved = [backend.makeOutput([2 ** 29 + (1 << 20)], 'float32')];
+  const plugBytes = 1 << 16;
+  while (backend.typedArrayFromHeap(reserved[reserved.length - 1]).byteOffset < 2 ** 31) {
+    assert.ok(reserved.length < 1e5, 'free heap below 2 GiB was not used up by 100000 plugs');
+    reserved.push(backend.makeOutput([plugBytes / 4], 'float32'));
+  }
+  let lowest = Infinity;
+  let actual: Float32Array[];
+  try {
+    actual = tf.tidy(() => {
+      const outputs = kernels(...(inputs.map((t) => tf.tensor(t.dataSync(), t.shape)) as Parameters<typeof kernels>));
+      for (const t of outputs) lowest = Math.min(lowest, backend.typedArrayFromHeap(t).byteOffset);
+      return outputs.map((t) => t.dataSync() as Float32Array);
+    });
+  } finally {
+    release(backend, ...reserved);
+  }
+  assert.ok(lowest >= 2 ** 31, `outputs were not placed above 2 GiB (lowest byte offset ${lowest})`);
+  expected.forEach((e, i) => assertClose(actual[i], e, `above 2 GiB: output ${i}`));
+  assert.equal(tf.memory().numTensors, numTensors);
+  assert.equal(backend.numDataIds(), numDataIds);
+  tf.dispose(inputs);
 });

@@ -85,5 +85,7 @@ export function conv2dInfo(
 /** The whole wasm heap as float32, for kernels that move data with `copyWithin`; re-fetch after allocating. */
 export function heapF32(backend: WasmBackend, info: TensorInfo): { heap: Float32Array; offset: number } {
   const view = backend.typedArrayFromHeap(info);
-  return { heap: new Float32Array(view.buffer), offset: view.byteOffset >> 2 };
+  // Unsigned: the heap grows to 4 GiB, and `>> 2` of a byte offset >= 2^31 is negative, which copyWithin counts
+  // from the end of the heap (writing over the allocator's and other tensors' memory).
+  return { heap: new Float32Array(view.buffer), offset: view.byteOffset >>> 2 };
 }
