@@ -252,7 +252,7 @@ export async function run(argv: string[]): Promise<void> {
     }
   }
   const input = parseInput(args.input);
-  const main = await measure({
+  const common = {
     backend: args.backend as BackendChoice,
     model: args.model,
     input,
@@ -260,6 +260,9 @@ export async function run(argv: string[]): Promise<void> {
     batchSize: args['batch-size'],
     steps: args.steps,
     warmup: Math.max(0, Math.floor(args.warmup)),
+  };
+  const main = await measure({
+    ...common,
     profile: args.profile,
     engine: args.engine as EngineName,
     workers: args.workers,
@@ -268,20 +271,7 @@ export async function run(argv: string[]): Promise<void> {
   if (!args.compare) return;
 
   const local =
-    main.engine === 'local'
-      ? main
-      : await measure({
-          backend: args.backend as BackendChoice,
-          model: args.model,
-          input,
-          width: args.width,
-          batchSize: args['batch-size'],
-          steps: args.steps,
-          warmup: Math.max(0, Math.floor(args.warmup)),
-          profile: false,
-          engine: 'local',
-          workers: 0,
-        });
+    main.engine === 'local' ? main : await measure({ ...common, profile: false, engine: 'local', workers: 0 });
   if (local !== main) console.log(JSON.stringify(local));
 
   const cpu = measureCpuChild(args.model, args.input, args.width, args['cpu-batch-size']);

@@ -4,20 +4,9 @@
  * cannot be used is skipped and described in `problems`, so the caller can draw what exists and say what it left out.
  */
 import { existsSync, readFileSync } from 'node:fs';
+import { CURVE_COLUMNS, type CurveColumn } from '../train/curve-log.ts';
 
-export const CURVE_COLUMNS = [
-  'step',
-  'images',
-  'epoch',
-  'train_loss',
-  'train_acc',
-  'val_loss',
-  'val_acc',
-  'lr',
-  'wall_s',
-] as const;
-
-export type CurveColumn = (typeof CURVE_COLUMNS)[number];
+export { CURVE_COLUMNS };
 
 /** One evaluation. `step` is always a finite number; any other value is null when the cell was empty or not a number. */
 export type CurveRow = { step: number } & { [K in Exclude<CurveColumn, 'step'>]: number | null };
