@@ -7,7 +7,7 @@ import type * as tf from '@tensorflow/tfjs';
 import { deeper } from '../src/index.ts';
 import type { DeeperSpec } from '../src/index.ts';
 import type { ExperimentDefinition } from './definition.ts';
-import { FROM_SCRATCH_LR_MULTIPLIER, STUDENT_LR_MULTIPLIER } from './definition.ts';
+import { STUDENT_LR_MULTIPLIER, randomInitMethod } from './definition.ts';
 
 export const EXTRA_PAIRS = 2;
 
@@ -56,13 +56,6 @@ export const DEEPER: ExperimentDefinition = {
           record: c.record,
         }),
     },
-    {
-      run: 'random-init',
-      role: 'baseline',
-      label: 'Random init',
-      init: 'the student architecture, randomly initialized',
-      learningRateMultiplier: FROM_SCRATCH_LR_MULTIPLIER,
-      makeInitialModel: (c) => c.buildStudent(c.seed),
-    },
+    randomInitMethod(),
   ],
 };

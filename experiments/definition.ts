@@ -58,3 +58,16 @@ export const STUDENT_LR_MULTIPLIER = 0.1;
  * by the learning rate, not by its initialization.
  */
 export const FROM_SCRATCH_LR_MULTIPLIER = 1;
+
+/** The random-init baseline shared by every experiment: the student's architecture, trained from scratch. */
+export function randomInitMethod(overrides: Partial<MethodDefinition> = {}): MethodDefinition {
+  return {
+    run: 'random-init',
+    role: 'baseline',
+    label: 'Random init',
+    init: 'the student architecture, randomly initialized',
+    learningRateMultiplier: FROM_SCRATCH_LR_MULTIPLIER,
+    makeInitialModel: (c) => c.buildStudent(c.seed),
+    ...overrides,
+  };
+}

@@ -8,7 +8,7 @@ import * as tf from '@tensorflow/tfjs';
 import { deeper, wider, widthTargets } from '../src/index.ts';
 import type { DeeperSpec } from '../src/index.ts';
 import type { ExperimentDefinition } from './definition.ts';
-import { FROM_SCRATCH_LR_MULTIPLIER, STUDENT_LR_MULTIPLIER } from './definition.ts';
+import { STUDENT_LR_MULTIPLIER, randomInitMethod } from './definition.ts';
 
 export const WIDTH_FACTOR = Math.SQRT2;
 export const TOP_PAIRS = 4;
@@ -78,14 +78,9 @@ export const EXPLORE: ExperimentDefinition = {
       learningRateMultiplier: STUDENT_LR_MULTIPLIER,
       makeInitialModel: (c) => copyModel(c.teacher),
     },
-    {
-      run: 'random-init',
-      role: 'baseline',
-      label: 'Random init',
+    randomInitMethod({
       init: 'the grown architecture, randomly initialized',
-      learningRateMultiplier: FROM_SCRATCH_LR_MULTIPLIER,
       enabled: (preset) => preset.exploreRandomInit,
-      makeInitialModel: (c) => c.buildStudent(c.seed),
-    },
+    }),
   ],
 };

@@ -4,7 +4,7 @@
  */
 import { randomPad, wider, widthTargets } from '../src/index.ts';
 import type { ExperimentDefinition, MethodContext } from './definition.ts';
-import { FROM_SCRATCH_LR_MULTIPLIER, STUDENT_LR_MULTIPLIER } from './definition.ts';
+import { STUDENT_LR_MULTIPLIER, randomInitMethod } from './definition.ts';
 
 export const TEACHER_WIDTH_FACTOR = Math.sqrt(0.3);
 
@@ -41,13 +41,6 @@ export const WIDER: ExperimentDefinition = {
       learningRateMultiplier: STUDENT_LR_MULTIPLIER,
       makeInitialModel: (c) => randomPad(c.teacher, studentTargets(c), { seed: c.seed, record: c.record }),
     },
-    {
-      run: 'random-init',
-      role: 'baseline',
-      label: 'Random init',
-      init: 'the student architecture, randomly initialized',
-      learningRateMultiplier: FROM_SCRATCH_LR_MULTIPLIER,
-      makeInitialModel: (c) => c.buildStudent(c.seed),
-    },
+    randomInitMethod(),
   ],
 };
