@@ -19,7 +19,7 @@ import type { BatchJob } from '../batch/jobs-file.ts';
 import { shellCommand } from '../batch/shell-quote.ts';
 import { slurmArrayScript } from '../batch/slurm-script.ts';
 
-class UsageError extends Error {}
+import { UsageError } from './usage-error.ts';
 
 const SIGNAL_EXIT: Record<string, number> = { SIGINT: 130, SIGTERM: 143, SIGHUP: 129 };
 

@@ -14,7 +14,7 @@ import { makeImageFolder } from '../data/synthetic-folder.ts';
 
 const VAL_LAYOUTS: readonly MakeFolderValLayout[] = ['class-folders', 'flat-txt', 'flat-csv'];
 
-class UsageError extends Error {}
+import { UsageError } from './usage-error.ts';
 
 function parseSize(text: string): { width: number; height: number } {
   const match = /^(\d+)x(\d+)$/.exec(text);

@@ -15,7 +15,7 @@ import type { ExperimentOptions } from '../../experiments/run-experiment.ts';
 
 // TensorFlow.js and the data modules load only after the arguments are checked, so that a bad argument fails fast.
 
-class UsageError extends Error {}
+import { UsageError } from './usage-error.ts';
 
 /** Numbers are read as text so that an error can quote exactly what was given. */
 function positiveInteger(flag: string, given: unknown): number | undefined {

@@ -13,7 +13,7 @@ import type { ModelOptions } from '../models/registry.ts';
 import { WIDTH_SCOPES } from '../models/width.ts';
 import type { WidthScope } from '../models/width.ts';
 
-class UsageError extends Error {}
+import { UsageError } from './usage-error.ts';
 
 function parseInputShape(text: string): [number, number, number] {
   const match = /^(\d+)x(\d+)x(\d+)$/.exec(text);
