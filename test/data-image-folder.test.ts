@@ -232,10 +232,10 @@ test('training crops and flips come from (seed, position): mirrored copies appea
   assert.notDeepEqual(zoomed!.x, batch!.x);
 });
 
-test('the order is the same with concurrency 1 and 8, and a resumed run continues the same sequence', async () => {
+test('the order and values are the same with concurrency 1 and 8, on the main thread and 3 decode threads; a resumed run continues the same sequence', async () => {
   const dir = folders.classFolders.dir;
-  const a = await open(dir, { concurrency: 1, prefetchBatches: 1 });
-  const b = await open(dir, { concurrency: 8, prefetchBatches: 4 });
+  const a = await open(dir, { concurrency: 1, prefetchBatches: 1, decodeThreads: 0 });
+  const b = await open(dir, { concurrency: 8, prefetchBatches: 4, decodeThreads: 3 });
   const runA = await take(a.dataset.trainBatches({ batchSize: 5, seed: 11 }), 12); // 60 positions > 2 epochs of 25
   const runB = await take(b.dataset.trainBatches({ batchSize: 5, seed: 11 }), 12);
   assert.deepEqual(concatX(runB), concatX(runA));

@@ -34,6 +34,12 @@ export class PixelNormalizer {
     this.bias = mean.map((m, c) => -m / std[c]!);
   }
 
+  /** The map as per-channel scale and bias, for three channels (what CropResampler takes). */
+  affine3(): { scale: [number, number, number]; bias: [number, number, number] } {
+    if (this.channels !== 3) throw new Error(`affine3: the normalization has ${this.channels} channels, not 3`);
+    return { scale: [this.scale[0]!, this.scale[1]!, this.scale[2]!], bias: [this.bias[0]!, this.bias[1]!, this.bias[2]!] };
+  }
+
   /** Normalized value of raw pixel value `v` in channel `c`. */
   value(v: number, c: number): number {
     return v * this.scale[c]! + this.bias[c]!;

@@ -1,7 +1,7 @@
 /**
- * Decoding one image file with sharp into `size` x `size` RGB bytes (HWC): the crop box is chosen on the upright
- * image (EXIF orientation applied), cut out before resizing (so libvips decodes and resamples only what is needed),
- * resized, optionally mirrored, converted to sRGB (grey and CMYK inputs too) with any alpha flattened onto grey.
+ * Decoding one image file with sharp: the crop box is chosen on the upright image (EXIF orientation applied) and cut
+ * out while decoding (libvips decodes only the rows it needs), converted to sRGB (grey and CMYK inputs too) with any
+ * alpha flattened onto grey. Crop choice: Inception's random-resized crop, or the validation centre crop.
  */
 import sharp from 'sharp';
 import type { SeededRandom } from '../seeded-random.ts';
@@ -88,22 +88,39 @@ export async function uprightSize(bytes: Uint8Array, useSharp = false): Promise<
   return swap ? { width: meta.height, height: meta.width } : { width: meta.width, height: meta.height };
 }
 
-/** Crops `box` of the upright image, resizes it to size x size, mirrors when `flip`: RGB bytes, HWC. */
-export async function decodeCrop(bytes: Uint8Array, box: CropBox, size: number, flip: boolean): Promise<Uint8Array> {
-  let pipeline = sharp(bytes, { failOn: 'truncated' })
+/**
+ * libvips settings for decoding many files at once, in every thread that loads sharp (loading sharp in a worker
+ * resets them): no operation cache (each file is decoded once per epoch, a cache only costs memory), and one libvips
+ * thread per image (several files are in flight; threads within one image only add synchronisation, ~10% CPU).
+ */
+export function configureSharpForDatasets(): void {
+  sharp.cache(false);
+  sharp.concurrency(1);
+}
+
+/** RGB bytes (HWC) of a decoded region. */
+export interface DecodedRegion {
+  data: Uint8Array;
+  width: number;
+  height: number;
+}
+
+/**
+ * Region `box` of the upright image as sRGB bytes at its own size (the resize is CropResampler's: libvips' resize
+ * of a crop costs more than its decode). Grey and CMYK are converted, alpha is flattened onto grey.
+ */
+export async function decodeRegion(bytes: Uint8Array, box: CropBox): Promise<DecodedRegion> {
+  const { data, info } = await sharp(bytes, { failOn: 'truncated' })
     .autoOrient()
     .extract(box)
-    .resize(size, size, { fit: 'fill', kernel: 'linear' });
-  if (flip) pipeline = pipeline.flop();
-  const { data, info } = await pipeline
     .flatten({ background: { r: 124, g: 116, b: 104 } })
     .toColourspace('srgb')
     .raw({ depth: 'uchar' })
     .toBuffer({ resolveWithObject: true });
-  if (info.width !== size || info.height !== size || info.channels !== 3 || data.length !== size * size * 3) {
-    throw new Error(`decoded to ${info.width}x${info.height}x${info.channels}, expected ${size}x${size}x3`);
+  if (info.width !== box.width || info.height !== box.height || info.channels !== 3 || data.length !== box.width * box.height * 3) {
+    throw new Error(`decoded to ${info.width}x${info.height}x${info.channels}, expected ${box.width}x${box.height}x3`);
   }
-  return data;
+  return { data, width: info.width, height: info.height };
 }
 
 /** Reason text for a decode error. */

@@ -9,11 +9,9 @@
  * Validation: shorter side to size / valCropFraction, centre crop; bad files are left out (a batch is then filled
  * from the following files, so only the last batch is short).
  */
-import { readFile as readFileCallback } from 'node:fs';
-import { promisify } from 'node:util';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import PQueue from 'p-queue';
-import sharp from 'sharp';
 import type { Batch, Dataset, InputShape, TrainBatchOptions } from '../dataset.ts';
 import { BadFileLog } from '../bad-files.ts';
 import type { ClassSelectionOptions } from '../class-selection.ts';
@@ -21,19 +19,13 @@ import { selectClasses, selectExamples } from '../class-selection.ts';
 import { orderedPrefetch } from '../ordered-prefetch.ts';
 import type { Normalization } from '../pixel-normalization.ts';
 import { IMAGENET_NORMALIZATION, PixelNormalizer, makeBatch } from '../pixel-normalization.ts';
-import { SeededRandom, hashSeed } from '../seeded-random.ts';
+import { hashSeed } from '../seeded-random.ts';
 import { TrainOrder, checkTrainBatchOptions } from '../train-order.ts';
-import type { CropBox, RandomResizedCropConfig } from './decode-image.ts';
-import {
-  DEFAULT_VAL_CROP_FRACTION,
-  INCEPTION_CROP,
-  centreCrop,
-  checkImageBytes,
-  decodeCrop,
-  describeDecodeError,
-  randomResizedCrop,
-  uprightSize,
-} from './decode-image.ts';
+import type { RandomResizedCropConfig } from './decode-image.ts';
+import { DEFAULT_VAL_CROP_FRACTION, INCEPTION_CROP, configureSharpForDatasets, describeDecodeError } from './decode-image.ts';
+import { DecodePool } from './decode-pool.ts';
+import type { DecodeResult, DecodeSettings } from './example-decoder.ts';
+import { ExampleDecoder } from './example-decoder.ts';
 import { DirectoryLister } from './directory-listing.ts';
 import type { FileList, FolderIndex } from './folder-index.ts';
 import { indexImageFolder } from './folder-index.ts';
@@ -52,6 +44,8 @@ export interface ImageFolderOptions extends ClassSelectionOptions {
   normalization?: Normalization;
   /** Files read and decoded at once (default 4). */
   concurrency?: number;
+  /** Worker threads that read, decode and resample (default: half the cores, 1 to 4); 0 decodes on the calling thread. */
+  decodeThreads?: number;
   /** Batches decoded ahead of the consumer (default 3). */
   prefetchBatches?: number;
   /** Stop with an error when more than this fraction of the files are bad (default 0.05). */
@@ -63,11 +57,14 @@ export interface ImageFolderOptions extends ClassSelectionOptions {
   valLabels?: string;
 }
 
-/** The callback readFile: about half the main-thread cost of fs/promises' readFile per file (Node 20). */
-const readFile = promisify(readFileCallback);
+/** Default decode threads: half the cores (the other half trains), at least 1, at most 4. */
+export function defaultDecodeThreads(): number {
+  return Math.min(4, Math.max(1, Math.floor(availableParallelism() / 2)));
+}
 
 interface DecodedExample {
-  pixels: Uint8Array;
+  /** size x size x 3 normalized values */
+  values: Float32Array;
   label: number;
 }
 
@@ -84,7 +81,7 @@ export class ImageFolderDataset implements Dataset {
   private readonly size: number;
   private readonly bad: BadFileLog;
   private readonly queue: PQueue;
-  private readonly normalizer: PixelNormalizer;
+  private readonly decoder: DecodePool | ExampleDecoder;
   private readonly prefetchBatches: number;
   private readonly augment: boolean;
   private readonly crop: RandomResizedCropConfig;
@@ -107,7 +104,6 @@ export class ImageFolderDataset implements Dataset {
     this.numVal = this.val.paths.length;
     if (this.numTrain === 0) throw new Error(`${name}: no training images in the selected classes`);
     this.normalization = options.normalization ?? IMAGENET_NORMALIZATION;
-    this.normalizer = new PixelNormalizer(this.normalization, 3);
     this.bad = new BadFileLog(name, this.numTrain + this.numVal, options.maxBadFraction ?? 0.05, log);
     for (const p of index.problems) this.bad.addProblem(p.path, p.reason);
     const concurrency = options.concurrency ?? 4;
@@ -125,6 +121,16 @@ export class ImageFolderDataset implements Dataset {
     if (!(this.valCropFraction > 0 && this.valCropFraction <= 1)) {
       throw new Error(`${name}: valCropFraction must be in (0, 1], got ${this.valCropFraction}`);
     }
+    const threads = options.decodeThreads ?? defaultDecodeThreads();
+    if (!Number.isInteger(threads) || threads < 0) throw new Error(`${name}: decodeThreads must be an integer >= 0, got ${threads}`);
+    const settings: DecodeSettings = {
+      size: this.size,
+      crop: this.crop,
+      flip: this.flip,
+      centreFraction: this.valCropFraction,
+      affine: new PixelNormalizer(this.normalization, 3).affine3(),
+    };
+    this.decoder = threads === 0 ? new ExampleDecoder(settings) : new DecodePool(threads, settings, name);
   }
 
   get skipped(): readonly { path: string; reason: string }[] {
@@ -163,6 +169,7 @@ export class ImageFolderDataset implements Dataset {
     for (const stream of streams) await stream.return(undefined);
     this.queue.clear();
     await this.queue.onIdle();
+    if (this.decoder instanceof DecodePool) await this.decoder.close();
   }
 
   private track(make: (onEnd: () => void) => AsyncGenerator<Batch, void, undefined>): AsyncGenerator<Batch, void, undefined> {
@@ -178,15 +185,14 @@ export class ImageFolderDataset implements Dataset {
     allowShortLast: boolean,
     onEnd: () => void,
   ): AsyncGenerator<Batch, void, undefined> {
-    const pixelsPerImage = this.size * this.size;
-    const valuesPerImage = pixelsPerImage * 3;
+    const valuesPerImage = this.size * this.size * 3;
     let x = new Float32Array(batchSize * valuesPerImage);
     let y = new Int32Array(batchSize);
     let n = 0;
     try {
       for await (const example of examples) {
         if (example === null) continue;
-        this.normalizer.write(example.pixels, 0, x, n * valuesPerImage, pixelsPerImage);
+        x.set(example.values, n * valuesPerImage);
         y[n++] = example.label;
         if (n === batchSize) {
           yield makeBatch(x, y, this.inputShape);
@@ -206,16 +212,13 @@ export class ImageFolderDataset implements Dataset {
   private async trainExample(order: TrainOrder, seed: number, position: number): Promise<DecodedExample> {
     const epoch = order.epochOf(position);
     const offset = position % this.numTrain;
+    const cropSeed = this.augment ? hashSeed(seed, position) : null;
     for (let step = 0; step < this.numTrain; step++) {
       const example = order.exampleIn(epoch, offset + step);
       const path = join(this.index.dataRoot, this.train.paths[example]!);
       if (this.bad.isBad(path)) continue;
-      const rng = new SeededRandom(hashSeed(seed, position));
-      const mirror = this.augment && this.flip ? rng.next() < 0.5 : false;
-      const pixels = await this.decodeFile(path, (w, h) =>
-        this.augment ? randomResizedCrop(w, h, rng, this.crop) : centreCrop(w, h, this.valCropFraction),
-      mirror);
-      if (pixels) return { pixels, label: this.train.labels[example]! };
+      const values = await this.decodeFile(path, cropSeed);
+      if (values) return { values, label: this.train.labels[example]! };
     }
     throw new Error(`${this.name}: no decodable training image among its ${this.numTrain} files`);
   }
@@ -223,35 +226,25 @@ export class ImageFolderDataset implements Dataset {
   private async valExample(index: number): Promise<DecodedExample | null> {
     const path = join(this.index.dataRoot, this.val.paths[index]!);
     if (this.bad.isBad(path)) return null;
-    const pixels = await this.decodeFile(path, (w, h) => centreCrop(w, h, this.valCropFraction), false);
-    return pixels ? { pixels, label: this.val.labels[index]! } : null;
+    const values = await this.decodeFile(path, null);
+    return values ? { values, label: this.val.labels[index]! } : null;
   }
 
-  /** The decoded crop, or null after recording why the file is bad. */
-  private async decodeFile(path: string, chooseBox: (width: number, height: number) => CropBox, flip: boolean): Promise<Uint8Array | null> {
-    let reason: string;
+  /** The example's normalized values, or null after recording why the file is bad. */
+  private async decodeFile(path: string, cropSeed: number | null): Promise<Float32Array | null> {
+    let result: DecodeResult;
     try {
-      const bytes = await readFile(path);
-      const problem = checkImageBytes(bytes);
-      if (problem === null) {
-        let pixels: Uint8Array;
-        try {
-          const { width, height } = await uprightSize(bytes);
-          pixels = await decodeCrop(bytes, chooseBox(width, height), this.size, flip);
-        } catch {
-          // the size read from the header disagreed with libvips' view of the file: ask libvips itself
-          const { width, height } = await uprightSize(bytes, true);
-          pixels = await decodeCrop(bytes, chooseBox(width, height), this.size, flip);
-        }
-        this.bad.recordGood();
-        return pixels;
-      }
-      reason = problem;
+      result = await this.decoder.decode({ path, seed: cropSeed });
     } catch (err) {
-      reason = describeDecodeError(err);
+      // the decode worker itself died: the file is not known to be bad, so the run stops with the reason
+      throw new Error(describeDecodeError(err));
     }
-    this.bad.recordBad(path, reason);
-    return null;
+    if ('bad' in result) {
+      this.bad.recordBad(path, result.bad);
+      return null;
+    }
+    this.bad.recordGood();
+    return result.values;
   }
 }
 
@@ -275,7 +268,7 @@ function checkCropConfig(crop: RandomResizedCropConfig, name: string): void {
 /** Scans (or reads from the cache) the folder, logs what was found, and opens the dataset. */
 export async function openImageFolder(dir: string, name: string, options: ImageFolderOptions): Promise<ImageFolderDataset> {
   const log = options.log ?? (() => {});
-  sharp.cache(false); // libvips' operation cache only costs memory here: every file is decoded once per epoch
+  configureSharpForDatasets();
   let lister: DirectoryLister;
   try {
     lister = await DirectoryLister.open(dir, options.cacheDir ?? null);

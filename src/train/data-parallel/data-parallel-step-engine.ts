@@ -28,7 +28,7 @@ import {
 } from './replica-protocol.ts';
 import { computeShardGradients, type ReplicaVariables } from './shard-gradients.ts';
 import { shardSizes, shardStarts } from './shard-sizes.ts';
-import { startTypeScriptWorker } from './typescript-worker.ts';
+import { startTypeScriptWorker } from '../../threads/typescript-worker.ts';
 import { readVariables, variablesInLayout, weightLayout, type WeightLayout } from './weight-layout.ts';
 
 export interface DataParallelOptions {

@@ -1,0 +1,95 @@
+/**
+ * Decode worker threads for the image-folder pipeline: file reads, sharp and the resampler run off the main thread,
+ * so a trainer whose steps hold the main thread (every TensorFlow.js backend runs ops synchronously) does not stall
+ * the prefetch, and the pipeline's own JavaScript costs the training thread nothing. sharp's native work runs on
+ * libuv's thread pool either way. A request goes to the worker with the fewest requests in flight; the dataset's
+ * DecodeSettings travel once, as the workers' workerData, so a request is a path and a seed.
+ */
+import type { Worker } from 'node:worker_threads';
+import { startTypeScriptWorker } from '../../threads/typescript-worker.ts';
+import type { DecodeRequest, DecodeResult, DecodeSettings } from './example-decoder.ts';
+
+export interface DecodeTask {
+  id: number;
+  request: DecodeRequest;
+}
+
+export interface DecodeReply {
+  id: number;
+  result: DecodeResult;
+}
+
+interface Pending {
+  resolve: (result: DecodeResult) => void;
+  reject: (err: Error) => void;
+}
+
+interface DecodeWorker {
+  index: number;
+  worker: Worker;
+  pending: Map<number, Pending>;
+}
+
+export class DecodePool {
+  private readonly workers: DecodeWorker[] = [];
+  private nextId = 0;
+  private closed = false;
+
+  constructor(
+    readonly threads: number,
+    private readonly settings: DecodeSettings,
+    private readonly name: string,
+  ) {
+    if (!Number.isInteger(threads) || threads < 1) throw new Error(`${name}: decode threads must be a positive integer, got ${threads}`);
+    for (let i = 0; i < threads; i++) this.workers.push(this.start(i));
+  }
+
+  decode(request: DecodeRequest): Promise<DecodeResult> {
+    if (this.closed) return Promise.reject(new Error(`${this.name}: the decode pool is closed`));
+    let target = this.workers[0]!;
+    for (const w of this.workers) if (w.pending.size < target.pending.size) target = w;
+    const id = this.nextId++;
+    return new Promise<DecodeResult>((resolve, reject) => {
+      target.pending.set(id, { resolve, reject });
+      target.worker.ref();
+      const task: DecodeTask = { id, request };
+      target.worker.postMessage(task);
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await Promise.all(this.workers.map((w) => w.worker.terminate()));
+    for (const w of this.workers) this.failPending(w, new Error(`${this.name}: the decode pool was closed`));
+  }
+
+  private start(index: number): DecodeWorker {
+    const worker = startTypeScriptWorker(new URL('./decode-worker.ts', import.meta.url), this.settings);
+    const entry: DecodeWorker = { index, worker, pending: new Map() };
+    worker.on('message', (message: DecodeReply) => {
+      const pending = entry.pending.get(message.id);
+      entry.pending.delete(message.id);
+      if (entry.pending.size === 0) worker.unref();
+      pending?.resolve(message.result);
+    });
+    worker.on('error', (err) => this.replace(entry, `failed: ${err.message}`));
+    worker.on('exit', (code) => this.replace(entry, `exited with code ${code}`));
+    // an idle pool must not keep the process alive (ref'd while requests are in flight); after the listeners:
+    // adding a 'message' listener refs the worker's port again
+    worker.unref();
+    return entry;
+  }
+
+  /** A dead worker's requests fail (a decode error never kills a worker: it becomes a bad-file result); a new one takes its place. */
+  private replace(entry: DecodeWorker, what: string): void {
+    if (this.closed || this.workers[entry.index] !== entry) return;
+    this.failPending(entry, new Error(`${this.name}: decode worker ${entry.index} ${what}`));
+    this.workers[entry.index] = this.start(entry.index);
+  }
+
+  private failPending(entry: DecodeWorker, err: Error): void {
+    for (const p of entry.pending.values()) p.reject(err);
+    entry.pending.clear();
+  }
+}

@@ -1,0 +1,156 @@
+/*
+ * Resampling an 8-bit RGB crop (HWC) to size x size float32 values: Pillow's BILINEAR filter (a triangle whose
+ * support grows with the reduction factor, so reductions are antialiased), the horizontal flip and the per-channel
+ * normalization folded in. Built to wasm32 with SIMD128 by scripts/build-wasm.sh (clang + lld, no libc); the binary
+ * resample-crop.wasm next to this file is what runs. resample-crop-wasm.ts is its caller and documents the memory layout.
+ */
+#include <stdint.h>
+#include <wasm_simd128.h>
+
+typedef struct {
+  int32_t *first; /* first source index of output i */
+  int32_t *count; /* number of taps of output i */
+  float *weights; /* weights of output i at [i * max_taps] */
+  int32_t max_taps;
+} Taps;
+
+static int32_t max_taps_for(int32_t source, int32_t target) {
+  double scale = (double)source / (double)target;
+  double support = scale > 1.0 ? scale : 1.0;
+  return (int32_t)__builtin_ceil(support) * 2 + 1;
+}
+
+/* Pillow's precompute_coeffs for the triangle filter (support 1), centres at i + 0.5. */
+static void compute_taps(Taps *t, int32_t source, int32_t target) {
+  double scale = (double)source / (double)target;
+  double filter_scale = scale > 1.0 ? scale : 1.0;
+  double support = filter_scale;
+  for (int32_t i = 0; i < target; i++) {
+    double centre = (i + 0.5) * scale;
+    int32_t lo = (int32_t)__builtin_floor(centre - support + 0.5);
+    int32_t hi = (int32_t)__builtin_floor(centre + support + 0.5);
+    if (lo < 0) lo = 0;
+    if (hi > source) hi = source;
+    float *w = t->weights + i * t->max_taps;
+    double total = 0.0;
+    for (int32_t j = lo; j < hi; j++) {
+      double x = (j + 0.5 - centre) / filter_scale;
+      double v = 1.0 - __builtin_fabs(x);
+      if (v < 0.0) v = 0.0;
+      w[j - lo] = (float)v;
+      total += v;
+    }
+    if (total > 0.0) for (int32_t j = lo; j < hi; j++) w[j - lo] = (float)(w[j - lo] / total);
+    t->first[i] = lo;
+    t->count[i] = hi - lo;
+  }
+}
+
+/* Bytes of scratch resample_crop needs for the tap tables. */
+int32_t taps_bytes(int32_t width, int32_t height, int32_t size) {
+  return size * 4 * 4 + size * 4 * (max_taps_for(width, size) + max_taps_for(height, size));
+}
+
+/*
+ * src: width x height x 3 bytes plus 16 readable bytes after them; source_floats: room for as many floats plus 4.
+ * rows: height x size x 3 floats plus 4 after them (horizontal pass).
+ * dst: size x size x 3 floats.  affine: scale[3], bias[3]: value = min(v, 255) * scale[c] + bias[c].
+ * scratch: taps_bytes(width, height, size) bytes, 4-aligned.
+ */
+void resample_crop(const uint8_t *src, int32_t width, int32_t height, int32_t size, int32_t flip, const float *affine,
+                   float *source_floats, float *rows, float *dst, uint8_t *scratch) {
+  Taps across, down;
+  across.max_taps = max_taps_for(width, size);
+  down.max_taps = max_taps_for(height, size);
+  int32_t *ints = (int32_t *)scratch;
+  across.first = ints;
+  across.count = ints + size;
+  down.first = ints + 2 * size;
+  down.count = ints + 3 * size;
+  across.weights = (float *)(ints + 4 * size);
+  down.weights = across.weights + size * across.max_taps;
+  compute_taps(&across, width, size);
+  compute_taps(&down, height, size);
+
+  const int32_t row_values = size * 3;
+  const int32_t row_lo = down.first[0];
+  const int32_t row_hi = down.first[size - 1] + down.count[size - 1];
+
+  /* pass 0: the rows pass 1 reads, as floats (converting once is cheaper than per tap) */
+  const int32_t row_bytes = width * 3;
+  {
+    const uint8_t *p = src + row_lo * row_bytes;
+    float *q = source_floats + row_lo * row_bytes;
+    const int32_t total = (row_hi - row_lo) * row_bytes;
+    int32_t i = 0;
+    for (; i + 16 <= total; i += 16) {
+      v128_t bytes = wasm_v128_load(p + i);
+      v128_t lo = wasm_u16x8_extend_low_u8x16(bytes), hi = wasm_u16x8_extend_high_u8x16(bytes);
+      wasm_v128_store(q + i, wasm_f32x4_convert_u32x4(wasm_u32x4_extend_low_u16x8(lo)));
+      wasm_v128_store(q + i + 4, wasm_f32x4_convert_u32x4(wasm_u32x4_extend_high_u16x8(lo)));
+      wasm_v128_store(q + i + 8, wasm_f32x4_convert_u32x4(wasm_u32x4_extend_low_u16x8(hi)));
+      wasm_v128_store(q + i + 12, wasm_f32x4_convert_u32x4(wasm_u32x4_extend_high_u16x8(hi)));
+    }
+    for (; i < total; i++) q[i] = (float)p[i];
+    q[total] = 0.0f;
+  }
+
+  /* pass 1: source rows to `size` columns, mirrored when flip; a pixel is 4 lanes (RGB + the next pixel's R, which
+     is overwritten), so output positions go in increasing order */
+  for (int32_t y = row_lo; y < row_hi; y++) {
+    const float *in = source_floats + y * row_bytes;
+    float *out = rows + y * row_values;
+    for (int32_t m = 0; m < size; m++) {
+      int32_t x = flip ? size - 1 - m : m;
+      int32_t n = across.count[x];
+      const float *w = across.weights + x * across.max_taps;
+      const float *p = in + across.first[x] * 3;
+      /* n is 1 only at an edge of an enlargement, or for a one-pixel source */
+      v128_t acc = wasm_f32x4_mul(wasm_v128_load(p), wasm_f32x4_splat(w[0]));
+      if (n >= 2) acc = wasm_f32x4_add(acc, wasm_f32x4_mul(wasm_v128_load(p + 3), wasm_f32x4_splat(w[1])));
+      for (int32_t k = 2; k < n; k++) acc = wasm_f32x4_add(acc, wasm_f32x4_mul(wasm_v128_load(p + 3 * k), wasm_f32x4_splat(w[k])));
+      wasm_v128_store(out + m * 3, acc);
+    }
+  }
+
+  /* pass 2: down the columns to `size` rows, clamped and normalized; 12 values (4 pixels) per step so the channel
+     pattern of the affine map repeats */
+  const v128_t top = wasm_f32x4_splat(255.0f);
+  const float s0 = affine[0], s1 = affine[1], s2 = affine[2], b0 = affine[3], b1 = affine[4], b2 = affine[5];
+  const v128_t sa = wasm_f32x4_make(s0, s1, s2, s0), sb = wasm_f32x4_make(s1, s2, s0, s1), sc = wasm_f32x4_make(s2, s0, s1, s2);
+  const v128_t ba = wasm_f32x4_make(b0, b1, b2, b0), bb = wasm_f32x4_make(b1, b2, b0, b1), bc = wasm_f32x4_make(b2, b0, b1, b2);
+  const int32_t vector_end = row_values - row_values % 12;
+  for (int32_t y = 0; y < size; y++) {
+    const int32_t n = down.count[y];
+    const float *w = down.weights + y * down.max_taps;
+    const float *in = rows + down.first[y] * row_values;
+    float *out = dst + y * row_values;
+    int32_t i = 0;
+    /* a one-tap row reads its row twice at half weight, so the loop below needs no second case */
+    const int32_t one_tap = n < 2;
+    const v128_t w0 = wasm_f32x4_splat(one_tap ? 0.5f * w[0] : w[0]), w1 = wasm_f32x4_splat(one_tap ? 0.5f * w[0] : w[1]);
+    const float *in1 = one_tap ? in : in + row_values;
+    for (; i < vector_end; i += 12) {
+      v128_t a = wasm_f32x4_add(wasm_f32x4_mul(wasm_v128_load(in + i), w0), wasm_f32x4_mul(wasm_v128_load(in1 + i), w1));
+      v128_t b = wasm_f32x4_add(wasm_f32x4_mul(wasm_v128_load(in + i + 4), w0), wasm_f32x4_mul(wasm_v128_load(in1 + i + 4), w1));
+      v128_t c = wasm_f32x4_add(wasm_f32x4_mul(wasm_v128_load(in + i + 8), w0), wasm_f32x4_mul(wasm_v128_load(in1 + i + 8), w1));
+      for (int32_t k = 2; k < n; k++) {
+        const float *q = in + k * row_values + i;
+        v128_t wk = wasm_f32x4_splat(w[k]);
+        a = wasm_f32x4_add(a, wasm_f32x4_mul(wasm_v128_load(q), wk));
+        b = wasm_f32x4_add(b, wasm_f32x4_mul(wasm_v128_load(q + 4), wk));
+        c = wasm_f32x4_add(c, wasm_f32x4_mul(wasm_v128_load(q + 8), wk));
+      }
+      wasm_v128_store(out + i, wasm_f32x4_add(wasm_f32x4_mul(wasm_f32x4_pmin(top, a), sa), ba));
+      wasm_v128_store(out + i + 4, wasm_f32x4_add(wasm_f32x4_mul(wasm_f32x4_pmin(top, b), sb), bb));
+      wasm_v128_store(out + i + 8, wasm_f32x4_add(wasm_f32x4_mul(wasm_f32x4_pmin(top, c), sc), bc));
+    }
+    for (; i < row_values; i++) {
+      float v = 0.0f;
+      for (int32_t k = 0; k < n; k++) v += in[k * row_values + i] * w[k];
+      if (v > 255.0f) v = 255.0f;
+      int32_t ch = i % 3;
+      out[i] = v * affine[ch] + affine[3 + ch];
+    }
+  }
+}
