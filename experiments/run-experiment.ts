@@ -65,6 +65,8 @@ export interface ExperimentOptions {
   imageSize?: number;
   limitTrain?: number;
   limitVal?: number;
+  /** Image folders: decode worker threads (default: half the cores, 1 to 4; 0 = this thread). */
+  decodeThreads?: number;
   /** Where trained teachers are cached; default `<dirname(out)>/.cache`. */
   cacheDir?: string;
   log?: (line: string) => void;
@@ -244,6 +246,7 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
     ...(preset.limitTrain !== undefined ? { limitTrain: preset.limitTrain } : {}),
     ...(preset.limitVal !== undefined ? { limitVal: preset.limitVal } : {}),
     ...(preset.augment !== undefined ? { augment: preset.augment } : {}),
+    ...(options.decodeThreads !== undefined ? { decodeThreads: options.decodeThreads } : {}),
   };
   const dataset = await openDataset(preset.data, { ...dataOptions, log });
   const progressFor = (run: string) =>

@@ -133,6 +133,7 @@ test("the paper preset's code path: full Inception-BN at 224 on an ImageNet-layo
     steps: 1,
     batchSize: 1,
     only: ['net2wider'],
+    decodeThreads: 2,
   });
   const teacher = json(join(result.out, 'teacher', 'config.json'));
   assert.equal(teacher.model.family, 'inception-bn');
@@ -175,6 +176,10 @@ test('bad arguments exit with status 2 and name the bad value and the accepted o
       [/--steps '0'/, /positive integer/],
     ],
     [['deeper', '--frobnicate', '3'], [/frobnicate/]],
+    [
+      ['wider', '--decode-threads', '-1'],
+      [/--decode-threads '-1'/, /integer >= 0/],
+    ],
     [
       ['wider', '--backend', 'tpu'],
       [/tpu/, /wasm/, /tensorflow-gpu/],

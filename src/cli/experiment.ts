@@ -50,7 +50,7 @@ function usageExit(message: string): never {
 }
 
 const NUMERIC = ['steps', 'teacher-steps', 'batch-size', 'seed', 'workers', 'eval-every', 'checkpoint-every', 'lr'];
-const NUMERIC_OPTIONAL = ['image-size', 'limit-train', 'limit-val'];
+const NUMERIC_OPTIONAL = ['image-size', 'limit-train', 'limit-val', 'decode-threads'];
 
 async function main(): Promise<void> {
   const parser = yargs(hideBin(process.argv))
@@ -87,6 +87,11 @@ async function main(): Promise<void> {
     .option('image-size', { describe: 'image side for imagenet:/folder: data', type: 'string' })
     .option('limit-train', { describe: 'at most N training images', type: 'string' })
     .option('limit-val', { describe: 'at most N validation images', type: 'string' })
+    .option('decode-threads', {
+      describe:
+        'imagenet:/folder: threads that read, decode and resample images (default half the cores, 1-4; 0: this thread)',
+      type: 'string',
+    })
     .option('runs', { describe: 'only these student runs, comma-separated (the teacher always runs)', type: 'string' })
     .option('cache-dir', { describe: 'trained-teacher cache (default <out>/../.cache)', type: 'string' })
     .option('figures', { describe: 'draw the figures at the end', type: 'boolean', default: true })
@@ -131,6 +136,8 @@ async function main(): Promise<void> {
       imageSize: positiveInteger('image-size', args['image-size']),
       limitTrain: positiveInteger('limit-train', args['limit-train']),
       limitVal: positiveInteger('limit-val', args['limit-val']),
+      decodeThreads:
+        args['decode-threads'] === undefined ? undefined : integer('decode-threads', args['decode-threads']),
       cacheDir: args['cache-dir'],
       only:
         args.runs === undefined
