@@ -14,6 +14,11 @@ export interface DecodeTask {
   request: DecodeRequest;
 }
 
+/** A result's buffer, handed back to a worker for reuse. */
+export interface RecycledBuffer {
+  recycled: ArrayBuffer;
+}
+
 export interface DecodeReply {
   id: number;
   result: DecodeResult;
@@ -33,6 +38,7 @@ interface DecodeWorker {
 export class DecodePool {
   private readonly workers: DecodeWorker[] = [];
   private nextId = 0;
+  private nextRecycler = 0;
   private closed = false;
 
   constructor(
@@ -55,6 +61,14 @@ export class DecodePool {
       const task: DecodeTask = { id, request };
       target.worker.postMessage(task);
     });
+  }
+
+  /** Gives a result's buffer back (after copying its values): the workers reuse it instead of allocating. */
+  recycle(values: Float32Array): void {
+    if (this.closed || values.byteOffset !== 0 || values.byteLength !== values.buffer.byteLength) return;
+    const target = this.workers[this.nextRecycler++ % this.workers.length]!;
+    const message: RecycledBuffer = { recycled: values.buffer as ArrayBuffer };
+    target.worker.postMessage(message, [message.recycled]);
   }
 
   async close(): Promise<void> {

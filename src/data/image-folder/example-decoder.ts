@@ -38,10 +38,24 @@ export interface DecodeRequest {
 /** size x size x 3 normalized values, or why the file is bad. */
 export type DecodeResult = { values: Float32Array } | { bad: string };
 
+/** Output buffers kept for reuse: a few batches' worth of the examples in flight. */
+const MAX_SPARE_BUFFERS = 256;
+
 export class ExampleDecoder {
   private readonly resampler = new CropResampler();
+  private readonly spare: Float32Array[] = [];
 
   constructor(readonly settings: DecodeSettings) {}
+
+  /**
+   * Hands a result's buffer back once its values are copied: reusing the buffers saves the allocation and, more,
+   * the garbage collections that ~600 KB of fresh external memory per image triggers (measured: GC was the largest
+   * main-thread cost of the pipeline).
+   */
+  recycle(values: Float32Array): void {
+    const { size } = this.settings;
+    if (values.length === size * size * 3 && this.spare.length < MAX_SPARE_BUFFERS) this.spare.push(values);
+  }
 
   async decode(request: DecodeRequest): Promise<DecodeResult> {
     try {
@@ -64,7 +78,7 @@ export class ExampleDecoder {
     const { box, flip } = this.chooseCrop(seed, width, height);
     const region = await decodeRegion(bytes, box);
     const { size, affine } = this.settings;
-    const values = new Float32Array(size * size * 3);
+    const values = this.spare.pop() ?? new Float32Array(size * size * 3);
     this.resampler.resample(region.data, region.width, region.height, size, flip, affine, values, 0);
     return values;
   }

@@ -193,6 +193,7 @@ export class ImageFolderDataset implements Dataset {
       for await (const example of examples) {
         if (example === null) continue;
         x.set(example.values, n * valuesPerImage);
+        this.decoder.recycle(example.values);
         y[n++] = example.label;
         if (n === batchSize) {
           yield makeBatch(x, y, this.inputShape);

@@ -38,7 +38,7 @@ interface ResampleExports {
     flip: number,
     affine: number,
     sourceFloats: number,
-    rows: number,
+    between: number,
     dst: number,
     scratch: number,
   ): void;
@@ -90,20 +90,21 @@ export class CropResampler {
     }
     const values = size * size * 3;
     if (dstOffset < 0 || dstOffset + values > dst.length) throw new Error(`resample: no room for ${size}x${size}x3 values at ${dstOffset}`);
-    // memory layout: tap tables | affine (6 floats) | src bytes (+16) | src as floats (+4) | rows (+4 floats) | dst
+    // memory layout (see resample-crop.c): tap tables | affine (6 floats) | src bytes (+16) | src as floats (+4) |
+    // result of the first pass (+4 floats) | dst (+4 floats)
     const scratchAt = this.heapBase;
     const affineAt = align16(scratchAt + this.wasm.taps_bytes(width, height, size));
     const srcAt = align16(affineAt + 24);
     const sourceFloatsAt = align16(srcAt + width * height * 3 + 16);
-    const rowsAt = align16(sourceFloatsAt + (width * height * 3 + 4) * 4);
-    const dstAt = align16(rowsAt + (height * size * 3 + 4) * 4);
-    const end = dstAt + values * 4;
+    const betweenAt = align16(sourceFloatsAt + (width * height * 3 + 4) * 4);
+    const dstAt = align16(betweenAt + (Math.max(height, size) * Math.max(width, size) * 3 + 4) * 4);
+    const end = dstAt + (values + 4) * 4;
     const memory = this.wasm.memory;
     if (end > memory.buffer.byteLength) memory.grow(Math.ceil((end - memory.buffer.byteLength) / PAGE_BYTES));
     const heap = memory.buffer;
     new Float32Array(heap, affineAt, 6).set([...affine.scale, ...affine.bias]);
     new Uint8Array(heap, srcAt, width * height * 3).set(src.subarray(0, width * height * 3));
-    this.wasm.resample_crop(srcAt, width, height, size, flip ? 1 : 0, affineAt, sourceFloatsAt, rowsAt, dstAt, scratchAt);
+    this.wasm.resample_crop(srcAt, width, height, size, flip ? 1 : 0, affineAt, sourceFloatsAt, betweenAt, dstAt, scratchAt);
     dst.set(new Float32Array(heap, dstAt, values), dstOffset);
   }
 }

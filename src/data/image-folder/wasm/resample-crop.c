@@ -51,14 +51,112 @@ int32_t taps_bytes(int32_t width, int32_t height, int32_t size) {
   return size * 4 * 4 + size * 4 * (max_taps_for(width, size) + max_taps_for(height, size));
 }
 
+/* Bytes 0..255 of rows [row_lo, row_hi) to floats, plus one 0 after them (pixel loads read 4 lanes). */
+static void convert_rows(const uint8_t *src, float *floats, int32_t row_bytes, int32_t row_lo, int32_t row_hi) {
+  const uint8_t *p = src + row_lo * row_bytes;
+  float *q = floats + row_lo * row_bytes;
+  const int32_t total = (row_hi - row_lo) * row_bytes;
+  int32_t i = 0;
+  for (; i + 16 <= total; i += 16) {
+    v128_t bytes = wasm_v128_load(p + i);
+    v128_t lo = wasm_u16x8_extend_low_u8x16(bytes), hi = wasm_u16x8_extend_high_u8x16(bytes);
+    wasm_v128_store(q + i, wasm_f32x4_convert_u32x4(wasm_u32x4_extend_low_u16x8(lo)));
+    wasm_v128_store(q + i + 4, wasm_f32x4_convert_u32x4(wasm_u32x4_extend_high_u16x8(lo)));
+    wasm_v128_store(q + i + 8, wasm_f32x4_convert_u32x4(wasm_u32x4_extend_low_u16x8(hi)));
+    wasm_v128_store(q + i + 12, wasm_f32x4_convert_u32x4(wasm_u32x4_extend_high_u16x8(hi)));
+  }
+  for (; i < total; i++) q[i] = (float)p[i];
+  q[total] = 0.0f;
+}
+
+/* value -> min(value, top) * scale[c] + bias[c]; the identity (top = FLT_MAX) between the passes */
+typedef struct {
+  float top;
+  float scale[3];
+  float bias[3];
+} Output;
+
 /*
- * src: width x height x 3 bytes plus 16 readable bytes after them; source_floats: room for as many floats plus 4.
- * rows: height x size x 3 floats plus 4 after them (horizontal pass).
- * dst: size x size x 3 floats.  affine: scale[3], bias[3]: value = min(v, 255) * scale[c] + bias[c].
+ * Horizontal pass over rows [y0, y1): `in` rows of in_width pixels (stride in_width * 3 floats) to `out` rows of
+ * size pixels (stride size * 3), mirrored when flip. A pixel is 4 lanes (RGB + the next pixel's R, which the next
+ * store overwrites), so output positions go in increasing order and `out` needs one float after its last row.
+ */
+static void horizontal(const float *in, int32_t in_width, int32_t y0, int32_t y1, const Taps *t, int32_t size, int32_t flip,
+                       const Output *o, float *out) {
+  const v128_t top = wasm_f32x4_splat(o->top);
+  const v128_t scale = wasm_f32x4_make(o->scale[0], o->scale[1], o->scale[2], o->scale[0]);
+  const v128_t bias = wasm_f32x4_make(o->bias[0], o->bias[1], o->bias[2], o->bias[0]);
+  for (int32_t y = y0; y < y1; y++) {
+    const float *row = in + y * in_width * 3;
+    float *dst = out + y * size * 3;
+    for (int32_t m = 0; m < size; m++) {
+      const int32_t x = flip ? size - 1 - m : m;
+      const int32_t n = t->count[x];
+      const float *w = t->weights + x * t->max_taps;
+      const float *p = row + t->first[x] * 3;
+      /* n is 1 only at an edge of an enlargement, or for a one-pixel source */
+      v128_t acc = wasm_f32x4_mul(wasm_v128_load(p), wasm_f32x4_splat(w[0]));
+      if (n >= 2) acc = wasm_f32x4_add(acc, wasm_f32x4_mul(wasm_v128_load(p + 3), wasm_f32x4_splat(w[1])));
+      for (int32_t k = 2; k < n; k++) acc = wasm_f32x4_add(acc, wasm_f32x4_mul(wasm_v128_load(p + 3 * k), wasm_f32x4_splat(w[k])));
+      wasm_v128_store(dst + m * 3, wasm_f32x4_add(wasm_f32x4_mul(wasm_f32x4_pmin(top, acc), scale), bias));
+    }
+  }
+}
+
+/*
+ * Vertical pass: `size` output rows of `values` floats (RGB interleaved), row y = sum over its taps of `in` rows.
+ * 12 values (4 pixels) per step, so the channel pattern of the output map repeats.
+ */
+static void vertical(const float *in, int32_t values, const Taps *t, int32_t size, const Output *o, float *out) {
+  const v128_t top = wasm_f32x4_splat(o->top);
+  const float s0 = o->scale[0], s1 = o->scale[1], s2 = o->scale[2], b0 = o->bias[0], b1 = o->bias[1], b2 = o->bias[2];
+  const v128_t sa = wasm_f32x4_make(s0, s1, s2, s0), sb = wasm_f32x4_make(s1, s2, s0, s1), sc = wasm_f32x4_make(s2, s0, s1, s2);
+  const v128_t ba = wasm_f32x4_make(b0, b1, b2, b0), bb = wasm_f32x4_make(b1, b2, b0, b1), bc = wasm_f32x4_make(b2, b0, b1, b2);
+  const int32_t vector_end = values - values % 12;
+  for (int32_t y = 0; y < size; y++) {
+    const int32_t n = t->count[y];
+    const float *w = t->weights + y * t->max_taps;
+    const float *row0 = in + t->first[y] * values;
+    float *dst = out + y * values;
+    /* a one-tap row reads its row twice at half weight, so the loop below needs no second case */
+    const int32_t one_tap = n < 2;
+    const v128_t w0 = wasm_f32x4_splat(one_tap ? 0.5f * w[0] : w[0]), w1 = wasm_f32x4_splat(one_tap ? 0.5f * w[0] : w[1]);
+    const float *row1 = one_tap ? row0 : row0 + values;
+    int32_t i = 0;
+    for (; i < vector_end; i += 12) {
+      v128_t a = wasm_f32x4_add(wasm_f32x4_mul(wasm_v128_load(row0 + i), w0), wasm_f32x4_mul(wasm_v128_load(row1 + i), w1));
+      v128_t b = wasm_f32x4_add(wasm_f32x4_mul(wasm_v128_load(row0 + i + 4), w0), wasm_f32x4_mul(wasm_v128_load(row1 + i + 4), w1));
+      v128_t c = wasm_f32x4_add(wasm_f32x4_mul(wasm_v128_load(row0 + i + 8), w0), wasm_f32x4_mul(wasm_v128_load(row1 + i + 8), w1));
+      for (int32_t k = 2; k < n; k++) {
+        const float *q = row0 + k * values + i;
+        v128_t wk = wasm_f32x4_splat(w[k]);
+        a = wasm_f32x4_add(a, wasm_f32x4_mul(wasm_v128_load(q), wk));
+        b = wasm_f32x4_add(b, wasm_f32x4_mul(wasm_v128_load(q + 4), wk));
+        c = wasm_f32x4_add(c, wasm_f32x4_mul(wasm_v128_load(q + 8), wk));
+      }
+      wasm_v128_store(dst + i, wasm_f32x4_add(wasm_f32x4_mul(wasm_f32x4_pmin(top, a), sa), ba));
+      wasm_v128_store(dst + i + 4, wasm_f32x4_add(wasm_f32x4_mul(wasm_f32x4_pmin(top, b), sb), bb));
+      wasm_v128_store(dst + i + 8, wasm_f32x4_add(wasm_f32x4_mul(wasm_f32x4_pmin(top, c), sc), bc));
+    }
+    for (; i < values; i++) {
+      float v = 0.0f;
+      for (int32_t k = 0; k < n; k++) v += row0[k * values + i] * w[k];
+      if (v > o->top) v = o->top;
+      const int32_t ch = i % 3;
+      dst[i] = v * o->scale[ch] + o->bias[ch];
+    }
+  }
+}
+
+/*
+ * src: width x height x 3 bytes plus 16 readable bytes after them; source_floats: as many floats plus 4.
+ * between: max(height, size) x max(width, size) x 3 floats plus 4 (the result of the first pass).
+ * dst: size x size x 3 floats plus 4.  affine: scale[3], bias[3]: value = min(v, 255) * scale[c] + bias[c].
  * scratch: taps_bytes(width, height, size) bytes, 4-aligned.
+ * The pass that shrinks the rows goes first: vertical first when the crop is taller than size, else horizontal.
  */
 void resample_crop(const uint8_t *src, int32_t width, int32_t height, int32_t size, int32_t flip, const float *affine,
-                   float *source_floats, float *rows, float *dst, uint8_t *scratch) {
+                   float *source_floats, float *between, float *dst, uint8_t *scratch) {
   Taps across, down;
   across.max_taps = max_taps_for(width, size);
   down.max_taps = max_taps_for(height, size);
@@ -72,85 +170,17 @@ void resample_crop(const uint8_t *src, int32_t width, int32_t height, int32_t si
   compute_taps(&across, width, size);
   compute_taps(&down, height, size);
 
-  const int32_t row_values = size * 3;
+  const Output identity = {3.0e38f, {1.0f, 1.0f, 1.0f}, {0.0f, 0.0f, 0.0f}};
+  const Output normalized = {255.0f, {affine[0], affine[1], affine[2]}, {affine[3], affine[4], affine[5]}};
   const int32_t row_lo = down.first[0];
   const int32_t row_hi = down.first[size - 1] + down.count[size - 1];
-
-  /* pass 0: the rows pass 1 reads, as floats (converting once is cheaper than per tap) */
-  const int32_t row_bytes = width * 3;
-  {
-    const uint8_t *p = src + row_lo * row_bytes;
-    float *q = source_floats + row_lo * row_bytes;
-    const int32_t total = (row_hi - row_lo) * row_bytes;
-    int32_t i = 0;
-    for (; i + 16 <= total; i += 16) {
-      v128_t bytes = wasm_v128_load(p + i);
-      v128_t lo = wasm_u16x8_extend_low_u8x16(bytes), hi = wasm_u16x8_extend_high_u8x16(bytes);
-      wasm_v128_store(q + i, wasm_f32x4_convert_u32x4(wasm_u32x4_extend_low_u16x8(lo)));
-      wasm_v128_store(q + i + 4, wasm_f32x4_convert_u32x4(wasm_u32x4_extend_high_u16x8(lo)));
-      wasm_v128_store(q + i + 8, wasm_f32x4_convert_u32x4(wasm_u32x4_extend_low_u16x8(hi)));
-      wasm_v128_store(q + i + 12, wasm_f32x4_convert_u32x4(wasm_u32x4_extend_high_u16x8(hi)));
-    }
-    for (; i < total; i++) q[i] = (float)p[i];
-    q[total] = 0.0f;
-  }
-
-  /* pass 1: source rows to `size` columns, mirrored when flip; a pixel is 4 lanes (RGB + the next pixel's R, which
-     is overwritten), so output positions go in increasing order */
-  for (int32_t y = row_lo; y < row_hi; y++) {
-    const float *in = source_floats + y * row_bytes;
-    float *out = rows + y * row_values;
-    for (int32_t m = 0; m < size; m++) {
-      int32_t x = flip ? size - 1 - m : m;
-      int32_t n = across.count[x];
-      const float *w = across.weights + x * across.max_taps;
-      const float *p = in + across.first[x] * 3;
-      /* n is 1 only at an edge of an enlargement, or for a one-pixel source */
-      v128_t acc = wasm_f32x4_mul(wasm_v128_load(p), wasm_f32x4_splat(w[0]));
-      if (n >= 2) acc = wasm_f32x4_add(acc, wasm_f32x4_mul(wasm_v128_load(p + 3), wasm_f32x4_splat(w[1])));
-      for (int32_t k = 2; k < n; k++) acc = wasm_f32x4_add(acc, wasm_f32x4_mul(wasm_v128_load(p + 3 * k), wasm_f32x4_splat(w[k])));
-      wasm_v128_store(out + m * 3, acc);
-    }
-  }
-
-  /* pass 2: down the columns to `size` rows, clamped and normalized; 12 values (4 pixels) per step so the channel
-     pattern of the affine map repeats */
-  const v128_t top = wasm_f32x4_splat(255.0f);
-  const float s0 = affine[0], s1 = affine[1], s2 = affine[2], b0 = affine[3], b1 = affine[4], b2 = affine[5];
-  const v128_t sa = wasm_f32x4_make(s0, s1, s2, s0), sb = wasm_f32x4_make(s1, s2, s0, s1), sc = wasm_f32x4_make(s2, s0, s1, s2);
-  const v128_t ba = wasm_f32x4_make(b0, b1, b2, b0), bb = wasm_f32x4_make(b1, b2, b0, b1), bc = wasm_f32x4_make(b2, b0, b1, b2);
-  const int32_t vector_end = row_values - row_values % 12;
-  for (int32_t y = 0; y < size; y++) {
-    const int32_t n = down.count[y];
-    const float *w = down.weights + y * down.max_taps;
-    const float *in = rows + down.first[y] * row_values;
-    float *out = dst + y * row_values;
-    int32_t i = 0;
-    /* a one-tap row reads its row twice at half weight, so the loop below needs no second case */
-    const int32_t one_tap = n < 2;
-    const v128_t w0 = wasm_f32x4_splat(one_tap ? 0.5f * w[0] : w[0]), w1 = wasm_f32x4_splat(one_tap ? 0.5f * w[0] : w[1]);
-    const float *in1 = one_tap ? in : in + row_values;
-    for (; i < vector_end; i += 12) {
-      v128_t a = wasm_f32x4_add(wasm_f32x4_mul(wasm_v128_load(in + i), w0), wasm_f32x4_mul(wasm_v128_load(in1 + i), w1));
-      v128_t b = wasm_f32x4_add(wasm_f32x4_mul(wasm_v128_load(in + i + 4), w0), wasm_f32x4_mul(wasm_v128_load(in1 + i + 4), w1));
-      v128_t c = wasm_f32x4_add(wasm_f32x4_mul(wasm_v128_load(in + i + 8), w0), wasm_f32x4_mul(wasm_v128_load(in1 + i + 8), w1));
-      for (int32_t k = 2; k < n; k++) {
-        const float *q = in + k * row_values + i;
-        v128_t wk = wasm_f32x4_splat(w[k]);
-        a = wasm_f32x4_add(a, wasm_f32x4_mul(wasm_v128_load(q), wk));
-        b = wasm_f32x4_add(b, wasm_f32x4_mul(wasm_v128_load(q + 4), wk));
-        c = wasm_f32x4_add(c, wasm_f32x4_mul(wasm_v128_load(q + 8), wk));
-      }
-      wasm_v128_store(out + i, wasm_f32x4_add(wasm_f32x4_mul(wasm_f32x4_pmin(top, a), sa), ba));
-      wasm_v128_store(out + i + 4, wasm_f32x4_add(wasm_f32x4_mul(wasm_f32x4_pmin(top, b), sb), bb));
-      wasm_v128_store(out + i + 8, wasm_f32x4_add(wasm_f32x4_mul(wasm_f32x4_pmin(top, c), sc), bc));
-    }
-    for (; i < row_values; i++) {
-      float v = 0.0f;
-      for (int32_t k = 0; k < n; k++) v += in[k * row_values + i] * w[k];
-      if (v > 255.0f) v = 255.0f;
-      int32_t ch = i % 3;
-      out[i] = v * affine[ch] + affine[3 + ch];
-    }
+  convert_rows(src, source_floats, width * 3, row_lo, row_hi);
+  if (height > size) {
+    vertical(source_floats, width * 3, &down, size, &identity, between);
+    between[size * width * 3] = 0.0f;
+    horizontal(between, width, 0, size, &across, size, flip, &normalized, dst);
+  } else {
+    horizontal(source_floats, width, row_lo, row_hi, &across, size, flip, &identity, between);
+    vertical(between, size * 3, &down, size, &normalized, dst);
   }
 }
