@@ -38,8 +38,8 @@ export interface DecodeRequest {
 /** size x size x 3 normalized values, or why the file is bad. */
 export type DecodeResult = { values: Float32Array } | { bad: string };
 
-/** Output buffers kept for reuse: a few batches' worth of the examples in flight. */
-const MAX_SPARE_BUFFERS = 256;
+/** Output buffers kept for reuse (at most as many as were ever in flight: the prefetch window plus the decodes). */
+const MAX_SPARE_BUFFERS = 128;
 
 export class ExampleDecoder {
   private readonly resampler = new CropResampler();

@@ -30,6 +30,7 @@ interface ResampleExports {
   memory: WasmMemory;
   __heap_base: { value: number };
   taps_bytes(width: number, height: number, size: number): number;
+  horizontal_padding(width: number, height: number, size: number): number;
   resample_crop(
     src: number,
     width: number,
@@ -90,14 +91,15 @@ export class CropResampler {
     }
     const values = size * size * 3;
     if (dstOffset < 0 || dstOffset + values > dst.length) throw new Error(`resample: no room for ${size}x${size}x3 values at ${dstOffset}`);
-    // memory layout (see resample-crop.c): tap tables | affine (6 floats) | src bytes (+16) | src as floats (+4) |
-    // result of the first pass (+4 floats) | dst (+4 floats)
+    // memory layout (see resample-crop.c): tap tables | affine (6 floats) | src bytes (+16) | src as floats (+pad) |
+    // result of the first pass (+pad) | dst (+4 floats)
+    const pad = this.wasm.horizontal_padding(width, height, size);
     const scratchAt = this.heapBase;
     const affineAt = align16(scratchAt + this.wasm.taps_bytes(width, height, size));
     const srcAt = align16(affineAt + 24);
     const sourceFloatsAt = align16(srcAt + width * height * 3 + 16);
-    const betweenAt = align16(sourceFloatsAt + (width * height * 3 + 4) * 4);
-    const dstAt = align16(betweenAt + (Math.max(height, size) * Math.max(width, size) * 3 + 4) * 4);
+    const betweenAt = align16(sourceFloatsAt + (width * height * 3 + pad) * 4);
+    const dstAt = align16(betweenAt + (Math.max(height, size) * Math.max(width, size) * 3 + pad) * 4);
     const end = dstAt + (values + 4) * 4;
     const memory = this.wasm.memory;
     if (end > memory.buffer.byteLength) memory.grow(Math.ceil((end - memory.buffer.byteLength) / PAGE_BYTES));

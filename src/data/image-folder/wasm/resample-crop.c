@@ -10,8 +10,9 @@
 typedef struct {
   int32_t *first; /* first source index of output i */
   int32_t *count; /* number of taps of output i */
-  float *weights; /* weights of output i at [i * max_taps] */
-  int32_t max_taps;
+  float *weights; /* weights of output i at [i * max_taps], zero after its count */
+  int32_t max_taps; /* stride of the weights */
+  int32_t widest; /* largest count */
 } Taps;
 
 static int32_t max_taps_for(int32_t source, int32_t target) {
@@ -25,7 +26,9 @@ static void compute_taps(Taps *t, int32_t source, int32_t target) {
   double scale = (double)source / (double)target;
   double filter_scale = scale > 1.0 ? scale : 1.0;
   double support = filter_scale;
+  t->widest = 1;
   for (int32_t i = 0; i < target; i++) {
+    for (int32_t k = 0; k < t->max_taps; k++) t->weights[i * t->max_taps + k] = 0.0f;
     double centre = (i + 0.5) * scale;
     int32_t lo = (int32_t)__builtin_floor(centre - support + 0.5);
     int32_t hi = (int32_t)__builtin_floor(centre + support + 0.5);
@@ -43,7 +46,14 @@ static void compute_taps(Taps *t, int32_t source, int32_t target) {
     if (total > 0.0) for (int32_t j = lo; j < hi; j++) w[j - lo] = (float)(w[j - lo] / total);
     t->first[i] = lo;
     t->count[i] = hi - lo;
+    if (hi - lo > t->widest) t->widest = hi - lo;
   }
+}
+
+/* Floats horizontal() may read past the last row: widest taps of 3 floats, plus the 4th lane. */
+int32_t horizontal_padding(int32_t width, int32_t height, int32_t size) {
+  int32_t longest = width > height ? width : height;
+  return 3 * max_taps_for(longest, size) + 4;
 }
 
 /* Bytes of scratch resample_crop needs for the tap tables. */
@@ -51,8 +61,13 @@ int32_t taps_bytes(int32_t width, int32_t height, int32_t size) {
   return size * 4 * 4 + size * 4 * (max_taps_for(width, size) + max_taps_for(height, size));
 }
 
-/* Bytes 0..255 of rows [row_lo, row_hi) to floats, plus one 0 after them (pixel loads read 4 lanes). */
-static void convert_rows(const uint8_t *src, float *floats, int32_t row_bytes, int32_t row_lo, int32_t row_hi) {
+/* `count` zeros from `p`: the padding that horizontal() reads past a row's end with zero weights. */
+static void zero_floats(float *p, int32_t count) {
+  for (int32_t i = 0; i < count; i++) p[i] = 0.0f;
+}
+
+/* Bytes 0..255 of rows [row_lo, row_hi) to floats, followed by `padding` zeros. */
+static void convert_rows(const uint8_t *src, float *floats, int32_t row_bytes, int32_t row_lo, int32_t row_hi, int32_t padding) {
   const uint8_t *p = src + row_lo * row_bytes;
   float *q = floats + row_lo * row_bytes;
   const int32_t total = (row_hi - row_lo) * row_bytes;
@@ -66,7 +81,7 @@ static void convert_rows(const uint8_t *src, float *floats, int32_t row_bytes, i
     wasm_v128_store(q + i + 12, wasm_f32x4_convert_u32x4(wasm_u32x4_extend_high_u16x8(hi)));
   }
   for (; i < total; i++) q[i] = (float)p[i];
-  q[total] = 0.0f;
+  zero_floats(q + total, padding);
 }
 
 /* value -> min(value, top) * scale[c] + bias[c]; the identity (top = FLT_MAX) between the passes */
@@ -80,24 +95,24 @@ typedef struct {
  * Horizontal pass over rows [y0, y1): `in` rows of in_width pixels (stride in_width * 3 floats) to `out` rows of
  * size pixels (stride size * 3), mirrored when flip. A pixel is 4 lanes (RGB + the next pixel's R, which the next
  * store overwrites), so output positions go in increasing order and `out` needs one float after its last row.
+ * Every output reads t->widest taps (zero weights past its count: a fixed trip count, no mispredicted loop exits),
+ * so `in` needs horizontal_padding() finite floats after its last row.
  */
 static void horizontal(const float *in, int32_t in_width, int32_t y0, int32_t y1, const Taps *t, int32_t size, int32_t flip,
                        const Output *o, float *out) {
   const v128_t top = wasm_f32x4_splat(o->top);
   const v128_t scale = wasm_f32x4_make(o->scale[0], o->scale[1], o->scale[2], o->scale[0]);
   const v128_t bias = wasm_f32x4_make(o->bias[0], o->bias[1], o->bias[2], o->bias[0]);
+  const int32_t n = t->widest;
   for (int32_t y = y0; y < y1; y++) {
     const float *row = in + y * in_width * 3;
     float *dst = out + y * size * 3;
     for (int32_t m = 0; m < size; m++) {
       const int32_t x = flip ? size - 1 - m : m;
-      const int32_t n = t->count[x];
       const float *w = t->weights + x * t->max_taps;
       const float *p = row + t->first[x] * 3;
-      /* n is 1 only at an edge of an enlargement, or for a one-pixel source */
       v128_t acc = wasm_f32x4_mul(wasm_v128_load(p), wasm_f32x4_splat(w[0]));
-      if (n >= 2) acc = wasm_f32x4_add(acc, wasm_f32x4_mul(wasm_v128_load(p + 3), wasm_f32x4_splat(w[1])));
-      for (int32_t k = 2; k < n; k++) acc = wasm_f32x4_add(acc, wasm_f32x4_mul(wasm_v128_load(p + 3 * k), wasm_f32x4_splat(w[k])));
+      for (int32_t k = 1; k < n; k++) acc = wasm_f32x4_add(acc, wasm_f32x4_mul(wasm_v128_load(p + 3 * k), wasm_f32x4_splat(w[k])));
       wasm_v128_store(dst + m * 3, wasm_f32x4_add(wasm_f32x4_mul(wasm_f32x4_pmin(top, acc), scale), bias));
     }
   }
@@ -149,8 +164,9 @@ static void vertical(const float *in, int32_t values, const Taps *t, int32_t siz
 }
 
 /*
- * src: width x height x 3 bytes plus 16 readable bytes after them; source_floats: as many floats plus 4.
- * between: max(height, size) x max(width, size) x 3 floats plus 4 (the result of the first pass).
+ * src: width x height x 3 bytes plus 16 readable bytes after them; source_floats: as many floats plus
+ * horizontal_padding(). between: max(height, size) x max(width, size) x 3 floats plus horizontal_padding() (the
+ * result of the first pass).
  * dst: size x size x 3 floats plus 4.  affine: scale[3], bias[3]: value = min(v, 255) * scale[c] + bias[c].
  * scratch: taps_bytes(width, height, size) bytes, 4-aligned.
  * The pass that shrinks the rows goes first: vertical first when the crop is taller than size, else horizontal.
@@ -174,10 +190,11 @@ void resample_crop(const uint8_t *src, int32_t width, int32_t height, int32_t si
   const Output normalized = {255.0f, {affine[0], affine[1], affine[2]}, {affine[3], affine[4], affine[5]}};
   const int32_t row_lo = down.first[0];
   const int32_t row_hi = down.first[size - 1] + down.count[size - 1];
-  convert_rows(src, source_floats, width * 3, row_lo, row_hi);
+  const int32_t padding = horizontal_padding(width, height, size);
+  convert_rows(src, source_floats, width * 3, row_lo, row_hi, padding);
   if (height > size) {
     vertical(source_floats, width * 3, &down, size, &identity, between);
-    between[size * width * 3] = 0.0f;
+    zero_floats(between + size * width * 3, padding);
     horizontal(between, width, 0, size, &across, size, flip, &normalized, dst);
   } else {
     horizontal(source_floats, width, row_lo, row_hi, &across, size, flip, &identity, between);
