@@ -6,8 +6,9 @@
  * on the same files, cores and concurrency:
  *   raw-sharp   readFile + full sharp decode to RGB bytes (no crop, resize, normalization, batching),
  *   pil         the Pillow peer /work/shared/peers/pil_decode.py (decode, resize, crop, flip, normalize; one thread).
- * Also: sharp-crop-resize (libvips cutting and resizing the same kind of crops itself, bytes out: how the pipeline
- * worked before it resampled in wasm), CPU seconds per image (process user + system: libvips' threads and the decode
+ * Also: sharp-region (sharp decoding the same kind of crop regions to bytes: the floor of the pipeline's design),
+ * sharp-crop-resize (libvips cutting and resizing the same kind of crops itself, bytes out: how the pipeline worked
+ * before it resampled in wasm), CPU seconds per image (process user + system: libvips' threads and the decode
  * workers included) and peak RSS. Without --data a folder of ImageNet-sized JPEGs (about 500x375) is generated once
  * in the system temp folder.
  * Prints one JSON object per measurement, then a summary with the ratios.
@@ -24,7 +25,12 @@ import * as tf from '@tensorflow/tfjs';
 import { selectBackend } from '../../src/backend/backend.ts';
 import { openDataset } from '../../src/data/open-dataset.ts';
 import { ImageFolderDataset, defaultDecodeThreads } from '../../src/data/image-folder/image-folder-dataset.ts';
-import { INCEPTION_CROP, randomResizedCrop, uprightSize } from '../../src/data/image-folder/decode-image.ts';
+import {
+  INCEPTION_CROP,
+  decodeRegion,
+  randomResizedCrop,
+  uprightSize,
+} from '../../src/data/image-folder/decode-image.ts';
 import { SeededRandom, hashSeed } from '../../src/data/seeded-random.ts';
 import { makeImageFolder } from '../../src/data/synthetic-folder.ts';
 
@@ -234,6 +240,22 @@ export async function run(argv: string[]): Promise<void> {
       );
     });
 
+  // the floor of the pipeline's design: sharp decoding the same crop regions to bytes, nothing else
+  const regionDecode = (): Promise<Measurement> =>
+    timed('sharp-region', n, async () => {
+      await Promise.all(
+        files.map((f, i) =>
+          queue.add(async () => {
+            const bytes = await readFile(f);
+            const { width, height } = await uprightSize(bytes);
+            const rng = new SeededRandom(hashSeed(0, i));
+            rng.next();
+            await decodeRegion(bytes, randomResizedCrop(width, height, rng, INCEPTION_CROP));
+          }),
+        ),
+      );
+    });
+
   const pipelineRun = (): Promise<Measurement> =>
     timed('pipeline', batches * batchSize, async () => {
       const iterator = dataset.trainBatches({ batchSize, seed: 0 });
@@ -245,9 +267,15 @@ export async function run(argv: string[]): Promise<void> {
     });
 
   // interleaved repeats, best of each: the machine is shared and its load drifts
-  const runs: Record<'raw' | 'crop' | 'pipeline', Measurement[]> = { raw: [], crop: [], pipeline: [] };
+  const runs: Record<'raw' | 'region' | 'crop' | 'pipeline', Measurement[]> = {
+    raw: [],
+    region: [],
+    crop: [],
+    pipeline: [],
+  };
   for (let r = 0; r < args.repeats; r++) {
     runs.raw.push(await rawSharp());
+    runs.region.push(await regionDecode());
     runs.crop.push(await sharpCrop());
     runs.pipeline.push(await pipelineRun());
   }
@@ -312,9 +340,11 @@ export async function run(argv: string[]): Promise<void> {
       pipeline_vs_sharp_crop_resize: round(pipeline.img_per_s / crop.img_per_s, 3),
       pipeline_img_per_cpu_s: bestCpu(runs.pipeline),
       raw_sharp_img_per_cpu_s: bestCpu(runs.raw),
+      sharp_region_img_per_cpu_s: bestCpu(runs.region),
       sharp_crop_resize_img_per_cpu_s: bestCpu(runs.crop),
       pil_img_per_cpu_s: pil?.img_per_cpu_s ?? null,
       pipeline_vs_raw_sharp_per_cpu_s: round(bestCpu(runs.pipeline) / bestCpu(runs.raw), 3),
+      pipeline_vs_sharp_region_per_cpu_s: round(bestCpu(runs.pipeline) / bestCpu(runs.region), 3),
       pipeline_vs_sharp_crop_resize_per_cpu_s: round(bestCpu(runs.pipeline) / bestCpu(runs.crop), 3),
       pipeline_vs_pil_per_core: pil ? round(bestCpu(runs.pipeline) / pil.img_per_cpu_s!, 3) : null,
       peak_rss_mb: long.peak_rss_mb,
