@@ -13,7 +13,7 @@ import type { GpuInventory } from '../src/batch/gpu-detection.ts';
 import { JobsFileError, mergeDefaultArgs, parseJobsFile } from '../src/batch/jobs-file.ts';
 import type { BatchJob } from '../src/batch/jobs-file.ts';
 import { shellQuote } from '../src/batch/shell-quote.ts';
-import { slurmArrayScript } from '../src/batch/slurm-script.ts';
+import { sbatchValue, slurmArrayScript } from '../src/batch/slurm-script.ts';
 
 const temporaryDirs: string[] = [];
 function temporaryDir(prefix: string): string {
@@ -394,6 +394,63 @@ test('--emit slurm: a job-array script that passes bash -n and runs the same com
   assert.match(readFileSync(join(stateDir, 'flaky.log'), 'utf8'), /already done, skipped/);
   assert.equal(runTask(7).status, 2);
   assert.equal(shellQuote("a'b"), `'a'\\''b'`);
+});
+
+/** The arguments sbatch reads from an #SBATCH line: a port of _get_argument in Slurm's src/sbatch/opt.c. */
+function sbatchArguments(line: string): string[] {
+  const args: string[] = [];
+  let i = 0;
+  while (i < line.length) {
+    while (i < line.length && /\s/.test(line[i]!)) i++;
+    if (i >= line.length) break;
+    let arg = '';
+    let quote = '';
+    let escape = false;
+    while (i < line.length && (quote !== '' || !/\s/.test(line[i]!))) {
+      const c = line[i++]!;
+      if (escape) escape = false;
+      else if (c === '\\') {
+        escape = true;
+        continue;
+      } else if (quote !== '') {
+        if (c === quote) {
+          quote = '';
+          continue;
+        }
+      } else if (c === '"' || c === "'") {
+        quote = c;
+        continue;
+      }
+      arg += c;
+    }
+    args.push(arg);
+  }
+  return args;
+}
+
+test('#SBATCH values survive sbatch parsing: spaces, quotes, backslashes; % is doubled in the output pattern', () => {
+  const stateDir = `/scratch/my "odd" state\\dir it's 100%`;
+  const jobName = `it's a "job"`;
+  const script = slurmArrayScript(
+    [{ name: 'a', kind: 'experiment', argv: ['wider'], gpus: 0, env: {}, resumeArgs: [] }],
+    {
+      workDir: '/w',
+      stateDir,
+      jobName,
+      partition: 'gpu queue',
+    },
+  );
+  const directive = (option: string) =>
+    sbatchArguments(
+      script
+        .split('\n')
+        .find((l) => l.startsWith(`#SBATCH --${option}=`))!
+        .slice('#SBATCH'.length),
+    );
+  assert.deepEqual(directive('output'), [`--output=/scratch/my "odd" state\\dir it's 100%%/slurm-%A_%a.out`]);
+  assert.deepEqual(directive('job-name'), [`--job-name=${jobName}`]);
+  assert.deepEqual(directive('partition'), ['--partition=gpu queue']);
+  assert.equal(sbatchValue('plain'), '"plain"');
 });
 
 test('npm run batch -- <jobs> --emit slurm --out <file> writes an executable script and exits 0', () => {

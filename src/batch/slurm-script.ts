@@ -21,20 +21,33 @@ export interface SlurmOptions {
   mem?: string;
 }
 
+/**
+ * An `#SBATCH` option value: sbatch reads these lines itself (not through the shell), grouping characters in
+ * quotes and taking a backslash as "the next character literally" (src/sbatch/opt.c, _get_argument).
+ */
+export function sbatchValue(value: string): string {
+  return `"${value.replace(/[\\"]/g, (c) => `\\${c}`)}"`;
+}
+
+/** A literal path inside a Slurm filename pattern: `%` introduces a replacement symbol there, `%%` is a `%`. */
+function filenamePatternLiteral(path: string): string {
+  return path.replace(/%/g, '%%');
+}
+
 export function slurmArrayScript(jobs: readonly BatchJob[], options: SlurmOptions): string {
   if (jobs.length === 0) throw new Error('a Slurm array needs at least one job');
   const gpusPerTask = Math.max(...jobs.map((job) => job.gpus ?? 1));
   const quotedState = shellQuote(options.stateDir);
   const header = [
     '#!/usr/bin/env bash',
-    `#SBATCH --job-name=${options.jobName ?? 'net2net-batch'}`,
+    `#SBATCH --job-name=${sbatchValue(options.jobName ?? 'net2net-batch')}`,
     `#SBATCH --array=0-${jobs.length - 1}${options.maxParallel ? `%${options.maxParallel}` : ''}`,
     ...(gpusPerTask > 0 ? [`#SBATCH --gres=gpu:${gpusPerTask}`] : []),
     `#SBATCH --cpus-per-task=${options.cpusPerTask ?? 8}`,
     ...(options.mem ? [`#SBATCH --mem=${options.mem}`] : []),
     ...(options.time ? [`#SBATCH --time=${options.time}`] : []),
-    ...(options.partition ? [`#SBATCH --partition=${options.partition}`] : []),
-    `#SBATCH --output=${options.stateDir}/slurm-%A_%a.out`,
+    ...(options.partition ? [`#SBATCH --partition=${sbatchValue(options.partition)}`] : []),
+    `#SBATCH --output=${sbatchValue(`${filenamePatternLiteral(options.stateDir)}/slurm-%A_%a.out`)}`,
     '#SBATCH --open-mode=append',
     '#SBATCH --requeue',
     '',
