@@ -23,6 +23,7 @@ import type { RunStatistics } from '../src/figures/run-statistics.ts';
 import { checkPreserved } from '../src/index.ts';
 import type { CheckResult, TransformRecord } from '../src/index.ts';
 import { writeJsonAtomic } from '../src/io/atomic-file.ts';
+import { acquireWaitLock } from '../src/io/wait-lock.ts';
 import { loadModel } from '../src/models/model-files.ts';
 import { buildModel } from '../src/models/registry.ts';
 import type { ModelOptions } from '../src/models/registry.ts';
@@ -313,26 +314,32 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
     const teacherDir = join(out, 'teacher');
     const copied = readJson<RunConfig>(join(teacherDir, 'config.json'));
     if (!(copied?.teacherCacheKey === cacheKey && isFinished(teacherDir, preset.teacherSteps))) {
-      if (isFinished(cachedRun, preset.teacherSteps)) {
-        log(`[experiment] teacher: reusing the cached teacher ${cachedRun}`);
-      } else {
-        writeRunConfig(cachedRun, teacherConfig, true);
-        const trained = await train({
-          runDir: cachedRun,
-          config: teacherConfig.train,
-          dataset,
-          resume: true,
-          createEngine,
-          initialModel: () => buildModel(preset.model, teacherConfig.model.options),
-          progress: progressFor('teacher'),
-          log,
-          summary: { run: 'teacher', label: teacherConfig.label, backend: backend.choice },
-          afterStep: options.afterStep && ((step) => options.afterStep!('teacher', step)),
-        });
-        trained.model.dispose();
+      // one process trains a configuration's teacher; others (batch jobs of the same teacher) wait for it
+      const lock = await acquireWaitLock(`${cachedRun}.lock`, { what: `teacher ${cacheKey}`, log });
+      try {
+        if (isFinished(cachedRun, preset.teacherSteps)) {
+          log(`[experiment] teacher: reusing the cached teacher ${cachedRun}`);
+        } else {
+          writeRunConfig(cachedRun, teacherConfig, true);
+          const trained = await train({
+            runDir: cachedRun,
+            config: teacherConfig.train,
+            dataset,
+            resume: true,
+            createEngine,
+            initialModel: () => buildModel(preset.model, teacherConfig.model.options),
+            progress: progressFor('teacher'),
+            log,
+            summary: { run: 'teacher', label: teacherConfig.label, backend: backend.choice },
+            afterStep: options.afterStep && ((step) => options.afterStep!('teacher', step)),
+          });
+          trained.model.dispose();
+        }
+        rmSync(teacherDir, { recursive: true, force: true });
+        cpSync(cachedRun, teacherDir, { recursive: true });
+      } finally {
+        lock.release();
       }
-      rmSync(teacherDir, { recursive: true, force: true });
-      cpSync(cachedRun, teacherDir, { recursive: true });
     }
     teacher = await loadModel(checkpointDir(teacherDir));
 

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { selectBackend } from '../src/backend/backend.ts';
@@ -163,6 +163,43 @@ function runCli(args: string[]): Promise<{ status: number | null; stderr: string
     child.on('close', (status) => resolve({ status, stderr }));
   });
 }
+
+test('two experiment processes with the same teacher at once: one trains it, the other waits and reuses it', async () => {
+  const sharedCache = join(root, 'shared-cache');
+  const args = (out: string) => [
+    'wider',
+    '--preset',
+    'smoke',
+    '--out',
+    join(root, out),
+    '--cache-dir',
+    sharedCache,
+    '--runs',
+    'net2wider',
+    '--no-figures',
+    '--seed',
+    '7',
+  ];
+  const [a, b] = await Promise.all([runCli(args('together-a')), runCli(args('together-b'))]);
+  assert.equal(a.status, 0, a.stderr);
+  assert.equal(b.status, 0, b.stderr);
+  const logs = [a.stderr, b.stderr];
+  assert.equal(logs.filter((l) => /\[lock\] teacher \w+: waiting for pid \d+/.test(l)).length, 1, 'one process waited');
+  assert.equal(logs.filter((l) => /reusing the cached teacher/.test(l)).length, 1, 'and reused the teacher');
+  const teacherA = readCurve(join(root, 'together-a', 'teacher', 'curve.csv'));
+  const teacherB = readCurve(join(root, 'together-b', 'teacher', 'curve.csv'));
+  assert.deepEqual(teacherB, teacherA, 'both copies are the one trained teacher');
+  assert.deepEqual(
+    teacherA.map((r) => r.step),
+    [...new Set(teacherA.map((r) => r.step))],
+    'trained once: no step twice',
+  );
+  assert.deepEqual(
+    readdirSync(join(sharedCache, 'teachers')).filter((f) => f.endsWith('.lock')),
+    [],
+    'lock released',
+  );
+});
 
 test('bad arguments exit with status 2 and name the bad value and the accepted ones', async () => {
   const cases: [string[], RegExp[]][] = [

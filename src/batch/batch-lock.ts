@@ -1,15 +1,7 @@
 /** One batch runner per state folder: `<state dir>/batch.lock` holds the runner's pid while it runs. */
 import { openSync, readFileSync, rmSync, writeSync, closeSync } from 'node:fs';
+import { processAlive } from '../io/wait-lock.ts';
 import { BatchStateError } from './batch-state.ts';
-
-export function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /** Takes the lock (replacing one left by a runner that no longer exists); returns the function that releases it. */
 export function acquireBatchLock(path: string): () => void {
