@@ -9,6 +9,12 @@ import { INCEPTION_CROP } from '../src/data/image-folder/decode-image.ts';
 import { ExampleDecoder } from '../src/data/image-folder/example-decoder.ts';
 import type { DecodeRequest, DecodeResult, DecodeSettings } from '../src/data/image-folder/example-decoder.ts';
 import { makeImageFolder } from '../src/data/synthetic-folder.ts';
+import { openDataset } from '../src/data/open-dataset.ts';
+import { ImageFolderDataset } from '../src/data/image-folder/image-folder-dataset.ts';
+import { selectBackend } from '../src/backend/backend.ts';
+import * as tf from '@tensorflow/tfjs';
+
+await selectBackend('cpu', () => {});
 
 const root = mkdtempSync(join(tmpdir(), 'n2n-decode-pool-'));
 const settings: DecodeSettings = {
@@ -83,4 +89,37 @@ test('a worker that dies fails its requests with a clear error and is replaced; 
   } finally {
     await pool.close();
   }
+});
+
+test('the workers go through the prefetch window while the main thread is blocked (as by a synchronous training step)', async () => {
+  const dataset = await openDataset(`imagenet:${root}`, {
+    imageSize: 16,
+    concurrency: 2,
+    prefetchBatches: 3,
+    decodeThreads: 1,
+    cacheDir: null,
+  });
+  assert.ok(dataset instanceof ImageFolderDataset);
+  const pool = (dataset as unknown as { decoder: DecodePool }).decoder;
+  assert.ok(pool instanceof DecodePool);
+  const finished: number[] = [];
+  const iterator = dataset.trainBatches({ batchSize: 4, seed: 3 });
+  const first = await iterator.next(); // the worker is up, and the window (3 batches = 12 examples) is requested
+  tf.dispose([first.value!.x, first.value!.y]);
+  pool.observer = (reply) => finished.push(reply.finishedAt);
+  const blockEnd = Date.now() + 1500;
+  while (Date.now() < blockEnd) {
+    // a synchronous "training step": no event loop turn on the main thread
+  }
+  for (let i = 0; i < 3; i++) {
+    const { value } = await iterator.next();
+    tf.dispose([value!.x, value!.y]);
+  }
+  const duringBlock = finished.filter((t) => t <= blockEnd).length;
+  assert.ok(
+    duringBlock >= 10,
+    `${duringBlock} of the 12 examples in the window were decoded while the main thread was blocked`,
+  );
+  await iterator.return?.(undefined);
+  await dataset.close();
 });

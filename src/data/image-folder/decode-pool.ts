@@ -1,9 +1,11 @@
 /**
  * Decode worker threads for the image-folder pipeline: file reads, sharp and the resampler run off the main thread,
- * so a trainer whose steps hold the main thread (every TensorFlow.js backend runs ops synchronously) does not stall
- * the prefetch, and the pipeline's own JavaScript costs the training thread nothing. sharp's native work runs on
- * libuv's thread pool either way. A request goes to the worker with the fewest requests in flight; the dataset's
- * DecodeSettings travel once, as the workers' workerData, so a request is a path and a seed.
+ * and so does the queue: the dataset hands the whole prefetch window to the pool at once and each worker runs
+ * `activePerThread` decodes at a time from its own FIFO. A trainer whose steps hold the main thread for seconds
+ * (every TensorFlow.js backend runs ops synchronously) therefore does not stall the prefetch: the workers go through
+ * the window meanwhile, and the replies wait in the main thread's message queue. A request goes to the worker with
+ * the fewest requests outstanding; the dataset's DecodeSettings travel once, as workerData, so a request is a path
+ * and a seed.
  */
 import type { Worker } from 'node:worker_threads';
 import { startTypeScriptWorker } from '../../threads/typescript-worker.ts';
@@ -22,6 +24,15 @@ export interface RecycledBuffer {
 export interface DecodeReply {
   id: number;
   result: DecodeResult;
+  /** Date.now() in the worker when the decode finished. */
+  finishedAt: number;
+}
+
+/** What a decode worker starts with. */
+export interface DecodeWorkerData {
+  settings: DecodeSettings;
+  /** Decodes a worker runs at once (sharp calls in flight on libuv's pool); the rest wait in its FIFO. */
+  activePerThread: number;
 }
 
 interface Pending {
@@ -40,13 +51,19 @@ export class DecodePool {
   private nextId = 0;
   private nextRecycler = 0;
   private closed = false;
+  /** Sees every reply as it arrives (diagnostics and tests: when did the workers finish what). */
+  observer: ((reply: DecodeReply) => void) | null = null;
 
   constructor(
     readonly threads: number,
     private readonly settings: DecodeSettings,
     private readonly name: string,
+    private readonly activePerThread = 2,
   ) {
     if (!Number.isInteger(threads) || threads < 1) throw new Error(`${name}: decode threads must be a positive integer, got ${threads}`);
+    if (!Number.isInteger(activePerThread) || activePerThread < 1) {
+      throw new Error(`${name}: decodes per thread must be a positive integer, got ${activePerThread}`);
+    }
     for (let i = 0; i < threads; i++) this.workers.push(this.start(i));
   }
 
@@ -79,9 +96,13 @@ export class DecodePool {
   }
 
   private start(index: number): DecodeWorker {
-    const worker = startTypeScriptWorker(new URL('./decode-worker.ts', import.meta.url), this.settings);
+    const worker = startTypeScriptWorker(new URL('./decode-worker.ts', import.meta.url), {
+      settings: this.settings,
+      activePerThread: this.activePerThread,
+    } satisfies DecodeWorkerData);
     const entry: DecodeWorker = { index, worker, pending: new Map() };
     worker.on('message', (message: DecodeReply) => {
+      this.observer?.(message);
       const pending = entry.pending.get(message.id);
       entry.pending.delete(message.id);
       if (entry.pending.size === 0) worker.unref();

@@ -1,26 +1,37 @@
 /**
- * Entry of a decode worker thread (decode-pool.ts): answers each DecodeRequest with its DecodeResult, and takes
- * result buffers back for reuse.
+ * Entry of a decode worker thread (decode-pool.ts): answers each DecodeRequest with its DecodeResult, at most
+ * `activePerThread` at a time in arrival order, and takes result buffers back for reuse.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { configureSharpForDatasets } from './decode-image.ts';
-import type { DecodeSettings } from './example-decoder.ts';
 import { ExampleDecoder } from './example-decoder.ts';
-import type { DecodeReply, DecodeTask, RecycledBuffer } from './decode-pool.ts';
+import type { DecodeReply, DecodeTask, DecodeWorkerData, RecycledBuffer } from './decode-pool.ts';
 
 if (!parentPort) throw new Error('decode-worker.ts runs as a worker thread (see decode-pool.ts)');
 const port = parentPort;
+const { settings, activePerThread } = workerData as DecodeWorkerData;
 configureSharpForDatasets();
-const decoder = new ExampleDecoder(workerData as DecodeSettings);
+const decoder = new ExampleDecoder(settings);
+const waiting: DecodeTask[] = [];
+let active = 0;
+
+function startWaiting(): void {
+  while (active < activePerThread && waiting.length > 0) {
+    const task = waiting.shift()!;
+    active++;
+    void decoder.decode(task.request).then((result) => {
+      active--;
+      const reply: DecodeReply = { id: task.id, result, finishedAt: Date.now() };
+      port.postMessage(reply, 'values' in result ? [result.values.buffer as ArrayBuffer] : []);
+      startWaiting();
+    });
+  }
+}
 
 port.on('message', (message: DecodeTask | RecycledBuffer) => {
-  if ('recycled' in message) {
-    decoder.recycle(new Float32Array(message.recycled));
-    return;
+  if ('recycled' in message) decoder.recycle(new Float32Array(message.recycled));
+  else {
+    waiting.push(message);
+    startWaiting();
   }
-  const task = message;
-  void decoder.decode(task.request).then((result) => {
-    const reply: DecodeReply = { id: task.id, result };
-    port.postMessage(reply, 'values' in result ? [result.values.buffer as ArrayBuffer] : []);
-  });
 });

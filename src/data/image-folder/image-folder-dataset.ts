@@ -108,7 +108,11 @@ export class ImageFolderDataset implements Dataset {
     for (const p of index.problems) this.bad.addProblem(p.path, p.reason);
     const concurrency = options.concurrency ?? 4;
     if (!Number.isInteger(concurrency) || concurrency < 1) throw new Error(`${name}: concurrency must be a positive integer, got ${concurrency}`);
-    this.queue = new PQueue({ concurrency });
+    const threads = options.decodeThreads ?? defaultDecodeThreads();
+    if (!Number.isInteger(threads) || threads < 0) throw new Error(`${name}: decodeThreads must be an integer >= 0, got ${threads}`);
+    // with decode threads the workers queue the requests themselves (see decode-pool.ts): the whole prefetch window
+    // is handed over at once and `concurrency` is split among the threads
+    this.queue = new PQueue({ concurrency: threads === 0 ? concurrency : Infinity });
     this.prefetchBatches = options.prefetchBatches ?? 3;
     if (!Number.isInteger(this.prefetchBatches) || this.prefetchBatches < 1) {
       throw new Error(`${name}: prefetchBatches must be a positive integer, got ${this.prefetchBatches}`);
@@ -121,8 +125,6 @@ export class ImageFolderDataset implements Dataset {
     if (!(this.valCropFraction > 0 && this.valCropFraction <= 1)) {
       throw new Error(`${name}: valCropFraction must be in (0, 1], got ${this.valCropFraction}`);
     }
-    const threads = options.decodeThreads ?? defaultDecodeThreads();
-    if (!Number.isInteger(threads) || threads < 0) throw new Error(`${name}: decodeThreads must be an integer >= 0, got ${threads}`);
     const settings: DecodeSettings = {
       size: this.size,
       crop: this.crop,
@@ -130,7 +132,8 @@ export class ImageFolderDataset implements Dataset {
       centreFraction: this.valCropFraction,
       affine: new PixelNormalizer(this.normalization, 3).affine3(),
     };
-    this.decoder = threads === 0 ? new ExampleDecoder(settings) : new DecodePool(threads, settings, name);
+    this.decoder =
+      threads === 0 ? new ExampleDecoder(settings) : new DecodePool(threads, settings, name, Math.ceil(concurrency / threads));
   }
 
   get skipped(): readonly { path: string; reason: string }[] {
