@@ -189,7 +189,7 @@ export class ImageFolderDataset implements Dataset {
     onEnd: () => void,
   ): AsyncGenerator<Batch, void, undefined> {
     const valuesPerImage = this.size * this.size * 3;
-    let x = new Float32Array(batchSize * valuesPerImage);
+    let x = uninitializedFloat32(batchSize * valuesPerImage);
     let y = new Int32Array(batchSize);
     let n = 0;
     try {
@@ -200,7 +200,7 @@ export class ImageFolderDataset implements Dataset {
         y[n++] = example.label;
         if (n === batchSize) {
           yield makeBatch(x, y, this.inputShape);
-          x = new Float32Array(batchSize * valuesPerImage);
+          x = uninitializedFloat32(batchSize * valuesPerImage);
           y = new Int32Array(batchSize);
           n = 0;
         }
@@ -250,6 +250,12 @@ export class ImageFolderDataset implements Dataset {
     this.bad.recordGood();
     return result.values;
   }
+}
+
+/** A batch buffer that every example overwrites: skipping the zero fill of ~19 MB per batch saves a pass over it. */
+function uninitializedFloat32(length: number): Float32Array {
+  const bytes = Buffer.allocUnsafeSlow(length * 4);
+  return new Float32Array(bytes.buffer, bytes.byteOffset, length);
 }
 
 function pick(files: FileList, remap: Int32Array, limit: number | undefined, what: string): FileList {
