@@ -98,23 +98,35 @@ typedef struct {
  * Every output reads t->widest taps (zero weights past its count: a fixed trip count, no mispredicted loop exits),
  * so `in` needs horizontal_padding() finite floats after its last row.
  */
-static void horizontal(const float *in, int32_t in_width, int32_t y0, int32_t y1, const Taps *t, int32_t size, int32_t flip,
-                       const Output *o, float *out) {
+static inline __attribute__((always_inline)) void horizontal_taps(const float *in, int32_t in_width, int32_t y0, int32_t y1,
+                                                                  const Taps *t, int32_t size, int32_t flip,
+                                                                  const Output *o, float *out, const int32_t n) {
   const v128_t top = wasm_f32x4_splat(o->top);
   const v128_t scale = wasm_f32x4_make(o->scale[0], o->scale[1], o->scale[2], o->scale[0]);
   const v128_t bias = wasm_f32x4_make(o->bias[0], o->bias[1], o->bias[2], o->bias[0]);
-  const int32_t n = t->widest;
+  const int32_t x0 = flip ? size - 1 : 0, step = flip ? -1 : 1;
   for (int32_t y = y0; y < y1; y++) {
     const float *row = in + y * in_width * 3;
     float *dst = out + y * size * 3;
-    for (int32_t m = 0; m < size; m++) {
-      const int32_t x = flip ? size - 1 - m : m;
+    for (int32_t m = 0, x = x0; m < size; m++, x += step) {
       const float *w = t->weights + x * t->max_taps;
       const float *p = row + t->first[x] * 3;
       v128_t acc = wasm_f32x4_mul(wasm_v128_load(p), wasm_f32x4_splat(w[0]));
       for (int32_t k = 1; k < n; k++) acc = wasm_f32x4_add(acc, wasm_f32x4_mul(wasm_v128_load(p + 3 * k), wasm_f32x4_splat(w[k])));
       wasm_v128_store(dst + m * 3, wasm_f32x4_add(wasm_f32x4_mul(wasm_f32x4_pmin(top, acc), scale), bias));
     }
+  }
+}
+
+/* The usual tap counts get a copy with a constant trip count (unrolled by the compiler). */
+static void horizontal(const float *in, int32_t in_width, int32_t y0, int32_t y1, const Taps *t, int32_t size, int32_t flip,
+                       const Output *o, float *out) {
+  switch (t->widest) {
+    case 2: horizontal_taps(in, in_width, y0, y1, t, size, flip, o, out, 2); break;
+    case 3: horizontal_taps(in, in_width, y0, y1, t, size, flip, o, out, 3); break;
+    case 4: horizontal_taps(in, in_width, y0, y1, t, size, flip, o, out, 4); break;
+    case 5: horizontal_taps(in, in_width, y0, y1, t, size, flip, o, out, 5); break;
+    default: horizontal_taps(in, in_width, y0, y1, t, size, flip, o, out, t->widest); break;
   }
 }
 
