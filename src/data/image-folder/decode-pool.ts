@@ -16,9 +16,14 @@ export interface DecodeTask {
   request: DecodeRequest;
 }
 
-/** A result's buffer, handed back to a worker for reuse. */
-export interface RecycledBuffer {
-  recycled: ArrayBuffer;
+/**
+ * What the main thread sends a worker: the requests and returned buffers of one turn of its event loop together
+ * (every message wakes the worker; this cuts the messages from two per image to a few per batch).
+ */
+export interface ToDecodeWorker {
+  tasks: DecodeTask[];
+  /** Result buffers handed back for reuse. */
+  recycled: ArrayBuffer[];
 }
 
 export interface DecodeReply {
@@ -44,6 +49,8 @@ interface DecodeWorker {
   index: number;
   worker: Worker;
   pending: Map<number, Pending>;
+  /** Sent at the end of the current turn (a microtask). */
+  outbox: ToDecodeWorker | null;
 }
 
 export class DecodePool {
@@ -75,8 +82,7 @@ export class DecodePool {
     return new Promise<DecodeResult>((resolve, reject) => {
       target.pending.set(id, { resolve, reject });
       target.worker.ref();
-      const task: DecodeTask = { id, request };
-      target.worker.postMessage(task);
+      this.outbox(target).tasks.push({ id, request });
     });
   }
 
@@ -84,8 +90,20 @@ export class DecodePool {
   recycle(values: Float32Array): void {
     if (this.closed || values.byteOffset !== 0 || values.byteLength !== values.buffer.byteLength) return;
     const target = this.workers[this.nextRecycler++ % this.workers.length]!;
-    const message: RecycledBuffer = { recycled: values.buffer as ArrayBuffer };
-    target.worker.postMessage(message, [message.recycled]);
+    this.outbox(target).recycled.push(values.buffer as ArrayBuffer);
+  }
+
+  private outbox(entry: DecodeWorker): ToDecodeWorker {
+    if (entry.outbox === null) {
+      const outbox: ToDecodeWorker = { tasks: [], recycled: [] };
+      entry.outbox = outbox;
+      queueMicrotask(() => {
+        if (entry.outbox !== outbox) return; // the worker was replaced meanwhile
+        entry.outbox = null;
+        entry.worker.postMessage(outbox, outbox.recycled);
+      });
+    }
+    return entry.outbox;
   }
 
   async close(): Promise<void> {
@@ -100,7 +118,7 @@ export class DecodePool {
       settings: this.settings,
       activePerThread: this.activePerThread,
     } satisfies DecodeWorkerData);
-    const entry: DecodeWorker = { index, worker, pending: new Map() };
+    const entry: DecodeWorker = { index, worker, pending: new Map(), outbox: null };
     worker.on('message', (message: DecodeReply) => {
       this.observer?.(message);
       const pending = entry.pending.get(message.id);
@@ -119,6 +137,7 @@ export class DecodePool {
   /** A dead worker's requests fail (a decode error never kills a worker: it becomes a bad-file result); a new one takes its place. */
   private replace(entry: DecodeWorker, what: string): void {
     if (this.closed || this.workers[entry.index] !== entry) return;
+    entry.outbox = null;
     this.failPending(entry, new Error(`${this.name}: decode worker ${entry.index} ${what}`));
     this.workers[entry.index] = this.start(entry.index);
   }

@@ -5,7 +5,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { configureSharpForDatasets } from './decode-image.ts';
 import { ExampleDecoder } from './example-decoder.ts';
-import type { DecodeReply, DecodeTask, DecodeWorkerData, RecycledBuffer } from './decode-pool.ts';
+import type { DecodeReply, DecodeTask, DecodeWorkerData, ToDecodeWorker } from './decode-pool.ts';
 
 if (!parentPort) throw new Error('decode-worker.ts runs as a worker thread (see decode-pool.ts)');
 const port = parentPort;
@@ -28,10 +28,8 @@ function startWaiting(): void {
   }
 }
 
-port.on('message', (message: DecodeTask | RecycledBuffer) => {
-  if ('recycled' in message) decoder.recycle(new Float32Array(message.recycled));
-  else {
-    waiting.push(message);
-    startWaiting();
-  }
+port.on('message', (message: ToDecodeWorker) => {
+  for (const buffer of message.recycled) decoder.recycle(new Float32Array(buffer));
+  waiting.push(...message.tasks);
+  startWaiting();
 });
