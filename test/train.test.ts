@@ -181,3 +181,54 @@ test('a checkpoint left half-replaced by a crash is still found', async () => {
   assert.ok(!existsSync(join(runDir, 'checkpoint')));
   assert.equal(readTrainState(findCheckpoint(runDir)!).step, 2);
 });
+
+test('the time spent waiting for batches is measured, reported to the progress bar and logged', async () => {
+  const dataset = await openDataset(DATA);
+  const delayMs = 150;
+  // the same dataset, with every training batch arriving `delayMs` late (an input-bound run)
+  const slow: typeof dataset = Object.create(dataset);
+  slow.trainBatches = (options) => {
+    const inner = dataset.trainBatches(options);
+    return {
+      async next() {
+        await new Promise((resolve) => setTimeout(resolve, delayMs));
+        return inner.next();
+      },
+      return: (value) => inner.return!(value),
+      [Symbol.asyncIterator]() {
+        return this;
+      },
+    };
+  };
+  try {
+    const fractions: number[] = [];
+    const lines: string[] = [];
+    const steps = 4;
+    const run = await train({
+      runDir: join(root, 'input-bound'),
+      config: config({ steps, evalEvery: steps, checkpointEvery: steps }),
+      dataset: slow,
+      resume: false,
+      initialModel: smallModel,
+      progress: { step: (p) => fractions.push(p.dataWaitFraction), evaluation() {}, done() {} },
+      log: (line) => lines.push(line),
+    });
+    run.model.dispose();
+    assert.ok(run.dataWaitSeconds >= (steps * delayMs * 0.9) / 1000, `waited ${run.dataWaitSeconds} s`);
+    assert.equal(fractions.length, steps);
+    assert.ok(fractions.every((f) => f > 0 && f <= 1));
+    assert.match(lines.join('\n'), /s waiting for training batches \(\d+\.\d%\)/);
+
+    const fast = await train({
+      runDir: join(root, 'not-input-bound'),
+      config: config({ steps, evalEvery: steps, checkpointEvery: steps }),
+      dataset,
+      resume: false,
+      initialModel: smallModel,
+    });
+    fast.model.dispose();
+    assert.ok(fast.dataWaitSeconds < run.dataWaitSeconds, `${fast.dataWaitSeconds} s without the delay`);
+  } finally {
+    await dataset.close();
+  }
+});

@@ -12,6 +12,8 @@ export interface StepProgress {
   accuracy: number;
   /** Seconds left at the current rate. */
   etaSeconds: number;
+  /** Share of this session's time spent waiting for training batches: near 1 means the input pipeline is the limit. */
+  dataWaitFraction: number;
 }
 
 export interface EvalProgress {
@@ -69,7 +71,8 @@ class TerminalBar implements ProgressReporter {
     const bar = '#'.repeat(filled) + '.'.repeat(width - filled);
     const line =
       `[${this.label}] [${bar}] ${p.step}/${p.totalSteps} | ETA ${formatDuration(p.etaSeconds)} | ` +
-      `${p.imagesPerSecond.toFixed(1)} img/s | loss ${p.loss.toFixed(4)} | acc ${percent(p.accuracy)}`;
+      `${p.imagesPerSecond.toFixed(1)} img/s | data wait ${percent(p.dataWaitFraction)} | loss ${p.loss.toFixed(4)} | ` +
+      `acc ${percent(p.accuracy)}`;
     const columns = this.stream.columns ?? 120;
     this.stream.write(`\r${line.slice(0, columns - 1)}\x1b[K`);
     this.drawn = true;
@@ -99,7 +102,8 @@ class PlainLines implements ProgressReporter {
     this.lastLine = Date.now();
     this.log(
       `[${this.label}] step ${p.step}/${p.totalSteps} | ${p.imagesPerSecond.toFixed(1)} img/s | ` +
-        `loss ${p.loss.toFixed(4)} | acc ${percent(p.accuracy)} | ETA ${formatDuration(p.etaSeconds)}`,
+        `data wait ${percent(p.dataWaitFraction)} | loss ${p.loss.toFixed(4)} | acc ${percent(p.accuracy)} | ` +
+        `ETA ${formatDuration(p.etaSeconds)}`,
     );
   }
 

@@ -67,6 +67,8 @@ export interface TrainResult {
   curve: CurveRow[];
   /** Step the session started from (0 for a fresh run). */
   resumedFrom: number;
+  /** Seconds of this session spent waiting for training batches (input-bound when a large share of the wall time). */
+  dataWaitSeconds: number;
 }
 
 export class TrainingDivergedError extends Error {
@@ -201,10 +203,13 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   };
 
   const batches = dataset.trainBatches({ batchSize: config.batchSize, seed: config.dataSeed, start: state.images });
+  let dataWaitMs = 0;
   try {
     if (state.step === 0 && curve.rowCount === 0) await writeEvaluation();
     while (state.step < config.steps) {
+      const waitStart = performance.now();
       const next = await batches.next();
+      dataWaitMs += performance.now() - waitStart;
       if (next.done) throw new Error(`dataset '${dataset.name}' ended its training batches at step ${state.step}`);
       const { x, y } = next.value;
       const learningRate = learningRateAt(
@@ -241,6 +246,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
         loss: state.running.lossSum / state.running.steps,
         accuracy: state.running.correct / state.running.examples,
         etaSeconds: (seconds / (state.step - resumedFrom)) * (config.steps - state.step),
+        dataWaitFraction: dataWaitMs / 1000 / Math.max(seconds, 1e-9),
       });
       const last = state.step === config.steps;
       if (state.step % config.evalEvery === 0 || last) await writeEvaluation();
@@ -274,7 +280,14 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     wall_s: state.wallSeconds,
     params: model.countParams(),
   });
-  return { model, state, curve: rows, resumedFrom };
+  const sessionSeconds = (performance.now() - sessionStart) / 1000;
+  if (state.step > resumedFrom) {
+    log(
+      `[train] ${runDir}: ${(dataWaitMs / 1000).toFixed(1)} s of this session's ${sessionSeconds.toFixed(1)} s waiting ` +
+        `for training batches (${((100 * dataWaitMs) / 1000 / Math.max(sessionSeconds, 1e-9)).toFixed(1)}%)`,
+    );
+  }
+  return { model, state, curve: rows, resumedFrom, dataWaitSeconds: dataWaitMs / 1000 };
 }
 
 function lastGoodCheckpointNote(runDir: string): string {
