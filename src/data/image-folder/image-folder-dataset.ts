@@ -18,7 +18,7 @@ import type { ClassSelectionOptions } from '../class-selection.ts';
 import { selectClasses, selectExamples } from '../class-selection.ts';
 import { orderedPrefetch } from '../ordered-prefetch.ts';
 import type { Normalization } from '../pixel-normalization.ts';
-import { IMAGENET_NORMALIZATION, PixelNormalizer, makeBatch } from '../pixel-normalization.ts';
+import { IMAGENET_NORMALIZATION, PixelNormalizer, backendCopiesOnCreate, makeBatch } from '../pixel-normalization.ts';
 import { hashSeed } from '../seeded-random.ts';
 import { TrainOrder, checkTrainBatchOptions } from '../train-order.ts';
 import type { RandomResizedCropConfig } from './decode-image.ts';
@@ -199,8 +199,9 @@ export class ImageFolderDataset implements Dataset {
         this.decoder.recycle(example.values);
         y[n++] = example.label;
         if (n === batchSize) {
+          const copied = backendCopiesOnCreate(); // the backend that makes this batch's tensors
           yield makeBatch(x, y, this.inputShape);
-          x = uninitializedFloat32(batchSize * valuesPerImage);
+          if (!copied) x = uninitializedFloat32(batchSize * valuesPerImage);
           y = new Int32Array(batchSize);
           n = 0;
         }
