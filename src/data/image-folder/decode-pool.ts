@@ -18,7 +18,8 @@ export interface DecodeTask {
 
 /**
  * What the main thread sends a worker: the requests and returned buffers of one turn of its event loop together
- * (every message wakes the worker; this cuts the messages from two per image to a few per batch).
+ * (every message may wake the worker: at most one message per image instead of two, fewer when the consumer takes
+ * several finished examples in one turn).
  */
 export interface ToDecodeWorker {
   tasks: DecodeTask[];
