@@ -11,7 +11,7 @@ if (!parentPort) throw new Error('decode-worker.ts runs as a worker thread (see 
 const port = parentPort;
 const { settings, activePerThread } = workerData as DecodeWorkerData;
 configureSharpForDatasets();
-const decoder = new ExampleDecoder(settings);
+const decoder = new ExampleDecoder(settings, true);
 const waiting: DecodeTask[] = [];
 let active = 0;
 
