@@ -26,6 +26,7 @@ import { selectBackend } from '../../src/backend/backend.ts';
 import type { BackendChoice } from '../../src/backend/backend.ts';
 import { openDataset } from '../../src/data/open-dataset.ts';
 import { ImageFolderDataset, defaultDecodeThreads } from '../../src/data/image-folder/image-folder-dataset.ts';
+import type { CropBox } from '../../src/data/image-folder/decode-image.ts';
 import {
   INCEPTION_CROP,
   decodeRegion,
@@ -208,60 +209,50 @@ export async function run(argv: string[]): Promise<void> {
   const batchSize = args['batch-size'];
   const batches = Math.max(1, Math.floor(n / batchSize));
 
+  /** Runs `work` on every file's bytes through the bench's queue (the baselines' concurrency). */
+  const eachFile = (work: (bytes: Buffer, index: number) => Promise<void>): Promise<unknown> =>
+    Promise.all(files.map((f, i) => queue.add(async () => work(await readFile(f), i))));
+
+  /** The same kind of random-resized crop and flip as the pipeline draws for file `index`. */
+  const randomCrop = async (bytes: Buffer, index: number): Promise<{ box: CropBox; flip: boolean }> => {
+    const { width, height } = await uprightSize(bytes);
+    const rng = new SeededRandom(hashSeed(0, index));
+    const flip = rng.next() < 0.5;
+    return { box: randomResizedCrop(width, height, rng, INCEPTION_CROP), flip };
+  };
+
   const rawSharp = (): Promise<Measurement> =>
     timed('raw-sharp', n, async () => {
       let bytes = 0;
-      await Promise.all(
-        files.map((f) =>
-          queue.add(async () => {
-            const decoded = await sharp(await readFile(f))
-              .toColourspace('srgb')
-              .raw()
-              .toBuffer();
-            bytes += decoded.length;
-          }),
-        ),
-      );
+      await eachFile(async (file) => {
+        const decoded = await sharp(file).toColourspace('srgb').raw().toBuffer();
+        bytes += decoded.length;
+      });
       return { mean_decoded_pixels: Math.round(bytes / 3 / n) };
     });
 
-  // libvips cutting and resizing the same kind of random-resized crops and flips itself, bytes out, on the main
-  // thread's queue: no ordering, normalization, batching or tensors
+  // libvips cutting and resizing the crops itself, bytes out, on the main thread's queue: no ordering,
+  // normalization, batching or tensors
   const sharpCrop = (): Promise<Measurement> =>
-    timed('sharp-crop-resize', n, async () => {
-      await Promise.all(
-        files.map((f, i) =>
-          queue.add(async () => {
-            const bytes = await readFile(f);
-            const { width, height } = await uprightSize(bytes);
-            const rng = new SeededRandom(hashSeed(0, i));
-            const flip = rng.next() < 0.5;
-            let image = sharp(bytes)
-              .autoOrient()
-              .extract(randomResizedCrop(width, height, rng, INCEPTION_CROP))
-              .resize(args.size, args.size, { fit: 'fill', kernel: 'linear' });
-            if (flip) image = image.flop();
-            await image.toColourspace('srgb').raw().toBuffer();
-          }),
-        ),
-      );
-    });
+    timed('sharp-crop-resize', n, () =>
+      eachFile(async (file, i) => {
+        const { box, flip } = await randomCrop(file, i);
+        let image = sharp(file)
+          .autoOrient()
+          .extract(box)
+          .resize(args.size, args.size, { fit: 'fill', kernel: 'linear' });
+        if (flip) image = image.flop();
+        await image.toColourspace('srgb').raw().toBuffer();
+      }).then(() => {}),
+    );
 
   // the floor of the pipeline's design: sharp decoding the same crop regions to bytes, nothing else
   const regionDecode = (): Promise<Measurement> =>
-    timed('sharp-region', n, async () => {
-      await Promise.all(
-        files.map((f, i) =>
-          queue.add(async () => {
-            const bytes = await readFile(f);
-            const { width, height } = await uprightSize(bytes);
-            const rng = new SeededRandom(hashSeed(0, i));
-            rng.next();
-            await decodeRegion(bytes, randomResizedCrop(width, height, rng, INCEPTION_CROP));
-          }),
-        ),
-      );
-    });
+    timed('sharp-region', n, () =>
+      eachFile(async (file, i) => {
+        await decodeRegion(file, (await randomCrop(file, i)).box);
+      }).then(() => {}),
+    );
 
   const pipelineRun = (): Promise<Measurement> =>
     timed('pipeline', batches * batchSize, async () => {
