@@ -67,7 +67,7 @@ BINARY(add, at::add(x, y))
 BINARY(sub, at::sub(x, y))
 BINARY(mul, at::mul(x, y))
 BINARY(realDiv, at::div(x, y))
-BINARY(floorDiv, at::div(x, y, "floor"))
+BINARY(floorDiv, at::div(x, y, "floor").to(at::kInt))  // TensorFlow.js: always int32
 BINARY(mod, at::remainder(x, y))
 BINARY(maximum, at::maximum(x, y))
 BINARY(minimum, at::minimum(x, y))
@@ -446,20 +446,17 @@ void avgPool(const Args& a, Result& r) {
   r.add(toNhwc(sums / windowCounts(padding, x, kernel, strides)));
 }
 
-// avgPoolGrad(dy, x, filterSize, strides, pads)
+// avgPoolGrad(dy, x, filterSize, strides, pads): as TensorFlow.js defines it, every window's gradient is divided by
+// the full window size (padding included), unlike the forward pass.
 void avgPoolGrad(const Args& a, Result& r) {
   at::Tensor dy = toNchw(a.tensor(0));
   at::Tensor x = toNchw(a.tensor(1));
   IntList kernel = a.integers(2), strides = a.integers(3);
   Padding padding(a.integers(4));
-  if (!padding.asymmetric()) {
-    r.add(toNhwc(at::avg_pool2d_backward(dy, x, kernel, strides, padding.common(), false, false, c10::nullopt)));
-    return;
-  }
-  at::Tensor scaled = dy / windowCounts(padding, x, kernel, strides);
-  at::Tensor input = emptyLike(padding.paddedSizes(x), x);
-  at::Tensor dx = at::avg_pool2d_backward(scaled, input, kernel, strides, padding.common(), false, true, 1);
-  r.add(toNhwc(padding.cropExtra(dx, x.size(2), x.size(3))));
+  at::Tensor input = padding.asymmetric() ? emptyLike(padding.paddedSizes(x), x) : x;
+  at::Tensor dx = at::avg_pool2d_backward(dy, input, kernel, strides, padding.common(), false, true, c10::nullopt);
+  if (padding.asymmetric()) dx = padding.cropExtra(dx, x.size(2), x.size(3));
+  r.add(toNhwc(dx));
 }
 
 // ---- normalization and the optimizer ----

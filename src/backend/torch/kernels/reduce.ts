@@ -30,7 +30,7 @@ export function reduceKernels(): KernelConfig[] {
     reduction('All', 'all', 'axis'),
     reduction('Any', 'any', 'axis'),
     reduction('Max', 'max', 'reductionIndices', NUMERIC),
-    reduction('Min', 'min', 'reductionIndices', NUMERIC),
+    reduction('Min', 'min', 'axis', NUMERIC),
     torchKernel('ArgMax', NUMERIC, ({ inputs, attrs, backend }) => {
       const x = input(inputs, 'x');
       return backend.runOne('argMax', backend.id(x), util.parseAxisParam(attrs.axis as number, x.shape)[0]!);
