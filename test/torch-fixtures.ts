@@ -19,10 +19,13 @@ export function torchBuilt(): boolean {
 
 export const SKIP_REASON = 'the torch addon is not built here (node scripts/build-torch-addon.mjs)';
 
-/** Registers torch (once) and returns to the backend that was active. */
+/**
+ * Registers torch (once) and returns to the backend that was active. One intra-op thread: the test machines' cores
+ * are shared, and OpenMP's thread hand-offs on a busy core cost more than these small kernels.
+ */
 export async function registerTorch(): Promise<void> {
   const before = tf.getBackend();
-  await selectBackend('torch', () => {});
+  await selectBackend('torch', () => {}, { threads: 1 });
   if (before) await tf.setBackend(before);
 }
 
