@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
-import { SKIP_REASON, matchesCpu, randomTensor as r, registerTorch, torchBuilt } from './torch-fixtures.ts';
+import { SKIP_REASON, assertClose, matchesCpu, randomTensor as r, registerTorch, runOn, torchBuilt } from './torch-fixtures.ts';
 
 const built = torchBuilt();
 if (built) await registerTorch();
@@ -253,6 +253,59 @@ test('batch normalization (inference form) with and without scale and offset, 2-
       ];
     });
   }
+});
+
+/** The fused BatchNorm-training forward written with TensorFlow.js ops: tf.moments + tf.batchNorm. */
+function batchNormTraining(x: tf.Tensor, scale: tf.Tensor, offset: tf.Tensor, epsilon: number): tf.Tensor[] {
+  const axes = x.shape.map((_, i) => i).slice(0, -1);
+  const { mean, variance } = tf.moments(x, axes);
+  return [tf.batchNorm(x, mean, variance, offset, scale, epsilon), mean, variance];
+}
+
+test('Net2NetBatchNormTraining and its gradient equal the tf.moments + tf.batchNorm composite on cpu', opts, async () => {
+  for (const shape of [[4, 5, 3, 6], [16, 6], [2, 7, 7, 3]]) {
+    const channels = shape[shape.length - 1]!;
+    const epsilon = 1e-3;
+    const inputs = () => ({ x: r(shape, 111, 2).add(0.5), scale: r([channels], 112).add(1), offset: r([channels], 113) });
+    const dyOf = (s: number[]) => r(s, 114);
+    const expected = await runOn('cpu', () => {
+      const { x, scale, offset } = inputs();
+      const forward = batchNormTraining(x, scale, offset, epsilon);
+      const dy = dyOf(shape);
+      const grads = tf.grads((a: tf.Tensor, b: tf.Tensor, c: tf.Tensor) =>
+        batchNormTraining(a, b, c, epsilon)[0]!.mul(dy).sum(),
+      )([x, scale, offset]);
+      return [...forward, ...grads];
+    });
+    const actual = await runOn('torch', () => {
+      const { x, scale, offset } = inputs();
+      const forward = tf.engine().runKernel('Net2NetBatchNormTraining', { x, scale, offset }, { epsilon }) as tf.Tensor[];
+      const [, mean, variance] = forward;
+      const grads = tf.engine().runKernel(
+        'Net2NetBatchNormTrainingGrad',
+        { dy: dyOf(shape), x, scale, mean: mean!, variance: variance! },
+        { epsilon },
+      ) as tf.Tensor[];
+      return [...forward, ...grads];
+    });
+    assertClose(actual, expected, `batch norm training ${shape}`, 2e-4);
+  }
+});
+
+test('Net2NetRMSPropUpdate follows TensorFlow.js RMSProp (non-centered) on cpu', opts, async () => {
+  const attrs = { learningRate: 0.01, decay: 0.9, momentum: 0.9, epsilon: 1e-3 };
+  const state = () => ({ value: r([3, 4], 121), ms: tf.abs(r([3, 4], 122)), mom: r([3, 4], 123), gradient: r([3, 4], 124) });
+  const expected = await runOn('cpu', () => {
+    const { value, ms, mom, gradient } = state();
+    const ms2 = tf.add(tf.mul(ms, attrs.decay), tf.mul(tf.square(gradient), 1 - attrs.decay));
+    const mom2 = tf.add(
+      tf.mul(mom, attrs.momentum),
+      tf.div(tf.mul(gradient, attrs.learningRate), tf.sqrt(tf.add(ms2, attrs.epsilon))),
+    );
+    return [tf.sub(value, mom2), ms2, mom2];
+  });
+  const actual = await runOn('torch', () => tf.engine().runKernel('Net2NetRMSPropUpdate', state(), attrs) as tf.Tensor[]);
+  assertClose(actual, expected, 'rmsprop update', 1e-5);
 });
 
 test('a kernel without a torch implementation fails with an error naming it and the dtype', opts, async () => {
