@@ -4,8 +4,8 @@
  * depthwise convolution of dy with a constant filter, computed by sub-pixel phases (sub-pixel-phases.ts) on the
  * backend's XNNPACK DepthwiseConv2dNative.
  */
-import { AvgPoolGrad, backend_util } from '@tensorflow/tfjs';
-import type { AvgPoolGradAttrs, KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs';
+import { backend_util } from '@tensorflow/tfjs';
+import type { AvgPoolGradAttrs, KernelFunc, TensorInfo } from '@tensorflow/tfjs';
 import { release, runWasm, type WasmBackend } from './wasm-backend.ts';
 import { transposedWindowOp } from './sub-pixel-phases.ts';
 
@@ -61,14 +61,5 @@ export function makeAvgPoolGrad(original: KernelFunc) {
         return part;
       },
     });
-  };
-}
-
-export function avgPoolGradConfig(original: KernelConfig): KernelConfig {
-  return {
-    kernelName: AvgPoolGrad,
-    backendName: 'wasm',
-    setupFunc: original.setupFunc,
-    kernelFunc: makeAvgPoolGrad(original.kernelFunc) as unknown as KernelFunc,
   };
 }

@@ -4,8 +4,7 @@
  * tensor a kernel saves for its gradient: with the stock wasm Identity each of those clones was a full memcpy
  * (about 600 per training step of the small Inception-BN).
  */
-import { Identity } from '@tensorflow/tfjs';
-import type { IdentityInputs, KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs';
+import type { IdentityInputs, KernelFunc, TensorInfo } from '@tensorflow/tfjs';
 import type { WasmBackend } from './wasm-backend.ts';
 
 export function makeIdentity(original: KernelFunc) {
@@ -14,14 +13,5 @@ export function makeIdentity(original: KernelFunc) {
     if (x.dtype === 'string') return original(args as unknown as Parameters<KernelFunc>[0]) as TensorInfo;
     args.backend.incRef(x.dataId);
     return { dataId: x.dataId, shape: [...x.shape], dtype: x.dtype };
-  };
-}
-
-export function identityConfig(original: KernelConfig): KernelConfig {
-  return {
-    kernelName: Identity,
-    backendName: 'wasm',
-    setupFunc: original.setupFunc,
-    kernelFunc: makeIdentity(original.kernelFunc) as unknown as KernelFunc,
   };
 }

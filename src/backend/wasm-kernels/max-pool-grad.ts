@@ -3,8 +3,8 @@
  * 32 at 28x28x80). For each output position the arg-max of its window is found for all channels at once (the first
  * maximum in row-major window order wins, as on the cpu backend) and dy is added to dx there.
  */
-import { backend_util, MaxPoolGrad } from '@tensorflow/tfjs';
-import type { KernelConfig, KernelFunc, MaxPoolGradAttrs, TensorInfo } from '@tensorflow/tfjs';
+import { backend_util } from '@tensorflow/tfjs';
+import type { KernelFunc, MaxPoolGradAttrs, TensorInfo } from '@tensorflow/tfjs';
 import type { WasmBackend } from './wasm-backend.ts';
 
 export function makeMaxPoolGrad(original: KernelFunc) {
@@ -65,14 +65,5 @@ export function makeMaxPoolGrad(original: KernelFunc) {
       }
     }
     return dx;
-  };
-}
-
-export function maxPoolGradConfig(original: KernelConfig): KernelConfig {
-  return {
-    kernelName: MaxPoolGrad,
-    backendName: 'wasm',
-    setupFunc: original.setupFunc,
-    kernelFunc: makeMaxPoolGrad(original.kernelFunc) as unknown as KernelFunc,
   };
 }
