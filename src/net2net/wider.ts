@@ -27,7 +27,7 @@ export function wider(
   options: WiderOptions = {},
 ): tf.LayersModel {
   const noise = validateNoise(options.noise);
-  return widen(model, targets, options.seed, noise, 'wider', options.record);
+  return widen(model, targets, { operator: 'wider', seed: options.seed, noise, record: options.record });
 }
 
 /**
@@ -40,20 +40,24 @@ export function randomPad(
   targets: Record<string, number>,
   options: Omit<WiderOptions, 'noise'> = {},
 ): tf.LayersModel {
-  return widen(model, targets, options.seed, 'none', 'randomPad', options.record);
+  return widen(model, targets, { operator: 'randomPad', seed: options.seed, noise: 'none', record: options.record });
+}
+
+export interface WidenOptions {
+  operator: WidthRecord['operator'];
+  /** Drawn at random (and recorded) when absent. */
+  seed?: number;
+  /** Validated by the caller. */
+  noise: NoiseSpec;
+  record?: RecordSink;
+  /** Operator-specific fields of the record (scaleWidth's factor). */
+  recordExtra?: Partial<WidthRecord>;
 }
 
 /** Shared by wider, randomPad and scaleWidth. */
-export function widen(
-  model: tf.LayersModel,
-  targets: Record<string, number>,
-  seedOption: number | undefined,
-  noise: NoiseSpec,
-  operator: WidthRecord['operator'],
-  record: RecordSink | undefined,
-  extra: Partial<WidthRecord> = {},
-): tf.LayersModel {
-  const seed = seedOption ?? freshSeed();
+export function widen(model: tf.LayersModel, targets: Record<string, number>, options: WidenOptions): tf.LayersModel {
+  const { operator, noise, record } = options;
+  const seed = options.seed ?? freshSeed();
   const random = new SeededRandom(seed);
   const graph = readGraph(model);
   const plan = inferRemapping(graph, targets, random);
@@ -95,7 +99,7 @@ export function widen(
       seed,
       noise,
       ...(noise === 'zero-sum' ? { zeroSumScale: ZERO_SUM_RELATIVE_SCALE } : {}),
-      ...extra,
+      ...options.recordExtra,
       targets: { ...targets },
       groups: plan.resolved,
       paramsBefore: model.countParams(),
