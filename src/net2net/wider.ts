@@ -6,7 +6,7 @@ import { getNode, readGraph } from './graph.ts';
 import { widthKey } from './layer-roles.ts';
 import type { WeightFill } from './layer-weights.ts';
 import { widenedLayerWeights } from './layer-weights.ts';
-import { freshSeed, SeededRandom } from './mapping.ts';
+import { freshSeed, operatorRandom } from './mapping.ts';
 import type { NoiseSpec } from './noise.ts';
 import { validateNoise, ZERO_SUM_RELATIVE_SCALE } from './noise.ts';
 import { buildFromConfig, transferWeights } from './rebuild.ts';
@@ -58,7 +58,7 @@ export interface WidenOptions {
 export function widen(model: tf.LayersModel, targets: Record<string, number>, options: WidenOptions): tf.LayersModel {
   const { operator, noise, record } = options;
   const seed = options.seed ?? freshSeed();
-  const random = new SeededRandom(seed);
+  const random = operatorRandom(seed);
   const graph = readGraph(model);
   const plan = inferRemapping(graph, targets, random);
   const roles = plan.analysis.roles;
@@ -75,7 +75,7 @@ export function widen(model: tf.LayersModel, targets: Record<string, number>, op
         (role === 'depthwise' && inMap);
       if (!touched) return;
       if (role === 'unit-writer' && outMap) entry.config[widthKey(node)] = outMap.g.length;
-      const layerRandom = new SeededRandom(random.derive(`weights:${entry.name}`));
+      const layerRandom = operatorRandom(random.derive(`weights:${entry.name}`));
       const fill: WeightFill =
         operator === 'randomPad'
           ? { kind: 'random-pad', random: layerRandom }

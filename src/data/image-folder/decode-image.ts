@@ -4,7 +4,7 @@
  * alpha flattened onto grey. Crop choice: Inception's random-resized crop, or the validation centre crop.
  */
 import sharp from 'sharp';
-import type { SeededRandom } from '../seeded-random.ts';
+import type { SeededRandom } from '../../random/seeded-random.ts';
 import { readImageHeader } from './image-header.ts';
 
 export interface CropBox {

@@ -10,7 +10,7 @@ import type { CropBox, RandomResizedCropConfig } from './decode-image.ts';
 import { centreCrop, checkImageBytes, decodeRegion, describeDecodeError, randomResizedCrop, uprightSize } from './decode-image.ts';
 import type { ChannelAffine } from './resample-crop.ts';
 import { CropResampler } from './resample-crop.ts';
-import { SeededRandom } from '../seeded-random.ts';
+import { SeededRandom } from '../../random/seeded-random.ts';
 
 /** The callback readFile: about half the main-thread cost of fs/promises' readFile per file (Node 20). */
 const readFile = promisify(readFileCallback);
