@@ -1,8 +1,8 @@
 /**
- * AvgPoolGrad for the wasm backend (the stock kernel is a scalar loop, ~20x its forward pool). As on the cpu backend,
- * dx[h, w] = sum of dy over the windows that contain (h, w), divided by the full window size; that is the transposed
- * depthwise convolution of dy with a constant filter, computed by sub-pixel phases (sub-pixel-phases.ts) on the
- * backend's XNNPACK DepthwiseConv2dNative.
+ * AvgPoolGrad for the wasm backend (the stock kernel is a scalar loop, many times slower than its forward pool). As on
+ * the cpu backend, dx[h, w] = sum of dy over the windows that contain (h, w), divided by the full window size; that is
+ * the transposed depthwise convolution of dy with a constant filter, computed by sub-pixel phases (sub-pixel-phases.ts)
+ * on the backend's XNNPACK DepthwiseConv2dNative.
  */
 import { backend_util } from '@tensorflow/tfjs';
 import type { AvgPoolGradAttrs, KernelFunc, TensorInfo } from '@tensorflow/tfjs';

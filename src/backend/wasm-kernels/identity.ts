@@ -2,7 +2,7 @@
  * Identity for the wasm backend that shares the input's data (one more reference) instead of copying it, as the cpu
  * backend's Identity does. Tensors are immutable, and while the gradient tape records, the engine clones every
  * tensor a kernel saves for its gradient: with the stock wasm Identity each of those clones was a full memcpy
- * (about 600 per training step of the small Inception-BN).
+ * (hundreds per training step of the small Inception-BN).
  */
 import type { IdentityInputs, KernelFunc, TensorInfo } from '@tensorflow/tfjs';
 import type { WasmBackend } from './wasm-backend.ts';
