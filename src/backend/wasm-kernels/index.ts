@@ -62,7 +62,7 @@ const EXTENSIONS: Record<string, KernelExtension> = {
   [FusedBatchNorm]: makeFusedBatchNorm,
 };
 
-/** Our kernel in place of the backend's `name`, with its setupFunc (that binds the wasm functions the fallback calls). */
+/** Our kernel in place of the backend's `name`, with its setupFunc (it binds the wasm functions the fallback calls). */
 function extendedKernel(name: string, extend: KernelExtension): KernelConfig {
   const original = getKernel(name, 'wasm');
   if (original === undefined) throw new Error(`the wasm backend has no '${name}' kernel to extend`);
