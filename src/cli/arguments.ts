@@ -34,7 +34,8 @@ export function positiveNumberArgument(flag: string, given: unknown): number | u
 export function nonNegativeNumberArgument(flag: string, given: unknown): number | undefined {
   if (given === undefined) return undefined;
   const { text, value } = numberText(flag, given);
-  if (!Number.isFinite(value) || value < 0) throw new UsageError(`--${flag} '${text}' is invalid: expected a number >= 0`);
+  if (!Number.isFinite(value) || value < 0)
+    throw new UsageError(`--${flag} '${text}' is invalid: expected a number >= 0`);
   return value;
 }
 
@@ -56,6 +57,7 @@ export function listArgument(flag: string, given: unknown): string[] | undefined
     .split(',')
     .map((item) => item.trim())
     .filter((item) => item !== '');
-  if (items.length === 0) throw new UsageError(`--${flag} '${String(given)}' is invalid: expected a comma-separated list`);
+  if (items.length === 0)
+    throw new UsageError(`--${flag} '${String(given)}' is invalid: expected a comma-separated list`);
   return items;
 }

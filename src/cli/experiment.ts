@@ -32,7 +32,10 @@ function experimentOptions(y: Argv) {
     .option('data', { describe: "dataset spec (default: the preset's)", type: 'string' })
     .option('backend', { describe: BACKEND_CHOICES.join('|'), default: 'auto', type: 'string' })
     .option('steps', { describe: 'minibatches of every run', type: 'string' })
-    .option('teacher-steps', { describe: "minibatches of the teacher (default: --steps or the preset's)", type: 'string' })
+    .option('teacher-steps', {
+      describe: "minibatches of the teacher (default: --steps or the preset's)",
+      type: 'string',
+    })
     .option('batch-size', { type: 'string' })
     .option('out', { describe: 'experiment folder (default results/<experiment>[-<preset>])', type: 'string' })
     .option('resume', { describe: 'continue the runs found in --out', type: 'boolean', default: false })
@@ -129,7 +132,11 @@ async function main(): Promise<void> {
         y
           .positional('action', { choices: ['list', 'prune'] as const, type: 'string', demandOption: true })
           .option('cache-dir', { describe: CACHE_DIR_HELP, type: 'string' })
-          .option('unfinished', { describe: 'prune only teachers that never finished', type: 'boolean', default: false }),
+          .option('unfinished', {
+            describe: 'prune only teachers that never finished',
+            type: 'boolean',
+            default: false,
+          }),
       (args) => cacheCommand(args.action, args['cache-dir'], args.unfinished),
     )
     .command('$0 <experiment>', 'run one of the paper experiments end to end', experimentOptions, runExperimentCommand)

@@ -88,7 +88,9 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
       inputShape: dataset.inputShape,
       classes: dataset.classNames.length,
     });
-    log(`[experiment] ${definition.name} (${definition.description}); preset ${preset.name}: ${preset.description}; out ${out}`);
+    log(
+      `[experiment] ${definition.name} (${definition.description}); preset ${preset.name}: ${preset.description}; out ${out}`,
+    );
     writeExperimentManifest(out, {
       experiment: definition.name,
       preset: preset.name,

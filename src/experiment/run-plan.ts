@@ -117,27 +117,25 @@ export function planExperiment(input: PlanInput): ExperimentPlan {
     seeds: seeds.teacher,
     method: null,
   };
-  const students = selectMethods(definition, preset, input.only).map(
-    (method): PlannedRun => ({
-      run: method.run,
-      role: method.role,
-      label: method.label,
-      init: method.init,
-      learningRateMultiplier: method.learningRateMultiplier,
-      model: model(
-        method.continuesTeacher ? definition.teacher(preset) : definition.student(preset),
-        seeds.student.model,
-      ),
-      train: trainConfig(
-        preset,
-        preset.studentSteps,
-        preset.learningRate * method.learningRateMultiplier,
-        seeds.student.data,
-      ),
-      seeds: seeds.student,
-      method,
-    }),
-  );
+  const students = selectMethods(definition, preset, input.only).map((method): PlannedRun => ({
+    run: method.run,
+    role: method.role,
+    label: method.label,
+    init: method.init,
+    learningRateMultiplier: method.learningRateMultiplier,
+    model: model(
+      method.continuesTeacher ? definition.teacher(preset) : definition.student(preset),
+      seeds.student.model,
+    ),
+    train: trainConfig(
+      preset,
+      preset.studentSteps,
+      preset.learningRate * method.learningRateMultiplier,
+      seeds.student.data,
+    ),
+    seeds: seeds.student,
+    method,
+  }));
   return {
     experiment: definition,
     preset,

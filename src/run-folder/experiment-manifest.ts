@@ -99,9 +99,7 @@ function inferManifest(dir: string, shownDir: string): ExperimentManifest {
     .filter((name) => existsSync(join(dir, name, CURVE_CSV)))
     .sort();
   if (runNames.length === 0) {
-    throw new UsageError(
-      `${shownDir} is not an experiment folder: it has no experiment.json and no <run>/curve.csv`,
-    );
+    throw new UsageError(`${shownDir} is not an experiment folder: it has no experiment.json and no <run>/curve.csv`);
   }
   const runs = runNames.map((run): RunDescription => ({
     run,
