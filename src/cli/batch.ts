@@ -12,7 +12,7 @@ import { hideBin } from 'yargs/helpers';
 import { writeFileAtomic } from '../io/atomic-file.ts';
 import { defaultConcurrency, jobLogPath, jobPlan, runBatch } from '../batch/batch-runner.ts';
 import { BatchState, BatchStateError } from '../batch/batch-state.ts';
-import { detectGpus, GpuOptionError } from '../batch/gpu-detection.ts';
+import { detectGpus } from '../batch/gpu-detection.ts';
 import { localCommandLine, PROJECT_ROOT } from '../batch/job-command.ts';
 import { JobsFileError, readJobsFile } from '../batch/jobs-file.ts';
 import type { BatchJob } from '../batch/jobs-file.ts';
@@ -176,7 +176,7 @@ main(hideBin(process.argv)).then(
     process.exitCode = code;
   },
   (err: unknown) => {
-    if (err instanceof UsageError || err instanceof JobsFileError || err instanceof GpuOptionError) {
+    if (err instanceof UsageError || err instanceof JobsFileError) {
       console.error(`batch: ${err.message}`);
       console.error(
         'usage: npm run batch -- <jobs file> [--concurrency N] [--gpus 0,1] [--state-dir dir] [--dry-run] [--emit slurm [--out file]]',

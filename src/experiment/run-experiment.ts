@@ -32,7 +32,7 @@ import { engineFactory } from './engine-choice.ts';
 import type { ExperimentOptions } from './options.ts';
 import { defaultOutDir, resolvePreset } from './options.ts';
 import { prepareOutDir, withEarlierRuns } from './out-folder.ts';
-import type { ExperimentPlan, PlannedRun } from './run-plan.ts';
+import type { ExperimentPlan, PlannedRun, ResolvedPreset } from './run-plan.ts';
 import { planExperiment, runDataOptions, selectMethods } from './run-plan.ts';
 import { makeStudent } from './student-init.ts';
 import { DEFAULT_CACHE_DIR, provideTeacher, teacherCacheKey } from './teacher-cache.ts';
@@ -48,6 +48,7 @@ export interface ExperimentResult {
 /** What every run of one invocation shares. */
 interface Session {
   options: ExperimentOptions;
+  preset: ResolvedPreset;
   out: string;
   dataset: Dataset;
   backend: BackendInfo;
@@ -55,11 +56,37 @@ interface Session {
   createEngine: EngineFactory;
   gitCommit: string | null;
   log: (line: string) => void;
+  started: { wallMs: number; cpu: NodeJS.CpuUsage };
 }
 
 export async function runExperiment(options: ExperimentOptions): Promise<ExperimentResult> {
-  const started = performance.now();
-  const cpuStarted = process.cpuUsage();
+  const session = await openSession(options);
+  let plan: ExperimentPlan;
+  try {
+    plan = planExperiment({
+      definition: options.experiment,
+      preset: session.preset,
+      seed: options.seed,
+      only: options.only,
+      inputShape: session.dataset.inputShape,
+      classes: session.dataset.classNames.length,
+    });
+    recordExperiment(session, plan);
+    const teacher = await provideTeacherRun(session, plan);
+    await trainStudents(session, plan, teacher);
+  } finally {
+    await session.dataset.close();
+  }
+  const { summary, figures } = await summarize(session.out, options.figures !== false, session.log);
+  const wallSeconds = closeSession(session, summary);
+  const runs = [plan.teacher, ...plan.students].map(describeRun);
+  const statistics = summary.runs.filter((s) => runs.some((r) => r.run === s.run));
+  return { out: session.out, runs, statistics, figures, wallSeconds };
+}
+
+/** Checks the request and the experiment folder, then loads the backend and opens the dataset. */
+async function openSession(options: ExperimentOptions): Promise<Session> {
+  const started = { wallMs: performance.now(), cpu: process.cpuUsage() };
   const log = options.log ?? ((line: string) => console.error(line));
   const definition = options.experiment;
   const preset = resolvePreset(options.preset, options.overrides);
@@ -77,62 +104,62 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
     ...(options.decodeThreads !== undefined ? { decodeThreads: options.decodeThreads } : {}),
     log,
   });
-  const session: Session = { options, out, dataset, backend, workers, createEngine, gitCommit: gitCommit(), log };
-  let plan: ExperimentPlan;
-  try {
-    plan = planExperiment({
-      definition,
-      preset,
-      seed: options.seed,
-      only: options.only,
-      inputShape: dataset.inputShape,
-      classes: dataset.classNames.length,
-    });
-    log(
-      `[experiment] ${definition.name} (${definition.description}); preset ${preset.name}: ${preset.description}; out ${out}`,
-    );
-    writeExperimentManifest(out, {
-      experiment: definition.name,
-      preset: preset.name,
-      teacherRun: 'teacher',
-      runs: withEarlierRuns(out, definition, [plan.teacher, ...plan.students].map(describeRun)),
-      description: definition.description,
-      data: preset.data,
-    });
-    const teacher = plan.teacher;
-    const teacherKey = teacherCacheKey(runConfig(session, plan, teacher, ''));
-    const teacherDir = join(out, teacher.run);
-    await provideTeacher({
-      cacheDir: resolve(options.cacheDir ?? DEFAULT_CACHE_DIR),
-      config: runConfig(session, plan, teacher, teacherKey),
-      teacherDir,
-      train: (runDir) =>
-        trainRun(session, teacher, runDir, true, () => buildModel(teacher.model.family, teacher.model.options)),
-      log,
-    });
-    await trainStudents(session, plan, teacherDir, teacherKey);
-  } finally {
-    await dataset.close();
-  }
-  const { summary, figures } = await summarize(out, options.figures !== false, log);
-  const wallSeconds = (performance.now() - started) / 1000;
-  const cpu = process.cpuUsage(cpuStarted);
-  writeSessionSummary(out, {
-    experiment: definition.name,
+  return { options, preset, out, dataset, backend, workers, createEngine, gitCommit: gitCommit(), log, started };
+}
+
+/** Logs what runs and writes experiment.json (with the runs an earlier session of this folder listed). */
+function recordExperiment(session: Session, plan: ExperimentPlan): void {
+  const { experiment, preset } = plan;
+  session.log(
+    `[experiment] ${experiment.name} (${experiment.description}); preset ${preset.name}: ${preset.description}; ` +
+      `out ${session.out}`,
+  );
+  writeExperimentManifest(session.out, {
+    experiment: experiment.name,
     preset: preset.name,
+    teacherRun: plan.teacher.run,
+    runs: withEarlierRuns(session.out, experiment, [plan.teacher, ...plan.students].map(describeRun)),
+    description: experiment.description,
     data: preset.data,
-    backend: backend.choice,
-    workers,
+  });
+}
+
+/** The trained teacher in `<out>/teacher`, from the cache (trained there first when it is not). */
+async function provideTeacherRun(session: Session, plan: ExperimentPlan): Promise<{ dir: string; key: string }> {
+  const teacher = plan.teacher;
+  const key = teacherCacheKey(runConfig(session, plan, teacher, ''));
+  const dir = join(session.out, teacher.run);
+  await provideTeacher({
+    cacheDir: resolve(session.options.cacheDir ?? DEFAULT_CACHE_DIR),
+    config: runConfig(session, plan, teacher, key),
+    teacherDir: dir,
+    train: (runDir) =>
+      trainRun(session, teacher, runDir, true, () => buildModel(teacher.model.family, teacher.model.options)),
+    log: session.log,
+  });
+  return { dir, key };
+}
+
+/** Writes `<out>/summary.json` and logs the time taken; returns the session's wall-clock seconds. */
+function closeSession(session: Session, summary: ExperimentSummary): number {
+  const wallSeconds = (performance.now() - session.started.wallMs) / 1000;
+  const cpu = process.cpuUsage(session.started.cpu);
+  const cpuSeconds = (cpu.user + cpu.system) / 1e6;
+  writeSessionSummary(session.out, {
+    experiment: summary.experiment,
+    preset: session.preset.name,
+    data: session.preset.data,
+    backend: session.backend.choice,
+    workers: session.workers,
     wall_s: wallSeconds,
-    cpu_s: (cpu.user + cpu.system) / 1e6,
+    cpu_s: cpuSeconds,
     runs: summary.runs,
   });
-  log(
-    `[experiment] ${definition.name} done in ${formatDuration(wallSeconds)} ` +
-      `(${formatDuration((cpu.user + cpu.system) / 1e6)} of CPU): ${out}`,
+  session.log(
+    `[experiment] ${summary.experiment} done in ${formatDuration(wallSeconds)} (${formatDuration(cpuSeconds)} of CPU): ` +
+      session.out,
   );
-  const runs = [plan.teacher, ...plan.students].map(describeRun);
-  return { out, runs, statistics: summary.runs.filter((s) => runs.some((r) => r.run === s.run)), figures, wallSeconds };
+  return wallSeconds;
 }
 
 function describeRun({ run, role, label }: PlannedRun): RunDescription {
@@ -188,9 +215,9 @@ async function trainRun(
 }
 
 /** Makes each student from the teacher in `teacherDir` and trains it; finished runs are kept when resuming. */
-async function trainStudents(session: Session, plan: ExperimentPlan, teacherDir: string, teacherKey: string) {
+async function trainStudents(session: Session, plan: ExperimentPlan, teacherRun: { dir: string; key: string }) {
   const { dataset, log, options } = session;
-  const teacher = await loadModel(checkpointDir(teacherDir));
+  const teacher = await loadModel(checkpointDir(teacherRun.dir));
   const batchSize = plan.preset.transformBatchSize;
   const resources: tf.Tensor[] = [];
   try {
@@ -205,7 +232,7 @@ async function trainStudents(session: Session, plan: ExperimentPlan, teacherDir:
         log(`[experiment] ${planned.run}: finished earlier, kept`);
         continue;
       }
-      writeRunConfig(runDir, runConfig(session, plan, planned, teacherKey), options.resume);
+      writeRunConfig(runDir, runConfig(session, plan, planned, teacherRun.key), options.resume);
       await trainRun(session, planned, runDir, options.resume, () => makeStudent(planned, runDir, inputs));
     }
   } finally {
