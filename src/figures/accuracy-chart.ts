@@ -46,6 +46,46 @@ export function accuracyDomain(accuracies: number[]): { domain: [number, number]
   return { domain: [Math.max(0, low - pad), Math.min(1, high + pad)], nice: false };
 }
 
+type Layers = NonNullable<Extract<TopLevelSpec, { layer: unknown }>['layer']>;
+type LegendAndScale = Record<'color' | 'strokeDash', object>;
+
+/** The teacher's final accuracy: a dashed rule in the legend's style, and its caption at the right end. */
+function teacherLayers(teacher: { label: string; accuracy: number }, legendAndScale: LegendAndScale): Layers {
+  const teacherRow = [
+    {
+      method: teacher.label,
+      accuracy: teacher.accuracy,
+      caption: `${teacher.label}: ${(teacher.accuracy * 100).toFixed(2)}%`,
+    },
+  ];
+  return [
+    {
+      data: { values: teacherRow },
+      mark: { type: 'rule', strokeWidth: 2 },
+      encoding: { y: { field: 'accuracy', type: 'quantitative' }, ...legendAndScale },
+    },
+    // The caption twice: a thick white stroke first as a halo, so the caption stays legible over crossing curves.
+    ...[true, false].map((halo) => ({
+      data: { values: teacherRow },
+      mark: {
+        type: 'text' as const,
+        x: 'width' as const,
+        align: 'right' as const,
+        baseline: 'bottom' as const,
+        dx: -4,
+        dy: -3,
+        fontSize: 11,
+        ...(halo ? { stroke: 'white', strokeWidth: 4, strokeOpacity: 0.9, strokeJoin: 'round' as const } : {}),
+      },
+      encoding: {
+        y: { field: 'accuracy', type: 'quantitative' as const },
+        text: { field: 'caption', type: 'nominal' as const },
+        color: { value: TEACHER_COLOUR },
+      },
+    })),
+  ];
+}
+
 export function accuracyChartSpec(input: AccuracyChartInput): TopLevelSpec {
   const methodLabels = input.series.map((series) => series.label);
   const teacherLabel = input.teacher?.label;
@@ -62,7 +102,7 @@ export function accuracyChartSpec(input: AccuracyChartInput): TopLevelSpec {
   );
   const showMarkers = input.series.every((series) => series.points.length <= MAX_POINTS_WITH_MARKERS);
 
-  const layers: NonNullable<Extract<TopLevelSpec, { layer: unknown }>['layer']> = [
+  const layers: Layers = [
     {
       data: { values },
       mark: { type: 'line', strokeWidth: 2, point: showMarkers ? { size: 24, filled: true } : false, clip: true },
@@ -93,41 +133,7 @@ export function accuracyChartSpec(input: AccuracyChartInput): TopLevelSpec {
       encoding: { text: { field: 'message', type: 'nominal' } },
     });
   }
-  if (input.teacher !== null) {
-    const teacherRow = [
-      {
-        method: input.teacher.label,
-        accuracy: input.teacher.accuracy,
-        caption: `${input.teacher.label}: ${(input.teacher.accuracy * 100).toFixed(2)}%`,
-      },
-    ];
-    layers.push(
-      {
-        data: { values: teacherRow },
-        mark: { type: 'rule', strokeWidth: 2 },
-        encoding: { y: { field: 'accuracy', type: 'quantitative' }, ...legendAndScale },
-      },
-      // The caption twice: a thick white stroke first as a halo, so the caption stays legible over crossing curves.
-      ...[true, false].map((halo) => ({
-        data: { values: teacherRow },
-        mark: {
-          type: 'text' as const,
-          x: 'width' as const,
-          align: 'right' as const,
-          baseline: 'bottom' as const,
-          dx: -4,
-          dy: -3,
-          fontSize: 11,
-          ...(halo ? { stroke: 'white', strokeWidth: 4, strokeOpacity: 0.9, strokeJoin: 'round' as const } : {}),
-        },
-        encoding: {
-          y: { field: 'accuracy', type: 'quantitative' as const },
-          text: { field: 'caption', type: 'nominal' as const },
-          color: { value: TEACHER_COLOUR },
-        },
-      })),
-    );
-  }
+  if (input.teacher !== null) layers.push(...teacherLayers(input.teacher, legendAndScale));
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title:
