@@ -101,6 +101,8 @@ for (const experiment of ['wider', 'deeper', 'explore'] as const) {
         assert.ok(existsSync(join(out, 'figures', `${experiment}-${panel}.${ext}`)), `${panel}.${ext}`);
     const overall = json(join(out, 'summary.json'));
     assert.equal(overall.runs.length, EXPECTED_RUNS[experiment].length);
+    assert.deepEqual(overall.runs, json(join(out, 'figures', 'summary.json')).runs, 'one set of statistics');
+    assert.deepEqual(overall.runs, result.statistics);
   });
 }
 
