@@ -26,7 +26,6 @@ export const DEEPER: ExperimentDefinition = {
       makeInitialModel: (c) =>
         deeper(c.teacher, extraPairInserts(c.teacher, EXTRA_PAIRS), {
           data: c.trainImages,
-          seed: c.seed,
           record: c.record,
         }),
     },

@@ -7,6 +7,7 @@ import * as tf from '@tensorflow/tfjs';
 import { join } from 'node:path';
 import { mkdirSync } from 'node:fs';
 import type { Dataset } from '../data/dataset.ts';
+import { explainWasmHeapError } from '../backend/wasm-heap.ts';
 import type { RmsPropConfig, StepEngine } from './step-engine.ts';
 import { LocalStepEngine } from './local-step-engine.ts';
 import type { LearningRateSchedule } from './schedule.ts';
@@ -291,7 +292,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     progress.done();
     await session.engine.dispose();
     session.model.dispose();
-    throw err;
+    throw explainWasmHeapError(err);
   } finally {
     await batches.return?.(undefined);
   }
