@@ -28,13 +28,11 @@ export class WasmHeapExhaustedError extends Error {
     readonly heapBytes: number,
     options?: { cause?: unknown },
   ) {
-    const tensors = `tensors hold ${size(tf.memory().numBytes)}`;
+    const heap = `the heap at ${size(heapBytes)} of its ${size(WASM_HEAP_LIMIT_BYTES)} limit`;
     const what =
       requestedBytes === null
-        ? `wasm heap exhausted (most likely): '${messageOf(options?.cause)}' with the heap at ${size(heapBytes)} ` +
-          `of its ${size(WASM_HEAP_LIMIT_BYTES)} limit (${tensors})`
-        : `wasm heap exhausted: an allocation of ${size(requestedBytes)} failed with the heap at ${size(heapBytes)} ` +
-          `of its ${size(WASM_HEAP_LIMIT_BYTES)} limit (${tensors})`;
+        ? `wasm heap exhausted (most likely): '${messageOf(options?.cause)}' with ${heap}`
+        : `wasm heap exhausted: an allocation of ${size(requestedBytes)} failed with ${heap}`;
     super(`${what}. ${ADVICE}`, options);
     this.name = 'WasmHeapExhaustedError';
   }
