@@ -15,23 +15,14 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { KernelFunc, NamedAttrMap, NamedTensorInfoMap } from '@tensorflow/tfjs';
+import { inputTensor, registerCompositeKernel } from '../backend/composite-kernel.ts';
 
 export const BATCH_NORM_TRAINING = 'Net2NetBatchNormTraining';
 export const BATCH_NORM_TRAINING_GRAD = 'Net2NetBatchNormTrainingGrad';
 
-/** Backends that get the composite kernels; `torch` brings native ones. */
-export const COMPOSITE_BACKENDS = ['cpu', 'wasm', 'tensorflow'] as const;
-
 /** Every axis but the last. */
 function leadingAxes(rank: number): number[] {
   return Array.from({ length: rank - 1 }, (_, i) => i);
-}
-
-/** Kernel inputs arrive as the tensors given to `runKernel`; the composites below call tf ops on them. */
-export function inputTensor(inputs: NamedTensorInfoMap, name: string, kernel: string): tf.Tensor {
-  const value = inputs[name];
-  if (!(value instanceof tf.Tensor)) throw new Error(`kernel ${kernel}: input '${name}' is missing or not a tensor`);
-  return value;
 }
 
 function epsilonOf(attrs: NamedAttrMap | undefined, kernel: string): number {
@@ -78,13 +69,6 @@ function compositeGradient({ inputs, attrs }: { inputs: NamedTensorInfoMap; attr
     const dx = tf.sub(tf.mul(tf.sub(dy, tf.div(dOffset, count)), dyScale), tf.mul(centered, centeredScale));
     return [dx, dScale, dOffset];
   });
-}
-
-/** Registers a composite kernel for each backend in COMPOSITE_BACKENDS that has none under that name. */
-export function registerCompositeKernel(kernelName: string, kernelFunc: KernelFunc): void {
-  for (const backendName of COMPOSITE_BACKENDS) {
-    if (tf.getKernel(kernelName, backendName) === undefined) tf.registerKernel({ kernelName, backendName, kernelFunc });
-  }
 }
 
 registerCompositeKernel(BATCH_NORM_TRAINING, compositeForward as unknown as KernelFunc);
