@@ -78,13 +78,10 @@ function round(v: number): number {
   return Number.isFinite(v) ? Number(v.toPrecision(4)) : v;
 }
 
-/**
- * Sets the active backend's intra-op threads where it has such a setting (the torch backend's `setThreads`);
- * returns the count in effect, or null.
- */
-function applyThreads(threads: number): number | null {
-  const backend = tf.backend() as unknown as { setThreads?: (n: number) => number };
-  return typeof backend.setThreads === 'function' ? backend.setThreads(threads) : null;
+/** The intra-op threads the active backend reports (the torch backend's `threads`), or null where it has none. */
+function backendThreads(): number | null {
+  const threads = (tf.backend() as unknown as { threads?: unknown }).threads;
+  return typeof threads === 'number' ? threads : null;
 }
 
 async function profileStep(
@@ -155,8 +152,10 @@ async function timeSteps(engine: StepEngine, model: tf.LayersModel, options: Mea
 }
 
 async function measure(options: MeasureOptions): Promise<TrainBenchResult> {
+  // The torch backend reads its intra-op thread count from NET2NET_THREADS when it registers.
+  process.env.NET2NET_THREADS = String(options.threads);
   const info = await selectBackend(options.backend, (line) => console.error(line));
-  const threads = applyThreads(options.threads);
+  const threads = backendThreads();
   const { input, batchSize } = options;
   const model = buildModel(options.model, { inputShape: input, classes: 10, width: options.width, seed: 1 });
   const parallel = options.engine === 'data-parallel';
