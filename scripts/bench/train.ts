@@ -48,6 +48,8 @@ export interface TrainBenchResult {
   batch_size: number;
   input: string;
   params: number;
+  /** Trainable parameters only (what PyTorch's `parameters()` counts: BatchNorm's moving statistics are buffers). */
+  trainable_params: number;
   /** Intra-op threads the backend reports using (null: the backend has no setting). */
   threads: number | null;
   train_img_per_s: number;
@@ -178,6 +180,7 @@ async function measure(options: MeasureOptions): Promise<TrainBenchResult> {
     batch_size: batchSize,
     input: input.join('x'),
     params: model.countParams(),
+    trainable_params: model.trainableWeights.reduce((n, w) => n + tf.util.sizeFromShape(w.shape as number[]), 0),
     threads,
     train_img_per_s: round((batchSize * options.steps) / timed.trainSeconds),
     infer_img_per_s: round((batchSize * timed.inferRuns) / timed.inferSeconds),
@@ -287,6 +290,8 @@ function compare(options: CompareOptions): void {
       backends: Object.fromEntries(Object.entries(results).map(([name, r]) => [name, brief(r)])),
       peer: peer && { ...peer },
       peer_1thread: peers.one_thread ?? null,
+      /** The graph peer builds the same network: its parameter count must equal ours. */
+      peer_params_match: peer ? peer.params === main.trainable_params : null,
       ratio_to_peer_train: ratio(main, 'train_img_per_s', peer),
       ratio_to_peer_infer: ratio(main, 'infer_img_per_s', peer),
     }),
