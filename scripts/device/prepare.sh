@@ -11,22 +11,28 @@ out=.device
 mkdir -p "$out"
 
 node_bin=$(node -p process.execPath)
-echo "prepare: Node $(node -v) from $node_bin" >&2
-xz -T0 -6 -c "$node_bin" >"$out/node.xz.tmp"
-mv "$out/node.xz.tmp" "$out/node.xz"
+node_info=$(node -e 'console.log(JSON.stringify({ node: process.version, platform: process.platform, arch: process.arch }))')
+if [ -f "$out/node.xz" ] && [ "$(cat "$out/node.json" 2>/dev/null)" = "$node_info" ]; then
+  echo "prepare: $out/node.xz is Node $(node -v) already" >&2
+else
+  echo "prepare: Node $(node -v) from $node_bin" >&2
+  xz -T0 -6 -c "$node_bin" >"$out/node.xz.tmp"
+  mv "$out/node.xz.tmp" "$out/node.xz"
+  echo "$node_info" >"$out/node.json"
+fi
 
-# The production dependency closure as folders relative to node_modules' parent, outermost folders only.
-modules=$(realpath node_modules)
-base=$(dirname "$modules")
+# The production dependency closure as node_modules/... folders, outermost folders only. npm names them under this
+# checkout; node_modules may be a link (a git worktree's), so tar reads from its real parent.
+base=$(dirname "$(realpath node_modules)")
 list=$(mktemp)
 trap 'rm -f "$list"' EXIT
 (npm ls --omit=dev --parseable --all 2>/dev/null || true) |
-  { grep "^$modules/" || true; } |
-  sed "s|^$base/||" |
+  { grep "^$root/node_modules/" || true; } |
+  sed "s|^$root/||" |
   sort -u |
   awk 'BEGIN { last = "" } { if (last != "" && index($0, last "/") == 1) next; print; last = $0 }' >"$list"
 if [ ! -s "$list" ]; then
-  echo "prepare: npm ls listed no installed packages under $modules (run npm ci first)" >&2
+  echo "prepare: npm ls listed no installed packages under $root/node_modules (run npm ci first)" >&2
   exit 1
 fi
 echo "prepare: $(wc -l <"$list") packages" >&2
@@ -35,7 +41,5 @@ tar -C "$base" -cf - \
   --exclude='*.d.ts' --exclude='*.d.mts' --exclude='*.d.cts' --exclude='*.md' \
   -T "$list" | xz -T0 -6 >"$out/node_modules.tar.xz.tmp"
 mv "$out/node_modules.tar.xz.tmp" "$out/node_modules.tar.xz"
-node -e 'console.log(JSON.stringify({ node: process.version, platform: process.platform, arch: process.arch }))' \
-  >"$out/node.json"
 du -b "$out"/* | awk '{ printf "prepare: %-32s %6.1f MiB\n", $2, $1 / 1048576 }' >&2
 echo "prepare: done; carry '$out' (from $root)" >&2
