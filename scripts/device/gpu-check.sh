@@ -51,7 +51,14 @@ if [ "${GPU_CHECK_USE_BUNDLE:-0}" = 1 ] || ! command -v node >/dev/null || [ ! -
   tar -xJf .device/node_modules.tar.xz -C "$root"
   say "unpacked Node $(node -v) and node_modules from .device/"
 fi
-PYTHON=${PYTHON:-$(command -v python3 || echo /usr/bin/python3)}
+# The first Python that imports torch: $PYTHON, python3, then Debian's /usr/bin/python3.
+for candidate in ${PYTHON:-} python3 /usr/bin/python3; do
+  if command -v "$candidate" >/dev/null && "$candidate" -c 'import torch' 2>/dev/null; then
+    PYTHON=$(command -v "$candidate")
+    break
+  fi
+done
+PYTHON=${PYTHON:-python3}
 export PYTHON NET2NET_TORCH_PYTHON=$PYTHON
 THREADS=${GPU_CHECK_THREADS:-$(nproc)}
 BACKEND=${GPU_CHECK_BACKEND:-torch}
