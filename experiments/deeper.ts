@@ -52,7 +52,6 @@ export const DEEPER: ExperimentDefinition = {
       makeInitialModel: (c) =>
         deeper(c.teacher, extraPairSpecs(c.teacher, EXTRA_PAIRS), {
           data: c.trainImages,
-          seed: c.seed,
           record: c.record,
         }),
     },

@@ -61,7 +61,6 @@ export const EXPLORE: ExperimentDefinition = {
           widened = wider(c.teacher, widthTargets(c.teacher, like), { seed: c.seed, noise: c.noise, record: c.record });
           return deeper(widened, topPairSpecs(widened, TOP_PAIRS), {
             data: c.trainImages,
-            seed: c.seed,
             record: c.record,
           });
         } finally {

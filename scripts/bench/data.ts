@@ -33,7 +33,7 @@ import {
   randomResizedCrop,
   uprightSize,
 } from '../../src/data/image-folder/decode-image.ts';
-import { SeededRandom, hashSeed } from '../../src/data/seeded-random.ts';
+import { SeededRandom, hashSeed } from '../../src/random/seeded-random.ts';
 import { makeImageFolder } from '../../src/data/synthetic-folder.ts';
 
 const PIL_PEER = '/work/shared/peers/pil_decode.py';

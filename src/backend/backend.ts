@@ -8,6 +8,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { readFileSync } from 'node:fs';
 import { registerWasmTrainingKernels } from './wasm-kernels/index.ts';
+import { guardedActivation } from './activation-guards.ts';
 
 export const BACKEND_CHOICES = ['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const;
 export type BackendChoice = (typeof BACKEND_CHOICES)[number];
@@ -129,7 +130,7 @@ export async function selectBackend(
   const reasons: Record<string, string> = {};
   for (const choice of candidates) {
     try {
-      const { tfBackend, gpuInUse, notes } = await activate(choice);
+      const { tfBackend, gpuInUse, notes } = await guardedActivation(() => activate(choice));
       const skipped = Object.entries(reasons).map(([name, why]) => `${name} skipped: ${why}`);
       current = { requested, choice, tfBackend, gpuInUse, notes: [...skipped, ...notes] };
       log(describeBackend(current));

@@ -1,4 +1,7 @@
-/** Opening any dataset from its spec: the one entry point the trainer and the CLIs use. */
+/**
+ * Opening any dataset from its `--data` spec (fashion-mnist, synthetic, imagenet:, folder:): what the experiment
+ * runner, `npm run data` and the benchmarks call. The trainer never opens one; it is handed the opened Dataset.
+ */
 import { fileURLToPath } from 'node:url';
 import type { Dataset } from './dataset.ts';
 import { parseDataSpec } from './data-spec.ts';

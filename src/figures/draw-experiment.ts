@@ -108,7 +108,7 @@ export async function drawExperimentFigures(
     const teacherAccuracy = teacher === null ? null : panel.teacherAccuracy(teacher);
     const spec = accuracyChartSpec({
       title: `${manifest.experiment}: ${panel.title}`,
-      subtitle,
+      warnings: subtitle,
       yTitle: panel.yTitle,
       series,
       teacher:

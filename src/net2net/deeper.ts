@@ -6,7 +6,6 @@ import type { GraphNode, InboundRef, LayerEntry, LayerGraph } from './graph.ts';
 import { channelWidth, readGraph } from './graph.ts';
 import type { ChannelStatistics } from './insertion-statistics.ts';
 import { measureChannelStatistics } from './insertion-statistics.ts';
-import { freshSeed } from './mapping.ts';
 import { buildFromConfig, transferWeights } from './rebuild.ts';
 import type { DeeperRecord, InsertRecord, InsertStatistics, RecordSink } from './transform-record.ts';
 
@@ -27,8 +26,6 @@ export interface DeeperSpec {
 export interface DeeperOptions {
   /** A batch of training inputs, needed when an insert has batchNorm. */
   data?: tf.Tensor | tf.Tensor[];
-  /** Recorded only: deeper draws nothing at random. */
-  seed?: number;
   /**
    * Which mode the statistics for inserted BatchNorm layers are measured in (see insertion-statistics.ts): both are
    * exact at inference; 'training' (default) keeps training-mode outputs much closer to the teacher's.
@@ -243,7 +240,6 @@ export function deeper(model: tf.LayersModel, inserts: DeeperSpec[], options: De
     transferWeights(model, student, weights);
     const record: DeeperRecord = {
       operator: 'deeper',
-      seed: options.seed ?? freshSeed(),
       statistics: mode,
       inserts: records,
       paramsBefore: model.countParams(),

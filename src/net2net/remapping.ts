@@ -11,7 +11,8 @@ import type { GraphNode, LayerGraph } from './graph.ts';
 import { channelWidth, getNode } from './graph.ts';
 import type { LayerRole } from './layer-roles.ts';
 import { hasCouplingActivation, layerRole } from './layer-roles.ts';
-import type { SeededRandom, UnitMapping } from './mapping.ts';
+import type { SeededRandom } from '../random/seeded-random.ts';
+import type { UnitMapping } from './mapping.ts';
 import {
   concatMappings,
   depthwiseMapping,

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { mkdirSync } from 'node:fs';
 import type { Dataset } from '../data/dataset.ts';
 import { writeJsonAtomic } from '../io/atomic-file.ts';
+import { explainWasmHeapError } from '../backend/wasm-heap.ts';
 import type { RmsPropConfig, StepEngine } from './step-engine.ts';
 import { LocalStepEngine } from './local-step-engine.ts';
 import type { LearningRateSchedule } from './schedule.ts';
@@ -257,7 +258,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     progress.done();
     await engine.dispose();
     model.dispose();
-    throw err;
+    throw explainWasmHeapError(err);
   } finally {
     await batches.return?.(undefined);
   }

@@ -19,7 +19,7 @@ import { selectClasses, selectExamples } from '../class-selection.ts';
 import { orderedPrefetch } from '../ordered-prefetch.ts';
 import type { Normalization } from '../pixel-normalization.ts';
 import { IMAGENET_NORMALIZATION, PixelNormalizer, backendCopiesOnCreate, makeBatch } from '../pixel-normalization.ts';
-import { hashSeed } from '../seeded-random.ts';
+import { hashSeed } from '../../random/seeded-random.ts';
 import { TrainOrder, checkTrainBatchOptions } from '../train-order.ts';
 import type { RandomResizedCropConfig } from './decode-image.ts';
 import { DEFAULT_VAL_CROP_FRACTION, INCEPTION_CROP, configureSharpForDatasets, describeDecodeError } from './decode-image.ts';
