@@ -10,14 +10,15 @@
  * sharp-crop-resize (libvips cutting and resizing the same kind of crops itself, bytes out: how the pipeline worked
  * before it resampled in wasm), CPU seconds per image (process user + system: libvips' threads and the decode
  * workers included) and peak RSS. Without --data a folder of ImageNet-sized JPEGs (about 500x375) is generated once
- * in the system temp folder.
+ * in the system temp folder. Files the pipeline skips (unreadable, truncated, not an image) are found first with the
+ * pipeline's own decoder, left out of every baseline and counted (`bad_files_skipped`).
  * Prints one JSON object per measurement, then a summary with the ratios.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { cpus, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import PQueue from 'p-queue';
 import sharp from 'sharp';
 import yargs from 'yargs';
@@ -35,6 +36,9 @@ import {
 } from '../../src/data/image-folder/decode-image.ts';
 import { SeededRandom, hashSeed } from '../../src/random/seeded-random.ts';
 import { makeImageFolder } from '../../src/data/synthetic-folder.ts';
+import { ExampleDecoder } from '../../src/data/image-folder/example-decoder.ts';
+import { IMAGENET_NORMALIZATION, PixelNormalizer } from '../../src/data/pixel-normalization.ts';
+import { DEFAULT_VAL_CROP_FRACTION } from '../../src/data/image-folder/decode-image.ts';
 
 const PIL_PEER = '/work/shared/peers/pil_decode.py';
 
@@ -114,6 +118,39 @@ function runPeer(dir: string, limit: number, log: (l: string) => void): PeerRun 
   return { ...peer, cpuSeconds: user! + system! };
 }
 
+/**
+ * The files the pipeline can use and why the others are bad, found as the pipeline finds them: each file read,
+ * checked and decoded (its centre crop) by the pipeline's own decoder, on the calling thread.
+ */
+async function screenFiles(
+  files: readonly string[],
+  size: number,
+  queue: PQueue,
+): Promise<{ good: string[]; bad: { path: string; reason: string }[] }> {
+  const decoder = new ExampleDecoder({
+    size,
+    crop: INCEPTION_CROP,
+    flip: false,
+    centreFraction: DEFAULT_VAL_CROP_FRACTION,
+    affine: new PixelNormalizer(IMAGENET_NORMALIZATION, 3).affine3(),
+  });
+  const results = await Promise.all(files.map((path) => queue.add(() => decoder.decode({ path, seed: null }))));
+  const good: string[] = [];
+  const bad: { path: string; reason: string }[] = [];
+  results.forEach((result, i) => {
+    if (result !== undefined && 'values' in result) good.push(files[i]!);
+    else bad.push({ path: files[i]!, reason: result === undefined ? 'not decoded' : result.bad });
+  });
+  return { good, bad };
+}
+
+/** A folder of links to `files` (numbered, extensions kept): what the Pillow peer reads, so it sees the same files. */
+function linkFolder(files: readonly string[]): string {
+  const dir = mkdtempSync(join(tmpdir(), 'n2n-bench-data-files-'));
+  files.forEach((file, i) => symlinkSync(file, join(dir, `${String(i).padStart(6, '0')}-${basename(file)}`)));
+  return dir;
+}
+
 /** Time to open an image folder of many files: no cache, first run with the cache (writes it), and from the cache. */
 async function benchScan(shape: string, log: (l: string) => void): Promise<void> {
   const match = /^(\d+)x(\d+)$/.exec(shape);
@@ -164,6 +201,10 @@ export async function run(argv: string[]): Promise<void> {
         'only time opening (listing) a folder of <classes>x<files> empty .JPEG files, without and with the file-list cache',
     })
     .option('pil', { type: 'boolean', default: true, describe: `also run the Pillow peer ${PIL_PEER}` })
+    .option('cache-dir', {
+      type: 'string',
+      describe: 'file-list cache folder of the image folder (default .cache/data-index in the repository)',
+    })
     .option('backend', {
       type: 'string',
       default: 'wasm',
@@ -183,12 +224,21 @@ export async function run(argv: string[]): Promise<void> {
     concurrency: args.concurrency,
     prefetchBatches: args['prefetch-batches'],
     decodeThreads: args['decode-threads'],
+    cacheDir: args['cache-dir'],
     log,
   });
   if (!(dataset instanceof ImageFolderDataset))
     throw new Error(`bench data: ${spec} is not an image folder (imagenet:<dir> or folder:<dir>)`);
-  const n = Math.min(args.images, dataset.numTrain);
-  const files = dataset.index.train.paths.slice(0, n).map((p) => join(dataset.index.dataRoot, p));
+  const queue = new PQueue({ concurrency: args.concurrency });
+  const candidates = dataset.index.train.paths
+    .slice(0, Math.min(args.images, dataset.numTrain))
+    .map((p) => join(dataset.index.dataRoot, p));
+  // also warms the page cache and sharp for every measurement alike
+  const { good: files, bad } = await screenFiles(candidates, args.size, queue);
+  for (const { path, reason } of bad) log(`bench data: skipped ${path}: ${reason} (the pipeline skips it too)`);
+  if (files.length === 0)
+    throw new Error(`bench data: none of the first ${candidates.length} files of ${spec} decodes`);
+  const n = files.length;
   const setup = {
     spec,
     cores: cpus().length,
@@ -200,12 +250,10 @@ export async function run(argv: string[]): Promise<void> {
     size: args.size,
     batch_size: args['batch-size'],
     files: n,
+    bad_files_skipped: bad.length,
   };
   console.log(JSON.stringify({ name: 'setup', ...setup }));
 
-  // warm the page cache and sharp for every measurement alike
-  await Promise.all(files.map((f) => readFile(f)));
-  const queue = new PQueue({ concurrency: args.concurrency });
   const batchSize = args['batch-size'];
   const batches = Math.max(1, Math.floor(n / batchSize));
 
@@ -272,15 +320,15 @@ export async function run(argv: string[]): Promise<void> {
     pipeline: [],
   };
   // the Pillow peer in every repeat too, so it sees the same machine load as the measurements next to it
-  const trainDir = join(dataset.index.dataRoot, 'train');
-  const peerStartup = args.pil && existsSync(PIL_PEER) ? runPeer(trainDir, 1, log) : null;
+  const peerDir = args.pil && existsSync(PIL_PEER) ? linkFolder(files) : null;
+  const peerStartup = peerDir ? runPeer(peerDir, 1, log) : null;
   const pilRuns: Measurement[] = [];
   for (let r = 0; r < args.repeats; r++) {
     runs.raw.push(await rawSharp());
     runs.region.push(await regionDecode());
     runs.crop.push(await sharpCrop());
     runs.pipeline.push(await pipelineRun());
-    const full = peerStartup ? runPeer(trainDir, n, log) : null;
+    const full = peerDir && peerStartup ? runPeer(peerDir, n, log) : null;
     if (peerStartup && full) {
       // CPU per image from /usr/bin/time, without the interpreter start and imports (a run on 1 file)
       const cpuPerImage = (full.cpuSeconds - peerStartup.cpuSeconds) / (full.files - peerStartup.files);
@@ -326,6 +374,7 @@ export async function run(argv: string[]): Promise<void> {
     };
   });
   await dataset.close();
+  if (peerDir) rmSync(peerDir, { recursive: true, force: true });
 
   console.log(
     JSON.stringify({
@@ -346,6 +395,7 @@ export async function run(argv: string[]): Promise<void> {
       pipeline_vs_sharp_region_per_cpu_s: round(bestCpu(runs.pipeline) / bestCpu(runs.region), 3),
       pipeline_vs_sharp_crop_resize_per_cpu_s: round(bestCpu(runs.pipeline) / bestCpu(runs.crop), 3),
       pipeline_vs_pil_per_core: pilRuns.length > 0 ? round(bestCpu(runs.pipeline) / bestCpu(pilRuns), 3) : null,
+      bad_files_skipped: bad.length,
       peak_rss_mb: long.peak_rss_mb,
       rss_mb_samples: long.rss_mb_samples,
     }),
