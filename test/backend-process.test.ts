@@ -62,6 +62,13 @@ test('an allocation the wasm heap cannot hold throws at once, naming its size, t
   assert.doesNotMatch(stderr, GLUE_SOURCE);
 });
 
+test('a tensor of 4 GiB or more is refused, not allocated modulo 4 GiB by the 32-bit size argument', () => {
+  const backend = tf.backend() as unknown as { makeOutput(shape: number[], dtype: 'float32'): unknown };
+  const dataIds = tf.backend().numDataIds();
+  assert.throws(() => backend.makeOutput([5 * 2 ** 28], 'float32'), /an allocation of 5 GiB failed/);
+  assert.equal(tf.backend().numDataIds(), dataIds);
+});
+
 test('a wasm trap in a training step reaches the caller as a WasmHeapExhaustedError; other errors pass unchanged', async () => {
   const trap = new RuntimeError('memory access out of bounds');
   const explained = explainWasmHeapError(trap);

@@ -66,8 +66,9 @@ export function guardWasmHeap(backend: unknown): void {
   if (module === null || guarded.has(module)) return;
   const malloc = module.asm?.malloc ?? module._malloc.bind(module);
   module._malloc = (bytes: number): number => {
-    const address = malloc(bytes);
-    if (address === 0 && bytes > 0) throw new WasmHeapExhaustedError(bytes >>> 0, module.HEAPU8.length);
+    // 4 GiB or more would wrap around in wasm32's size argument and allocate the remainder
+    const address = bytes < WASM_HEAP_LIMIT_BYTES ? malloc(bytes) : 0;
+    if (address === 0 && bytes > 0) throw new WasmHeapExhaustedError(bytes, module.HEAPU8.length);
     return address;
   };
   guarded.add(module);

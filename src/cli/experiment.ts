@@ -50,7 +50,7 @@ function experimentOptions(y: Argv) {
     .option('limit-val', { describe: 'at most N validation images', type: 'string' })
     .option('decode-threads', {
       describe:
-        'imagenet:/folder: threads that read, decode and resample images (default half the cores, 1-4; 0: this thread)',
+        'imagenet:/folder: threads that read, decode and resample images (default: the cores available; 0: this thread)',
       type: 'string',
     })
     .option('runs', { describe: 'only these student runs, comma-separated (the teacher always runs)', type: 'string' })
