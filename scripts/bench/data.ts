@@ -188,7 +188,7 @@ async function parseArgs(argv: string[]) {
     .option('prefetch-batches', { type: 'number', default: 3 })
     .option('decode-threads', {
       type: 'number',
-      describe: 'decode worker threads (default: half the cores, 1 to 4; 0: main thread)',
+      describe: 'decode worker threads (default: the cores available; 0: main thread)',
     })
     .option('images', { type: 'number', default: 1000, describe: 'images per measurement' })
     .option('long-images', { type: 'number', default: 4000, describe: 'images in the memory run (RSS sampled)' })

@@ -31,7 +31,7 @@ export interface OpenDatasetOptions {
   augment?: boolean;
   /** Image folders: files read and decoded at once (default 4). */
   concurrency?: number;
-  /** Image folders: decode worker threads (default: half the cores, 1 to 4); 0 decodes on the calling thread. */
+  /** Image folders: decode worker threads (default: the cores available); 0 decodes on the calling thread. */
   decodeThreads?: number;
   /** Image folders: batches decoded ahead of the trainer (default 3). */
   prefetchBatches?: number;
