@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import sharp from 'sharp';
 import { CropResampler } from '../src/data/image-folder/resample-crop.ts';
 import type { ChannelAffine } from '../src/data/image-folder/resample-crop.ts';
-import { SeededRandom } from '../src/data/seeded-random.ts';
+import { SeededRandom } from '../src/random/seeded-random.ts';
 
 const IDENTITY: ChannelAffine = { scale: [1, 1, 1], bias: [0, 0, 0] };
 

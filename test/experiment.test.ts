@@ -6,11 +6,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { selectBackend } from '../src/backend/backend.ts';
 import { makeImageFolder } from '../src/data/synthetic-folder.ts';
-import { readCurve } from '../src/train/curve-log.ts';
+import { readCurveFile } from '../src/train/curve-log.ts';
 import type { CurveRow } from '../src/train/curve-log.ts';
-import { runExperiment } from '../experiments/run-experiment.ts';
-import type { ExperimentOptions } from '../experiments/run-experiment.ts';
+import { runExperiment } from '../src/experiment/run-experiment.ts';
+import type { ExperimentOptions } from '../src/experiment/options.ts';
 import type { ExperimentName } from '../experiments/definition.ts';
+import { EXPERIMENTS } from '../experiments/registry.ts';
+import { PRESETS } from '../experiments/presets.ts';
 
 await selectBackend('wasm', () => {});
 
@@ -19,8 +21,8 @@ process.on('exit', () => rmSync(root, { recursive: true, force: true }));
 const cacheDir = join(root, 'cache');
 
 const smoke = (experiment: ExperimentName, out: string, extra: Partial<ExperimentOptions> = {}): ExperimentOptions => ({
-  experiment,
-  preset: 'smoke',
+  experiment: EXPERIMENTS[experiment],
+  preset: PRESETS.smoke,
   backend: 'wasm',
   resume: false,
   seed: 1,
@@ -32,6 +34,11 @@ const smoke = (experiment: ExperimentName, out: string, extra: Partial<Experimen
 });
 
 const json = (path: string) => JSON.parse(readFileSync(path, 'utf8'));
+const readCurve = (path: string): CurveRow[] => {
+  const { rows, problems } = readCurveFile(path);
+  assert.deepEqual(problems, [], path);
+  return rows;
+};
 const withoutWall = (rows: CurveRow[]) => rows.map(({ wall_s: _wall, ...rest }) => rest);
 
 const EXPECTED_RUNS: Record<ExperimentName, string[]> = {
@@ -83,7 +90,7 @@ for (const experiment of ['wider', 'deeper', 'explore'] as const) {
         );
         assert.ok(transform.records.length > 0, `${run} records its transform`);
         assert.equal(rows[0].val_acc, teacherFinal.val_acc, `${run} starts at the teacher's accuracy`);
-        assert.ok(Math.abs(rows[0].val_loss - teacherFinal.val_loss) < 1e-3, `${run} starts at the teacher's loss`);
+        assert.ok(Math.abs(rows[0].val_loss! - teacherFinal.val_loss!) < 1e-3, `${run} starts at the teacher's loss`);
         assert.ok(Math.abs(config.train.optimizer.learningRate - 0.1 * teacherLr) < 1e-12, 'students use lr / 10');
       }
       if (run === 'random-pad' || run === 'random-init')
@@ -94,6 +101,8 @@ for (const experiment of ['wider', 'deeper', 'explore'] as const) {
         assert.ok(existsSync(join(out, 'figures', `${experiment}-${panel}.${ext}`)), `${panel}.${ext}`);
     const overall = json(join(out, 'summary.json'));
     assert.equal(overall.runs.length, EXPECTED_RUNS[experiment].length);
+    assert.deepEqual(overall.runs, json(join(out, 'figures', 'summary.json')).runs, 'one set of statistics');
+    assert.deepEqual(overall.runs, result.statistics);
   });
 }
 
@@ -127,11 +136,8 @@ test("the paper preset's code path: full Inception-BN at 224 on an ImageNet-layo
   await makeImageFolder(folder, { classes: 2, perClass: 2, valPerClass: 1, width: 40, height: 32 });
   const result = await runExperiment({
     ...smoke('wider', 'wider-paper'),
-    preset: 'paper',
-    data: `imagenet:${folder}`,
-    teacherSteps: 2,
-    steps: 1,
-    batchSize: 1,
+    preset: PRESETS.paper,
+    overrides: { data: `imagenet:${folder}`, teacherSteps: 2, studentSteps: 1, batchSize: 1 },
     only: ['net2wider'],
     decodeThreads: 2,
   });

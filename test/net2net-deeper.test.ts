@@ -150,6 +150,7 @@ test('inserted layer names match the model builders; the record lists them and r
   const parsed = JSON.parse(JSON.stringify(record)) as DeeperRecord;
   assert.deepEqual(parsed, record);
   assert.equal(parsed.statistics, 'training');
+  assert.equal('seed' in parsed, false, 'deeper draws nothing at random: its record names no seed');
   assert.deepEqual(parsed.inserts[0].layers.slice(0, 3), [
     'conv2/extra1/3x1',
     'conv2/extra1/3x1/bn',

@@ -3,7 +3,7 @@
  * beta 0 / mean 0 / var 1, which hide copying bugs), and helpers shared by the net2net test files.
  */
 import * as tf from '@tensorflow/tfjs';
-import { SeededRandom } from '../src/net2net/mapping.ts';
+import { SeededRandom } from '../src/random/seeded-random.ts';
 
 type T = tf.SymbolicTensor;
 
@@ -41,7 +41,7 @@ export function convBnRelu(x: T, filters: number, name: string, kernel = 3): T {
 
 /** Sets every BatchNorm layer's gamma, beta, moving mean and moving variance (positive) to seeded random values. */
 export function randomizeBatchNorm(model: tf.LayersModel, seed: number): tf.LayersModel {
-  const random = new SeededRandom(seed);
+  const random = new SeededRandom(seed, 'mulberry32');
   for (const layer of model.layers) {
     if (layer.getClassName() !== 'BatchNormalization') continue;
     const values = layer.weights.map((w) => {

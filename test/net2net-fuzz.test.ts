@@ -1,7 +1,7 @@
 /**
  * Fuzzing: small random graphs (seeded) mixing conv, BN, ReLU, pooling, Concatenate, Add, multiple consumers,
  * Flatten and Dense; random wider targets (chosen per element-wise group) and random deeper inserts must preserve
- * the function.
+ * the function at inference and in training mode (deeper: on the batch its BatchNorm statistics came from).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -10,7 +10,7 @@ import { selectBackend } from '../src/backend/backend.ts';
 import { deeper, wider, checkPreserved } from '../src/index.ts';
 import type { DeeperSpec } from '../src/index.ts';
 import { readGraph } from '../src/net2net/graph.ts';
-import { SeededRandom } from '../src/net2net/mapping.ts';
+import { SeededRandom } from '../src/random/seeded-random.ts';
 import { analyzeGroups, independentlyWidenable } from '../src/net2net/remapping.ts';
 import * as F from './net2net-fixtures.ts';
 
@@ -24,7 +24,7 @@ interface Slot {
 }
 
 function randomGraph(seed: number): tf.LayersModel {
-  const r = new SeededRandom(seed);
+  const r = new SeededRandom(seed, 'mulberry32');
   F.seedFixtures(seed * 1000);
   const input = tf.input({ shape: [6, 6, 3] });
   const pool: Slot[] = [{ t: input, spatial: 6, channels: 3 }];
@@ -113,7 +113,7 @@ test('fuzz: wider and deeper preserve random small graphs', () => {
   let widened = 0;
   const classes = new Map<string, number>();
   for (let seed = 1; seed <= 12; seed++) {
-    const r = new SeededRandom(1000 + seed);
+    const r = new SeededRandom(1000 + seed, 'mulberry32');
     const teacher = randomGraph(seed);
     for (const layer of teacher.layers) classes.set(layer.getClassName(), (classes.get(layer.getClassName()) ?? 0) + 1);
     const multiConsumer = [...readGraph(teacher).nodes.values()].some((n) => n.consumers.length > 1);
@@ -134,8 +134,11 @@ test('fuzz: wider and deeper preserve random small graphs', () => {
     const data = F.randomInputs(teacher, 128, seed + 50);
     const deep = deeper(teacher, inserts, { data });
     const c = checkPreserved(teacher, deep, inputs);
-    const d = checkPreserved(teacher, deep, inputs, { training: true });
+    // In training mode an inserted BatchNorm normalizes by the batch's own statistics: it is the identity on the
+    // batch its statistics were measured on (`data`), and only close to it on other batches.
+    const d = checkPreserved(teacher, deep, data, { training: true });
     assert.ok(c.ok, `graph ${seed}, deeper ${JSON.stringify(inserts)}: maxRel ${c.maxRel}`);
+    assert.ok(d.maxRel < 1e-4, `graph ${seed}, deeper in training mode on the statistics batch: maxRel ${d.maxRel}`);
     worst.deeperInference = Math.max(worst.deeperInference, c.maxRel);
     worst.deeperTraining = Math.max(worst.deeperTraining, d.maxRel);
     tf.dispose([inputs, data]);

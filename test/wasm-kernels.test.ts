@@ -224,12 +224,18 @@ test('max-pool, avg-pool, concat and split gradients match cpu', () => {
   tf.dispose([a, b, probe]);
 });
 
-test('identity shares data: a clone reads the same values and survives disposing its source', () => {
+test('identity shares data: a clone is the same wasm memory (no copy) and survives disposing its source', () => {
+  const backend = tf.backend() as unknown as WasmBackend;
   const x = tf.tensor([1, 2, 3, 4], [2, 2]);
+  const dataIds = backend.numDataIds();
   const y = tf.clone(x);
+  assert.equal(backend.numDataIds(), dataIds, 'the clone allocated its own data: Identity copied');
+  assert.equal(backend.typedArrayFromHeap(y).byteOffset, backend.typedArrayFromHeap(x).byteOffset);
   x.dispose();
+  assert.equal(backend.numDataIds(), dataIds, "disposing the source freed the clone's data");
   assert.deepEqual(Array.from(y.dataSync()), [1, 2, 3, 4]);
   y.dispose();
+  assert.equal(backend.numDataIds(), dataIds - 1);
 });
 
 /** Conv net with BatchNorm, a stride-2 conv, a max-pool and a concat (the Inception-BN ingredients). */

@@ -1,35 +1,41 @@
 /**
- * `npm run bench -- train [--model NAME] [--input HxWxC] [--batch-size N] [--backend B] [--steps N] [--width W]
- *                         [--engine local|data-parallel] [--workers N]
- *                         [--compare] [--cpu-batch-size N] [--torch <script>] [--profile]`
+ * `npm run bench -- train [--model NAME] [--input HxWxC] [--image-size N] [--batch-size N] [--backend B] [--steps N]
+ *                         [--width W] [--threads N] [--engine local|data-parallel] [--workers N]
+ *                         [--compare] [--compare-with torch,wasm,cpu,peer] [--cpu-batch-size N]
+ *                         [--peer shared|graph] [--peer-device cpu|cuda] [--torch <script>] [--profile]`
  *
  * Training throughput (a StepEngine: RMSProp, BatchNorm in training mode, random data) and inference throughput
  * (`model.predict` in batches) of a registered model on one backend. Prints one JSON object per run:
- * backend, model, batch_size, input, params, train_img_per_s, infer_img_per_s, steps (+ details).
+ * backend, model, batch_size, input, params, train_img_per_s, infer_img_per_s, peak_rss_mb, steps (+ details).
  *
- * `--compare` measures, in the same invocation and right after this run, the baselines the wasm kernels are judged
- * against: the plain cpu backend (a child process, `--cpu-batch-size` images, one step: its per-image cost does not
- * depend on the batch) and the PyTorch peer `--torch` (run with /usr/bin/python3 on the same model size, with 2 threads
- * and with 1 thread: the wasm step runs on one thread), then prints a summary object with the ratios. `--profile` adds the kernel times of one training step (tf.profile).
- * With `--engine data-parallel`, `--compare` also measures the single-thread LocalStepEngine in this process, and
- * every data-parallel result carries `machine_two_thread_speedup` (see machine-control.ts) to read its ratio by.
+ * `--compare` measures, in the same invocation and right after this run, the others it is judged against
+ * (`--compare-with`, default all): the `torch` and `wasm` backends in child processes (same model, batch and
+ * threads; a backend that cannot load is reported and skipped), the plain cpu backend (a child, `--cpu-batch-size`
+ * images, one step: its per-image cost does not depend on the batch), and the PyTorch peer (train-peer.ts) at the
+ * same thread count, plus 1 thread when that differs; then a summary object with every result and the ratios to the
+ * peer. `--threads` (default: the cores available) sets the torch backend's intra-op threads and the peer's.
+ * `--profile` adds the kernel times of one training step (tf.profile). With `--engine data-parallel`, `--compare`
+ * also measures the single-thread LocalStepEngine in this process, and every data-parallel result carries
+ * `machine_two_thread_speedup` (see machine-control.ts) to read its ratio by.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import yargs from 'yargs';
 import * as tf from '@tensorflow/tfjs';
 import { BACKEND_CHOICES, selectBackend, type BackendChoice } from '../../src/backend/backend.ts';
-import { buildModel, MODEL_NAMES } from '../../src/models/registry.ts';
+import { buildModel, MODEL_NAMES, modelFamily } from '../../src/models/registry.ts';
 import { LocalStepEngine } from '../../src/train/local-step-engine.ts';
 import { createDataParallelStepEngine } from '../../src/train/data-parallel/data-parallel-step-engine.ts';
 import type { RmsPropConfig, StepEngine } from '../../src/train/step-engine.ts';
 import { twoThreadSpeedup } from './machine-control.ts';
+import { measurePeer, PEER_KINDS, SHARED_PEER, type PeerKind, type PeerResult } from './train-peer.ts';
 
-const TORCH_PEER = fileURLToPath(new URL('../../../shared/peers/torch_inception_small.py', import.meta.url));
 const ENGINES = ['local', 'data-parallel'] as const;
 type EngineName = (typeof ENGINES)[number];
 const RMSPROP: RmsPropConfig = { learningRate: 0.01, decay: 0.9, momentum: 0.9, epsilon: 1, weightDecay: 4e-5 };
+const COMPARABLE = ['torch', 'wasm', 'cpu', 'peer'] as const;
+type Comparable = (typeof COMPARABLE)[number];
 
 export interface TrainBenchResult {
   backend: string;
@@ -42,6 +48,10 @@ export interface TrainBenchResult {
   batch_size: number;
   input: string;
   params: number;
+  /** Trainable parameters only (what PyTorch's `parameters()` counts: BatchNorm's moving statistics are buffers). */
+  trainable_params: number;
+  /** Intra-op threads the backend reports using (null: the backend has no setting). */
+  threads: number | null;
   train_img_per_s: number;
   infer_img_per_s: number;
   steps: number;
@@ -50,6 +60,8 @@ export interface TrainBenchResult {
   first_step_ms: number | null;
   /** Tensors left behind by the timed steps (null without a warm-up step: the first step creates optimizer slots). */
   leaked_tensors: number | null;
+  /** This process's peak resident set size. */
+  peak_rss_mb: number;
   notes: string[];
   profile?: Record<string, { ms: number; calls: number }>;
 }
@@ -63,9 +75,15 @@ function parseInput(text: string): [number, number, number] {
   return parts as [number, number, number];
 }
 
-/** Four significant digits: throughputs range from 0.004 img/s (cpu) to hundreds. */
+/** Four significant digits: throughputs range from 0.004 img/s (cpu) to thousands. */
 function round(v: number): number {
   return Number.isFinite(v) ? Number(v.toPrecision(4)) : v;
+}
+
+/** The intra-op threads the active backend reports (the torch backend's `threads`), or null where it has none. */
+function backendThreads(): number | null {
+  const threads = (tf.backend() as unknown as { threads?: unknown }).threads;
+  return typeof threads === 'number' ? threads : null;
 }
 
 async function profileStep(
@@ -89,7 +107,7 @@ async function profileStep(
   return Object.fromEntries(sorted.map(([name, e]) => [name, { ms: round(e.ms), calls: e.calls }]));
 }
 
-async function measure(options: {
+interface MeasureOptions {
   backend: BackendChoice;
   model: string;
   input: [number, number, number];
@@ -97,28 +115,20 @@ async function measure(options: {
   batchSize: number;
   steps: number;
   warmup: number;
+  threads: number;
   profile: boolean;
   engine: EngineName;
   workers: number;
-}): Promise<TrainBenchResult> {
-  const info = await selectBackend(options.backend, (line) => console.error(line));
+}
+
+/** Timed training steps then timed predict passes; returns steps/s-derived throughputs. */
+async function timeSteps(engine: StepEngine, model: tf.LayersModel, options: MeasureOptions) {
   const { input, batchSize } = options;
-  const model = buildModel(options.model, { inputShape: input, classes: 10, width: options.width, seed: 1 });
-  const parallel = options.engine === 'data-parallel';
-  if (parallel && info.choice !== 'wasm' && info.choice !== 'cpu')
-    throw new Error(`--engine data-parallel runs on wasm or cpu, not on ${info.choice}`);
-  const engine: StepEngine = parallel
-    ? await createDataParallelStepEngine(model, RMSPROP, {
-        workers: options.workers,
-        backend: info.choice as 'wasm' | 'cpu',
-      })
-    : new LocalStepEngine(model, RMSPROP);
   const x = tf.randomNormal([batchSize, ...input], 0, 1, 'float32', 7) as tf.Tensor4D;
   const y = tf.tensor1d(
     Array.from({ length: batchSize }, (_, i) => i % 10),
     'float32',
   );
-
   let firstStepMs: number | null = null;
   for (let i = 0; i < options.warmup; i++) {
     const t0 = performance.now();
@@ -131,7 +141,7 @@ async function measure(options: {
   const trainSeconds = (performance.now() - t0) / 1000;
   const leaked = options.warmup > 0 ? tf.memory().numTensors - tensorsBefore : null;
   // tf.profile sees only this thread's kernels: no profile for the data-parallel engine.
-  const profile = options.profile && !parallel ? await profileStep(engine, x, y) : undefined;
+  const profile = options.profile && options.engine === 'local' ? await profileStep(engine, x, y) : undefined;
 
   const predict = () => tf.tidy(() => (model.predict(x, { batchSize }) as tf.Tensor).dataSync());
   predict();
@@ -139,7 +149,27 @@ async function measure(options: {
   const inferRuns = Math.max(1, options.steps);
   for (let i = 0; i < inferRuns; i++) predict();
   const inferSeconds = (performance.now() - t1) / 1000;
+  tf.dispose([x, y]);
+  return { trainSeconds, inferSeconds, inferRuns, firstStepMs, leaked, profile };
+}
 
+async function measure(options: MeasureOptions): Promise<TrainBenchResult> {
+  // The torch backend reads its intra-op thread count from NET2NET_THREADS when it registers.
+  process.env.NET2NET_THREADS = String(options.threads);
+  const info = await selectBackend(options.backend, (line) => console.error(line));
+  const threads = backendThreads();
+  const { input, batchSize } = options;
+  const model = buildModel(options.model, { inputShape: input, classes: 10, width: options.width, seed: 1 });
+  const parallel = options.engine === 'data-parallel';
+  if (parallel && info.choice !== 'wasm' && info.choice !== 'cpu')
+    throw new Error(`--engine data-parallel runs on wasm or cpu, not on ${info.choice}`);
+  const engine: StepEngine = parallel
+    ? await createDataParallelStepEngine(model, RMSPROP, {
+        workers: options.workers,
+        backend: info.choice as 'wasm' | 'cpu',
+      })
+    : new LocalStepEngine(model, RMSPROP);
+  const timed = await timeSteps(engine, model, options);
   const result: TrainBenchResult = {
     backend: info.choice,
     engine: options.engine,
@@ -150,117 +180,194 @@ async function measure(options: {
     batch_size: batchSize,
     input: input.join('x'),
     params: model.countParams(),
-    train_img_per_s: round((batchSize * options.steps) / trainSeconds),
-    infer_img_per_s: round((batchSize * inferRuns) / inferSeconds),
+    trainable_params: model.trainableWeights.reduce((n, w) => n + tf.util.sizeFromShape(w.shape as number[]), 0),
+    threads,
+    train_img_per_s: round((batchSize * options.steps) / timed.trainSeconds),
+    infer_img_per_s: round((batchSize * timed.inferRuns) / timed.inferSeconds),
     steps: options.steps,
     warmup_steps: options.warmup,
-    step_ms: round((trainSeconds * 1000) / options.steps),
-    first_step_ms: firstStepMs === null ? null : round(firstStepMs),
-    leaked_tensors: leaked,
+    step_ms: round((timed.trainSeconds * 1000) / options.steps),
+    first_step_ms: timed.firstStepMs === null ? null : round(timed.firstStepMs),
+    leaked_tensors: timed.leaked,
+    peak_rss_mb: round(process.resourceUsage().maxRSS / 1024),
     notes: info.notes,
-    ...(profile ? { profile } : {}),
+    ...(timed.profile ? { profile: timed.profile } : {}),
   };
   await engine.dispose();
   model.dispose();
-  tf.dispose([x, y]);
   return result;
 }
 
-/** The cpu baseline in a child process (a process has one active backend, and the wasm kernels stay out of it). */
-function measureCpuChild(model: string, input: string, width: number, batchSize: number): TrainBenchResult | null {
+/** Another backend measured in a child process (a process has one active backend). */
+function measureChild(backend: string, options: MeasureOptions): TrainBenchResult | null {
   const bench = fileURLToPath(new URL('../bench.ts', import.meta.url));
-  const args = ['--import', 'tsx', bench, 'train', '--backend', 'cpu', '--model', model, '--input', input];
-  args.push('--width', String(width), '--batch-size', String(batchSize), '--steps', '1', '--warmup', '0');
+  const args = ['--import', 'tsx', bench, 'train', '--backend', backend, '--model', options.model];
+  args.push('--input', options.input.join('x'), '--width', String(options.width));
+  args.push('--batch-size', String(options.batchSize), '--steps', String(options.steps));
+  args.push('--warmup', String(options.warmup), '--threads', String(options.threads));
   const child = spawnSync(process.execPath, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
   const line = child.stdout
     .split('\n')
     .reverse()
     .find((l) => l.startsWith('{'));
   if (child.status !== 0 || !line) {
-    console.error(`bench train: the cpu baseline failed (exit ${child.status})`);
+    console.error(`bench train: the ${backend} backend could not be measured (exit ${child.status}); skipped`);
     return null;
   }
   console.log(line);
   return JSON.parse(line) as TrainBenchResult;
 }
 
-interface TorchResult {
-  backend: string;
-  threads: number;
-  train_img_per_s: number;
-  infer_img_per_s: number;
-  params: number;
-  line: string;
+interface CompareOptions {
+  main: TrainBenchResult;
+  /** The LocalStepEngine run in this process when `main` is data-parallel. */
+  local: TrainBenchResult | null;
+  common: MeasureOptions;
+  compareWith: Comparable[];
+  cpuBatchSize: number;
+  peer: PeerKind;
+  peerDevice: 'cpu' | 'cuda';
+  sharedScript: string;
 }
 
-function measureTorch(
-  script: string,
-  threads: number,
-  width: number,
-  batchSize: number,
-  input: [number, number, number],
-  steps: number,
-) {
-  if (!existsSync(script)) {
-    console.error(`bench train: PyTorch peer ${script} not found; skipped`);
-    return null;
+/** The comparison runs and the summary object with every result and the ratios to the peer. */
+function compare(options: CompareOptions): void {
+  const { main, common, compareWith } = options;
+  const results: Record<string, TrainBenchResult | null> = { [main.backend]: main };
+  for (const backend of ['torch', 'wasm'] as const) {
+    if (!compareWith.includes(backend) || backend === main.backend) continue;
+    if ((BACKEND_CHOICES as readonly string[]).includes(backend)) results[backend] = measureChild(backend, common);
+    else console.error(`bench train: this checkout has no '${backend}' backend; skipped`);
   }
-  const args = [script, String(width), String(batchSize), String(input[0]), String(input[2]), String(steps)];
-  const env = { ...process.env, THREADS: String(threads) };
-  const child = spawnSync('/usr/bin/python3', args, { encoding: 'utf8', env });
-  const line = child.stdout.trim().split('\n').pop() ?? '';
-  const field = (name: string) => Number(new RegExp(`${name}=([\\d.]+)`).exec(line)?.[1] ?? NaN);
-  if (child.status !== 0 || !Number.isFinite(field('train_img_s'))) {
-    console.error(`bench train: PyTorch peer failed (exit ${child.status}): ${child.stderr.trim().split('\n').pop()}`);
-    return null;
+  if (compareWith.includes('cpu') && main.backend !== 'cpu')
+    results.cpu = measureChild('cpu', { ...common, batchSize: options.cpuBatchSize, steps: 1, warmup: 0 });
+  const peers: Record<string, PeerResult | null> = {};
+  if (compareWith.includes('peer')) {
+    const topology = buildModel(common.model, { inputShape: common.input, classes: 10, width: common.width });
+    const request = {
+      kind: options.peer,
+      topology: topology.toJSON(undefined, false) as object,
+      width: common.width,
+      batchSize: common.batchSize,
+      input: common.input,
+      steps: Math.max(common.steps, 3),
+      device: options.peerDevice,
+      channelsLast: true,
+      sharedScript: options.sharedScript,
+    };
+    topology.dispose();
+    peers.same_threads = measurePeer({ ...request, threads: common.threads });
+    if (common.threads !== 1 && options.peerDevice === 'cpu')
+      peers.one_thread = measurePeer({ ...request, threads: 1 });
   }
-  const result: TorchResult = {
-    backend: 'pytorch-cpu',
-    threads: field('threads'),
-    train_img_per_s: field('train_img_s'),
-    infer_img_per_s: field('infer_img_s'),
-    params: field('params'),
-    line,
-  };
+  const peer = peers.same_threads ?? null;
+  const ratio = (r: TrainBenchResult | null, key: 'train_img_per_s' | 'infer_img_per_s', p: PeerResult | null) =>
+    r && p ? round(r[key] / p[key]) : null;
+  const brief = (r: TrainBenchResult | null) =>
+    r && {
+      train_img_per_s: r.train_img_per_s,
+      infer_img_per_s: r.infer_img_per_s,
+      batch_size: r.batch_size,
+      threads: r.threads,
+      peak_rss_mb: r.peak_rss_mb,
+      ratio_to_peer_train: ratio(r, 'train_img_per_s', peer),
+      ratio_to_peer_infer: ratio(r, 'infer_img_per_s', peer),
+      ratio_to_peer_1thread_train: ratio(r, 'train_img_per_s', peers.one_thread ?? null),
+    };
   console.log(
-    JSON.stringify({ ...result, model: 'torch_inception_small', batch_size: batchSize, input: input.join('x') }),
+    JSON.stringify({
+      name: 'summary',
+      backend: main.backend,
+      model: main.model,
+      input: main.input,
+      width: main.width,
+      batch_size: main.batch_size,
+      threads: common.threads,
+      engine: main.engine,
+      workers: main.workers,
+      machine_two_thread_speedup: main.machine_two_thread_speedup ?? null,
+      speedup_vs_local: options.local ? round(main.train_img_per_s / options.local.train_img_per_s) : null,
+      backends: Object.fromEntries(Object.entries(results).map(([name, r]) => [name, brief(r)])),
+      peer: peer && { ...peer },
+      peer_1thread: peers.one_thread ?? null,
+      /** The graph peer builds the same network: its parameter count must equal ours. */
+      peer_params_match: peer ? peer.params === main.trainable_params : null,
+      ratio_to_peer_train: ratio(main, 'train_img_per_s', peer),
+      ratio_to_peer_infer: ratio(main, 'infer_img_per_s', peer),
+    }),
   );
-  return result;
+}
+
+function positiveInteger(name: string, value: number): number {
+  if (!Number.isInteger(value) || value < 1) {
+    console.error(`bench train: --${name} ${value} is invalid: expected an integer >= 1`);
+    process.exit(2);
+  }
+  return value;
+}
+
+function parseCompareWith(text: string): Comparable[] {
+  const items = text.split(',').map((s) => s.trim());
+  const bad = items.filter((s) => !(COMPARABLE as readonly string[]).includes(s));
+  if (bad.length > 0) {
+    console.error(
+      `bench train: --compare-with '${bad.join(',')}' is invalid: expected some of ${COMPARABLE.join(',')}`,
+    );
+    process.exit(2);
+  }
+  return items as Comparable[];
+}
+
+/** `--input`, else the family's default input; `--image-size` replaces its height and width. */
+function resolveInput(model: string, input: string | undefined, imageSize: number | undefined) {
+  const [h, w, c] = input === undefined ? modelFamily(model).defaultInputShape : parseInput(input);
+  if (imageSize === undefined) return [h, w, c] as [number, number, number];
+  const size = positiveInteger('image-size', imageSize);
+  return [size, size, c] as [number, number, number];
 }
 
 export async function run(argv: string[]): Promise<void> {
   const args = await yargs(argv)
     .option('model', { type: 'string', default: 'inception-bn-small', choices: MODEL_NAMES as string[] })
-    .option('input', { type: 'string', default: '28x28x1', describe: 'HxWxC' })
+    .option('input', { type: 'string', describe: "HxWxC (default: the model's, 28x28x1 or 224x224x3)" })
+    .option('image-size', { type: 'number', describe: 'sets the input height and width (keeps its channels)' })
     .option('batch-size', { type: 'number', default: 64 })
     .option('backend', { type: 'string', default: 'auto', choices: BACKEND_CHOICES as readonly string[] })
     .option('steps', { type: 'number', default: 3, describe: 'timed training steps (and predict passes)' })
     .option('warmup', { type: 'number', default: 1, describe: 'untimed training steps first' })
     .option('width', { type: 'number', default: 1 })
+    .option('threads', { type: 'number', default: availableParallelism(), describe: 'intra-op threads (torch, peer)' })
     .option('profile', { type: 'boolean', default: false, describe: 'kernel times of one step (tf.profile)' })
-    .option('compare', { type: 'boolean', default: false, describe: 'also measure the cpu backend and PyTorch' })
+    .option('compare', { type: 'boolean', default: false, describe: 'also measure other backends and PyTorch' })
+    .option('compare-with', { type: 'string', default: COMPARABLE.join(','), describe: 'what --compare measures' })
     .option('cpu-batch-size', { type: 'number', default: 2 })
-    .option('torch', { type: 'string', default: TORCH_PEER, describe: 'PyTorch peer script for --compare' })
+    .option('peer', {
+      type: 'string',
+      choices: PEER_KINDS as readonly string[],
+      describe: 'PyTorch peer: shared (the hand-written small net; default for inception-bn-small) or graph',
+    })
+    .option('peer-device', { type: 'string', choices: ['cpu', 'cuda'], describe: 'default: cuda when a GPU is in use' })
+    .option('torch', { type: 'string', default: SHARED_PEER, describe: 'the shared PyTorch peer script' })
     .option('engine', { type: 'string', default: 'local', choices: ENGINES as readonly string[] })
     .option('workers', { type: 'number', default: 1, describe: 'worker threads of the data-parallel engine' })
     .strict()
     .parseAsync();
-  for (const name of ['batch-size', 'steps', 'cpu-batch-size', 'workers'] as const) {
-    if (!Number.isInteger(args[name]) || args[name] < 1) {
-      console.error(`bench train: --${name} ${args[name]} is invalid: expected an integer >= 1`);
-      process.exit(2);
-    }
-  }
-  const input = parseInput(args.input);
-  const common = {
+  for (const name of ['batch-size', 'steps', 'cpu-batch-size', 'workers', 'threads'] as const)
+    positiveInteger(name, args[name]);
+  const common: MeasureOptions = {
     backend: args.backend as BackendChoice,
     model: args.model,
-    input,
+    input: resolveInput(args.model, args.input, args['image-size']),
     width: args.width,
     batchSize: args['batch-size'],
     steps: args.steps,
     warmup: Math.max(0, Math.floor(args.warmup)),
+    threads: args.threads,
+    profile: false,
+    engine: 'local',
+    workers: 0,
   };
+  const compareWith = parseCompareWith(args['compare-with']);
   const main = await measure({
     ...common,
     profile: args.profile,
@@ -269,35 +376,17 @@ export async function run(argv: string[]): Promise<void> {
   });
   console.log(JSON.stringify(main));
   if (!args.compare) return;
-
-  const local =
-    main.engine === 'local' ? main : await measure({ ...common, profile: false, engine: 'local', workers: 0 });
-  if (local !== main) console.log(JSON.stringify(local));
-
-  const cpu = measureCpuChild(args.model, args.input, args.width, args['cpu-batch-size']);
-  const torchSteps = Math.max(args.steps, 3);
-  const torch = measureTorch(args.torch, 2, args.width, args['batch-size'], input, torchSteps);
-  const torch1 = measureTorch(args.torch, 1, args.width, args['batch-size'], input, torchSteps);
-  console.log(
-    JSON.stringify({
-      name: 'summary',
-      backend: main.backend,
-      model: main.model,
-      batch_size: main.batch_size,
-      engine: main.engine,
-      workers: main.workers,
-      train_img_per_s: main.train_img_per_s,
-      local_train_img_per_s: local.train_img_per_s,
-      speedup_vs_local: round(main.train_img_per_s / local.train_img_per_s),
-      machine_two_thread_speedup: main.machine_two_thread_speedup ?? null,
-      cpu_train_img_per_s: cpu?.train_img_per_s ?? null,
-      torch_train_img_per_s: torch?.train_img_per_s ?? null,
-      torch_threads: torch?.threads ?? null,
-      speedup_vs_cpu: cpu ? round(main.train_img_per_s / cpu.train_img_per_s) : null,
-      ratio_to_torch_train: torch ? round(main.train_img_per_s / torch.train_img_per_s) : null,
-      ratio_to_torch_infer: torch ? round(main.infer_img_per_s / torch.infer_img_per_s) : null,
-      torch_1thread_train_img_per_s: torch1?.train_img_per_s ?? null,
-      ratio_to_torch_1thread_train: torch1 ? round(main.train_img_per_s / torch1.train_img_per_s) : null,
-    }),
-  );
+  const local = main.engine === 'local' ? null : await measure(common);
+  if (local) console.log(JSON.stringify(local));
+  const gpuInUse = (await selectBackend(common.backend, () => {})).gpuInUse === true;
+  compare({
+    main,
+    local,
+    common: { ...common, backend: main.backend as BackendChoice },
+    compareWith,
+    cpuBatchSize: args['cpu-batch-size'],
+    peer: (args.peer as PeerKind | undefined) ?? (args.model === 'inception-bn-small' ? 'shared' : 'graph'),
+    peerDevice: (args['peer-device'] as 'cpu' | 'cuda' | undefined) ?? (gpuInUse ? 'cuda' : 'cpu'),
+    sharedScript: args.torch,
+  });
 }

@@ -176,7 +176,7 @@ export async function run(argv: string[]): Promise<void> {
     kind: 'conv',
     batchNorm: true,
   }));
-  const [deepened, deepen] = time(() => deeper(teacher, inserts, { data, seed }));
+  const [deepened, deepen] = time(() => deeper(teacher, inserts, { data }));
   emit('deepen', deepen, {
     params_before: params,
     params_after: deepened.countParams(),

@@ -11,6 +11,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { readFileSync } from 'node:fs';
 import { registerWasmTrainingKernels } from './wasm-kernels/index.ts';
+import { guardedActivation } from './activation-guards.ts';
 
 export const BACKEND_CHOICES = ['auto', 'torch', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const;
 export type BackendChoice = (typeof BACKEND_CHOICES)[number];
@@ -154,7 +155,7 @@ export async function selectBackend(
   const reasons: Record<string, string> = {};
   const attempt = async (choice: ConcreteChoice): Promise<Activated | null> => {
     try {
-      return await activate(choice, options);
+      return await guardedActivation(() => activate(choice, options));
     } catch (err) {
       reasons[choice] = firstLine(err);
       return null;

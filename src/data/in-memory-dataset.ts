@@ -5,7 +5,7 @@
 import type { Batch, Dataset, InputShape, TrainBatchOptions } from './dataset.ts';
 import { PixelNormalizer, makeBatch } from './pixel-normalization.ts';
 import type { Normalization } from './pixel-normalization.ts';
-import { SeededRandom, hashSeed } from './seeded-random.ts';
+import { SeededRandom, hashSeed } from '../random/seeded-random.ts';
 import { TrainOrder, checkTrainBatchOptions } from './train-order.ts';
 
 /** Images [n, h, w, c] as bytes and their class indices. */

@@ -1,4 +1,7 @@
-/** Opening any dataset from its spec: the one entry point the trainer and the CLIs use. */
+/**
+ * Opening any dataset from its `--data` spec (fashion-mnist, synthetic, imagenet:, folder:): what the experiment
+ * runner, `npm run data` and the benchmarks call. The trainer never opens one; it is handed the opened Dataset.
+ */
 import { fileURLToPath } from 'node:url';
 import type { Dataset } from './dataset.ts';
 import { parseDataSpec } from './data-spec.ts';
@@ -28,7 +31,7 @@ export interface OpenDatasetOptions {
   augment?: boolean;
   /** Image folders: files read and decoded at once (default 4). */
   concurrency?: number;
-  /** Image folders: decode worker threads (default: half the cores, 1 to 4); 0 decodes on the calling thread. */
+  /** Image folders: decode worker threads (default: the cores available); 0 decodes on the calling thread. */
   decodeThreads?: number;
   /** Image folders: batches decoded ahead of the trainer (default 3). */
   prefetchBatches?: number;

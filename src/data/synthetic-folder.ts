@@ -6,7 +6,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
-import { SeededRandom, hashSeed } from './seeded-random.ts';
+import { SeededRandom, hashSeed } from '../random/seeded-random.ts';
 
 export type MakeFolderValLayout = 'class-folders' | 'flat-txt' | 'flat-csv';
 

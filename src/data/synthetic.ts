@@ -6,7 +6,7 @@
 import type { InputShape } from './dataset.ts';
 import type { ImageArray } from './in-memory-dataset.ts';
 import { InMemoryDataset } from './in-memory-dataset.ts';
-import { SeededRandom, hashSeed } from './seeded-random.ts';
+import { SeededRandom, hashSeed } from '../random/seeded-random.ts';
 
 export interface SyntheticConfig {
   inputShape: InputShape;
@@ -45,6 +45,16 @@ function classPattern(shape: InputShape, classIndex: number, seed: number): Floa
   return pattern;
 }
 
+/**
+ * A standard normal from two fresh uniforms (Box-Muller, cosine branch only): how the images have always been drawn,
+ * kept so that a seed keeps giving the same images.
+ */
+function pixelNoise(rng: SeededRandom): number {
+  const u = 1 - rng.next();
+  const v = rng.next();
+  return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v);
+}
+
 function generateSplit(config: Required<Omit<SyntheticConfig, 'name' | 'augment'>>, patterns: Float32Array[], count: number, stream: number): ImageArray {
   const [h, w, c] = config.inputShape;
   const size = h * w * c;
@@ -63,7 +73,7 @@ function generateSplit(config: Required<Omit<SyntheticConfig, 'name' | 'augment'
       for (let x = 0; x < w; x++) {
         const sx = (x + dx + w) % w;
         for (let ch = 0; ch < c; ch++) {
-          const v = 0.5 + contrast * pattern[(sy * w + sx) * c + ch]! + config.noise * rng.normal();
+          const v = 0.5 + contrast * pattern[(sy * w + sx) * c + ch]! + config.noise * pixelNoise(rng);
           pixels[i * size + (y * w + x) * c + ch] = Math.max(0, Math.min(255, Math.round(v * 255)));
         }
       }

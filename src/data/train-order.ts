@@ -3,7 +3,7 @@
  * consumed since the start of training) is example `permutation(seed, floor(p / n))[p mod n]`. Batches straddle
  * epoch boundaries, so a batch is always full and `start` is any non-negative integer.
  */
-import { hashSeed, seededPermutation } from './seeded-random.ts';
+import { hashSeed, seededPermutation } from '../random/seeded-random.ts';
 
 export class TrainOrder {
   /** The two most recent epochs' permutations: a batch may straddle two epochs. */

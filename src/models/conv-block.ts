@@ -3,7 +3,7 @@
  * the identity-shaped C -> C pairs that `deeper` inserts (extra pairs after a factorized pair, top pairs on a module).
  *
  * Naming (other code relies on it): a block named N is the layers `N` (Conv2D, no bias, 'same' padding), `N/bn`
- * (BatchNormalization, scale and center on) and `N/relu` (a ReLU layer). A factorized block N is the blocks `N/3x1`
+ * (BatchNormalization, scale and center on; the fused-training class of batch-norm-layer.ts) and `N/relu` (a ReLU layer). A factorized block N is the blocks `N/3x1`
  * then `N/1x3`; its extra pairs are `N/extra${i}/3x1` then `N/extra${i}/1x3`. Top pairs on a tensor named M are
  * `M/top${i}/3x1` then `M/top${i}/1x3`; a module M ends with `M/concat` (Concatenate) and `M/output` (ReLU).
  *
@@ -12,6 +12,7 @@
  * seeded from (seed, layer name), so a layer gets the same initial weights in every variant that contains it.
  */
 import * as tf from '@tensorflow/tfjs';
+import { batchNormalization } from './batch-norm-layer.ts';
 
 export interface BlockContext {
   /** Base seed for reproducible initialization; undefined = unseeded. */
@@ -57,7 +58,7 @@ export function convBlock(ctx: BlockContext, x: tf.SymbolicTensor, spec: ConvBlo
     useBias: false,
     kernelInitializer: kernelInitializer(ctx, spec.name),
   });
-  const bn = tf.layers.batchNormalization({ name: `${spec.name}/bn`, axis: -1 });
+  const bn = batchNormalization({ name: `${spec.name}/bn`, axis: -1 });
   const relu = tf.layers.reLU({ name: `${spec.name}/relu` });
   return relu.apply(bn.apply(conv.apply(x))) as tf.SymbolicTensor;
 }

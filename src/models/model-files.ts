@@ -7,6 +7,7 @@ import * as tf from '@tensorflow/tfjs';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic, writeJsonAtomic } from '../io/atomic-file.ts';
+import { readFileChunks } from '../io/chunked-read.ts';
 
 export const MODEL_JSON = 'model.json';
 export const WEIGHTS_BIN = 'weights.bin';
@@ -27,8 +28,10 @@ export async function saveModel(model: tf.LayersModel, dir: string, metadata?: R
     tf.io.withSaveHandler(async (artifacts) => {
       const weightData = artifacts.weightData;
       const buffers = weightData === undefined ? [] : Array.isArray(weightData) ? weightData : [weightData];
-      const bytes = Buffer.concat(buffers.map((b) => Buffer.from(b)));
-      writeFileAtomic(join(dir, WEIGHTS_BIN), bytes);
+      writeFileAtomic(
+        join(dir, WEIGHTS_BIN),
+        buffers.map((b) => new Uint8Array(b)),
+      );
       const json: ModelJson = {
         format: 'layers-model',
         generatedBy: `TensorFlow.js tfjs-layers v${tf.version_layers}`,
@@ -58,23 +61,26 @@ export function readModelArtifacts(dir: string): tf.io.ModelArtifacts {
     throw new Error(`'${jsonPath}' is not a TensorFlow.js layers model (no modelTopology or weightsManifest)`);
   }
   const weightSpecs: tf.io.WeightsManifestEntry[] = [];
-  const buffers: Buffer[] = [];
+  const pieces: Buffer[] = [];
   for (const group of json.weightsManifest) {
     weightSpecs.push(...group.weights);
     for (const p of group.paths) {
       const file = join(dir, p);
       if (!existsSync(file)) throw new Error(`weight file '${file}' named by '${jsonPath}' is missing`);
-      buffers.push(readFileSync(file));
+      pieces.push(...readFileChunks(file));
     }
   }
-  const all = Buffer.concat(buffers);
+  const bytes = pieces.reduce((n, piece) => n + piece.length, 0);
   const expected = weightSpecs.reduce((n, s) => n + s.shape.reduce((a, b) => a * b, 1) * 4, 0);
-  if (all.length !== expected) {
-    throw new Error(
-      `weights in '${dir}' have ${all.length} bytes, the manifest needs ${expected}: truncated or corrupt`,
-    );
+  if (bytes !== expected) {
+    throw new Error(`weights in '${dir}' have ${bytes} bytes, the manifest needs ${expected}: truncated or corrupt`);
   }
-  const weightData = all.buffer.slice(all.byteOffset, all.byteOffset + all.byteLength) as ArrayBuffer;
+  // A list of buffers, never one joined copy: TensorFlow.js slices each weight out of the list.
+  const weightData = pieces.map((p) =>
+    p.byteOffset === 0 && p.byteLength === p.buffer.byteLength
+      ? (p.buffer as ArrayBuffer)
+      : (p.buffer.slice(p.byteOffset, p.byteOffset + p.byteLength) as ArrayBuffer),
+  );
   return {
     modelTopology: json.modelTopology,
     weightSpecs,

@@ -3,7 +3,8 @@
  * conv kernels [kh, kw, in, out] and dense kernels [in, out] directly; per-channel vectors as [1, 1, n];
  * depthwise kernels [kh, kw, in, multiplier] as [kh * kw, in, multiplier] with no output mapping.
  */
-import type { SeededRandom, UnitMapping } from './mapping.ts';
+import type { SeededRandom } from '../random/seeded-random.ts';
+import type { UnitMapping } from './mapping.ts';
 import { replicaCounts, replicaRanks } from './mapping.ts';
 import type { NoiseSpec } from './noise.ts';
 import { rootMeanSquare, ZERO_SUM_RELATIVE_SCALE } from './noise.ts';

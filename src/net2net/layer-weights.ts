@@ -7,7 +7,8 @@ import type { GraphNode } from './graph.ts';
 import type { FillMode, KernelView } from './kernel-remap.ts';
 import { remapKernel } from './kernel-remap.ts';
 import type { LayerRole } from './layer-roles.ts';
-import type { SeededRandom, UnitMapping } from './mapping.ts';
+import type { SeededRandom } from '../random/seeded-random.ts';
+import type { UnitMapping } from './mapping.ts';
 import { depthwiseMapping } from './mapping.ts';
 import type { NoiseSpec } from './noise.ts';
 

@@ -1,10 +1,11 @@
 /**
- * Unit mappings of Net2WiderNet and the seeded random numbers that draw them.
+ * Unit mappings of Net2WiderNet, and the seeded random numbers that draw them.
  *
  * A mapping describes one tensor's channel axis after widening: position j of the new tensor holds a copy of unit
  * g[j] of the old tensor. The first `oldWidth` positions of a freshly drawn mapping are the identity (g(j) = j), the
  * rest are uniform draws from the old units (the paper's g).
  */
+import { SeededRandom } from '../random/seeded-random.ts';
 
 export interface UnitMapping {
   /** Width of the tensor before widening (n). */
@@ -92,50 +93,9 @@ export function depthwiseMapping(channels: UnitMapping, multiplier: number): Uni
   return { oldWidth: channels.oldWidth * multiplier, g };
 }
 
-/** A small deterministic generator (mulberry32) with uniform ints and Gaussian draws, so transforms reproduce. */
-export class SeededRandom {
-  private state: number;
-  private spareNormal: number | null = null;
-
-  constructor(readonly seed: number) {
-    this.state = seed >>> 0;
-  }
-
-  /** Uniform in [0, 1). */
-  next(): number {
-    this.state = (this.state + 0x6d2b79f5) >>> 0;
-    let t = this.state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  }
-
-  /** Uniform integer in [0, n). */
-  int(n: number): number {
-    return Math.min(n - 1, Math.floor(this.next() * n));
-  }
-
-  /** Standard normal (Box-Muller). */
-  normal(): number {
-    if (this.spareNormal !== null) {
-      const z = this.spareNormal;
-      this.spareNormal = null;
-      return z;
-    }
-    let u = 0;
-    while (u === 0) u = this.next();
-    const v = this.next();
-    const r = Math.sqrt(-2 * Math.log(u));
-    this.spareNormal = r * Math.sin(2 * Math.PI * v);
-    return r * Math.cos(2 * Math.PI * v);
-  }
-
-  /** A new 32-bit seed for a sub-stream (e.g. one layer's noise), so streams do not depend on visiting order. */
-  derive(label: string): number {
-    let h = (this.seed ^ 0x9e3779b9) >>> 0;
-    for (let i = 0; i < label.length; i++) h = Math.imul(h ^ label.charCodeAt(i), 0x01000193) >>> 0;
-    return h;
-  }
+/** The operators' generator (mulberry32): a recorded seed reproduces the transform it was drawn for. */
+export function operatorRandom(seed: number): SeededRandom {
+  return new SeededRandom(seed, 'mulberry32');
 }
 
 /** A seed for callers that give none; recorded in the transform record so the result can be reproduced. */

@@ -1,6 +1,7 @@
 /**
- * The JSON record of a transform: enough to reproduce it (operator, arguments, seed) and to inspect it (the
- * mappings g, replica counts, inserted layers and the statistics they were initialized from).
+ * The JSON record of a transform: enough to reproduce it (operator, arguments, and the width operators' seed; deeper
+ * draws nothing at random) and to inspect it (the mappings g, replica counts, inserted layers and the statistics
+ * they were initialized from).
  */
 import type { NoiseSpec } from './noise.ts';
 import type { ResolvedGroup } from './remapping.ts';
@@ -51,7 +52,6 @@ export interface InsertRecord {
 
 export interface DeeperRecord {
   operator: 'deeper';
-  seed: number;
   statistics: 'training' | 'inference';
   inserts: InsertRecord[];
   paramsBefore: number;

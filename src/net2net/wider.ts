@@ -6,7 +6,7 @@ import { getNode, readGraph } from './graph.ts';
 import { widthKey } from './layer-roles.ts';
 import type { WeightFill } from './layer-weights.ts';
 import { widenedLayerWeights } from './layer-weights.ts';
-import { freshSeed, SeededRandom } from './mapping.ts';
+import { freshSeed, operatorRandom } from './mapping.ts';
 import type { NoiseSpec } from './noise.ts';
 import { validateNoise, ZERO_SUM_RELATIVE_SCALE } from './noise.ts';
 import { buildFromConfig, transferWeights } from './rebuild.ts';
@@ -27,7 +27,7 @@ export function wider(
   options: WiderOptions = {},
 ): tf.LayersModel {
   const noise = validateNoise(options.noise);
-  return widen(model, targets, options.seed, noise, 'wider', options.record);
+  return widen(model, targets, { operator: 'wider', seed: options.seed, noise, record: options.record });
 }
 
 /**
@@ -40,21 +40,25 @@ export function randomPad(
   targets: Record<string, number>,
   options: Omit<WiderOptions, 'noise'> = {},
 ): tf.LayersModel {
-  return widen(model, targets, options.seed, 'none', 'randomPad', options.record);
+  return widen(model, targets, { operator: 'randomPad', seed: options.seed, noise: 'none', record: options.record });
+}
+
+export interface WidenOptions {
+  operator: WidthRecord['operator'];
+  /** Drawn at random (and recorded) when absent. */
+  seed?: number;
+  /** Validated by the caller. */
+  noise: NoiseSpec;
+  record?: RecordSink;
+  /** Operator-specific fields of the record (scaleWidth's factor). */
+  recordExtra?: Partial<WidthRecord>;
 }
 
 /** Shared by wider, randomPad and scaleWidth. */
-export function widen(
-  model: tf.LayersModel,
-  targets: Record<string, number>,
-  seedOption: number | undefined,
-  noise: NoiseSpec,
-  operator: WidthRecord['operator'],
-  record: RecordSink | undefined,
-  extra: Partial<WidthRecord> = {},
-): tf.LayersModel {
-  const seed = seedOption ?? freshSeed();
-  const random = new SeededRandom(seed);
+export function widen(model: tf.LayersModel, targets: Record<string, number>, options: WidenOptions): tf.LayersModel {
+  const { operator, noise, record } = options;
+  const seed = options.seed ?? freshSeed();
+  const random = operatorRandom(seed);
   const graph = readGraph(model);
   const plan = inferRemapping(graph, targets, random);
   const roles = plan.analysis.roles;
@@ -71,7 +75,7 @@ export function widen(
         (role === 'depthwise' && inMap);
       if (!touched) return;
       if (role === 'unit-writer' && outMap) entry.config[widthKey(node)] = outMap.g.length;
-      const layerRandom = new SeededRandom(random.derive(`weights:${entry.name}`));
+      const layerRandom = operatorRandom(random.derive(`weights:${entry.name}`));
       const fill: WeightFill =
         operator === 'randomPad'
           ? { kind: 'random-pad', random: layerRandom }
@@ -95,7 +99,7 @@ export function widen(
       seed,
       noise,
       ...(noise === 'zero-sum' ? { zeroSumScale: ZERO_SUM_RELATIVE_SCALE } : {}),
-      ...extra,
+      ...options.recordExtra,
       targets: { ...targets },
       groups: plan.resolved,
       paramsBefore: model.countParams(),

@@ -37,7 +37,13 @@ export function scaleWidth(model: tf.LayersModel, factor: number, options: Scale
     const target = Math.round(width * factor);
     if (target > width) targets[name] = target;
   }
-  return widen(model, targets, options.seed, noise, 'scaleWidth', options.record, { factor });
+  return widen(model, targets, {
+    operator: 'scaleWidth',
+    seed: options.seed,
+    noise,
+    record: options.record,
+    recordExtra: { factor },
+  });
 }
 
 /**

@@ -3,10 +3,11 @@ import * as tf from '@tensorflow/tfjs';
 import type { RmsPropConfig, StepEngine, StepResult } from './step-engine.ts';
 import { classificationLoss } from './classification-loss.ts';
 import { readOptimizerState, writeOptimizerState, type NamedSlot } from './optimizer-slots.ts';
+import { FusedRmsPropOptimizer } from './fused-rmsprop.ts';
 
+/** Non-centered RMSProp (centered can produce NaN in TensorFlow.js 4.x), one fused kernel per variable update. */
 export function createRmsProp(config: RmsPropConfig): tf.RMSPropOptimizer {
-  // centered = false: tf.train.rmsprop(..., centered = true) can produce NaN in TensorFlow.js 4.x.
-  return tf.train.rmsprop(config.learningRate, config.decay, config.momentum, config.epsilon, false);
+  return new FusedRmsPropOptimizer(config.learningRate, config.decay, config.momentum, config.epsilon);
 }
 
 /** RMSPropOptimizer keeps its rate in a protected field; the schedule sets it before each step. */

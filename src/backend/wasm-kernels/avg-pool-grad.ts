@@ -1,11 +1,11 @@
 /**
- * AvgPoolGrad for the wasm backend (the stock kernel is a scalar loop, ~20x its forward pool). As on the cpu backend,
- * dx[h, w] = sum of dy over the windows that contain (h, w), divided by the full window size; that is the transposed
- * depthwise convolution of dy with a constant filter, computed by sub-pixel phases (sub-pixel-phases.ts) on the
- * backend's XNNPACK DepthwiseConv2dNative.
+ * AvgPoolGrad for the wasm backend (the stock kernel is a scalar loop, many times slower than its forward pool). As on
+ * the cpu backend, dx[h, w] = sum of dy over the windows that contain (h, w), divided by the full window size; that is
+ * the transposed depthwise convolution of dy with a constant filter, computed by sub-pixel phases (sub-pixel-phases.ts)
+ * on the backend's XNNPACK DepthwiseConv2dNative.
  */
-import { AvgPoolGrad, backend_util } from '@tensorflow/tfjs';
-import type { AvgPoolGradAttrs, KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs';
+import { backend_util } from '@tensorflow/tfjs';
+import type { AvgPoolGradAttrs, KernelFunc, TensorInfo } from '@tensorflow/tfjs';
 import { release, runWasm, type WasmBackend } from './wasm-backend.ts';
 import { transposedWindowOp } from './sub-pixel-phases.ts';
 
@@ -61,14 +61,5 @@ export function makeAvgPoolGrad(original: KernelFunc) {
         return part;
       },
     });
-  };
-}
-
-export function avgPoolGradConfig(original: KernelConfig): KernelConfig {
-  return {
-    kernelName: AvgPoolGrad,
-    backendName: 'wasm',
-    setupFunc: original.setupFunc,
-    kernelFunc: makeAvgPoolGrad(original.kernelFunc) as unknown as KernelFunc,
   };
 }

@@ -3,8 +3,8 @@
  * `copyWithin` inside the wasm heap (Inception modules concatenate branches on the channel axis; the gradient splits
  * it again). The stock Concat allocates a subarray per row; the stock SplitV runs a strided Slice per output.
  */
-import { backend_util, Concat, SplitV, util } from '@tensorflow/tfjs';
-import type { ConcatAttrs, KernelConfig, KernelFunc, SplitVAttrs, TensorInfo } from '@tensorflow/tfjs';
+import { backend_util, util } from '@tensorflow/tfjs';
+import type { ConcatAttrs, KernelFunc, SplitVAttrs, TensorInfo } from '@tensorflow/tfjs';
 import { heapF32, type WasmBackend } from './wasm-backend.ts';
 
 const FOUR_BYTE = new Set(['float32', 'int32']);
@@ -68,23 +68,5 @@ export function makeSplitV(original: KernelFunc) {
       start += run;
     });
     return outs;
-  };
-}
-
-export function concatConfig(original: KernelConfig): KernelConfig {
-  return {
-    kernelName: Concat,
-    backendName: 'wasm',
-    setupFunc: original.setupFunc,
-    kernelFunc: makeConcat(original.kernelFunc) as unknown as KernelFunc,
-  };
-}
-
-export function splitVConfig(original: KernelConfig): KernelConfig {
-  return {
-    kernelName: SplitV,
-    backendName: 'wasm',
-    setupFunc: original.setupFunc,
-    kernelFunc: makeSplitV(original.kernelFunc) as unknown as KernelFunc,
   };
 }

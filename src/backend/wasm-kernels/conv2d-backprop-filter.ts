@@ -9,8 +9,8 @@
  * conv and whatever bottom/right padding makes the output exactly kh x kw. Its result [Ci, kh, kw, Co] is transposed to
  * [kh, kw, Ci, Co]. The cost equals the forward convolution's multiply-adds.
  */
-import { backend_util, Conv2DBackpropFilter } from '@tensorflow/tfjs';
-import type { Conv2DBackpropFilterAttrs, KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs';
+import { backend_util } from '@tensorflow/tfjs';
+import type { Conv2DBackpropFilterAttrs, TensorInfo } from '@tensorflow/tfjs';
 import { conv2dInfo, release, reshapeInfo, runWasm, transposeInfo, type WasmBackend } from './wasm-backend.ts';
 
 /**
@@ -95,12 +95,4 @@ export function conv2dBackpropFilter(args: {
   release(backend, xT, dyT, out);
   if (xUsed !== x) release(backend, xUsed);
   return dW;
-}
-
-export function conv2dBackpropFilterConfig(): KernelConfig {
-  return {
-    kernelName: Conv2DBackpropFilter,
-    backendName: 'wasm',
-    kernelFunc: conv2dBackpropFilter as unknown as KernelFunc,
-  };
 }

@@ -3,8 +3,8 @@
  * decomposition (sub-pixel-phases.ts): one stride-1 convolution of dy per stride phase with that phase's filter taps,
  * flipped and with in/out channels swapped. Work equals the forward convolution's for every stride.
  */
-import { backend_util, Conv2DBackpropInput } from '@tensorflow/tfjs';
-import type { Conv2DBackpropInputAttrs, KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs';
+import { backend_util } from '@tensorflow/tfjs';
+import type { Conv2DBackpropInputAttrs, KernelFunc, TensorInfo } from '@tensorflow/tfjs';
 import { conv2dInfo, release, type WasmBackend } from './wasm-backend.ts';
 import { transposedWindowOp, type Phase } from './sub-pixel-phases.ts';
 
@@ -73,14 +73,5 @@ export function makeConv2dBackpropInput(original: KernelFunc) {
         return part;
       },
     });
-  };
-}
-
-export function conv2dBackpropInputConfig(original: KernelConfig): KernelConfig {
-  return {
-    kernelName: Conv2DBackpropInput,
-    backendName: 'wasm',
-    setupFunc: original.setupFunc,
-    kernelFunc: makeConv2dBackpropInput(original.kernelFunc) as unknown as KernelFunc,
   };
 }

@@ -2,10 +2,9 @@
  * Identity for the wasm backend that shares the input's data (one more reference) instead of copying it, as the cpu
  * backend's Identity does. Tensors are immutable, and while the gradient tape records, the engine clones every
  * tensor a kernel saves for its gradient: with the stock wasm Identity each of those clones was a full memcpy
- * (about 600 per training step of the small Inception-BN).
+ * (hundreds per training step of the small Inception-BN).
  */
-import { Identity } from '@tensorflow/tfjs';
-import type { IdentityInputs, KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs';
+import type { IdentityInputs, KernelFunc, TensorInfo } from '@tensorflow/tfjs';
 import type { WasmBackend } from './wasm-backend.ts';
 
 export function makeIdentity(original: KernelFunc) {
@@ -14,14 +13,5 @@ export function makeIdentity(original: KernelFunc) {
     if (x.dtype === 'string') return original(args as unknown as Parameters<KernelFunc>[0]) as TensorInfo;
     args.backend.incRef(x.dataId);
     return { dataId: x.dataId, shape: [...x.shape], dtype: x.dtype };
-  };
-}
-
-export function identityConfig(original: KernelConfig): KernelConfig {
-  return {
-    kernelName: Identity,
-    backendName: 'wasm',
-    setupFunc: original.setupFunc,
-    kernelFunc: makeIdentity(original.kernelFunc) as unknown as KernelFunc,
   };
 }

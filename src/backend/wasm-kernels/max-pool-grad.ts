@@ -1,10 +1,10 @@
 /**
- * MaxPoolGrad for the wasm backend (the stock kernel is a slow scalar loop: ~0.1 s for one 3x3/2 pool of a batch of
- * 32 at 28x28x80). For each output position the arg-max of its window is found for all channels at once (the first
- * maximum in row-major window order wins, as on the cpu backend) and dy is added to dx there.
+ * MaxPoolGrad for the wasm backend (the stock kernel is a slow scalar loop). For each output position the arg-max of
+ * its window is found for all channels at once (the first maximum in row-major window order wins, as on the cpu
+ * backend) and dy is added to dx there.
  */
-import { backend_util, MaxPoolGrad } from '@tensorflow/tfjs';
-import type { KernelConfig, KernelFunc, MaxPoolGradAttrs, TensorInfo } from '@tensorflow/tfjs';
+import { backend_util } from '@tensorflow/tfjs';
+import type { KernelFunc, MaxPoolGradAttrs, TensorInfo } from '@tensorflow/tfjs';
 import type { WasmBackend } from './wasm-backend.ts';
 
 export function makeMaxPoolGrad(original: KernelFunc) {
@@ -65,14 +65,5 @@ export function makeMaxPoolGrad(original: KernelFunc) {
       }
     }
     return dx;
-  };
-}
-
-export function maxPoolGradConfig(original: KernelConfig): KernelConfig {
-  return {
-    kernelName: MaxPoolGrad,
-    backendName: 'wasm',
-    setupFunc: original.setupFunc,
-    kernelFunc: makeMaxPoolGrad(original.kernelFunc) as unknown as KernelFunc,
   };
 }

@@ -6,8 +6,8 @@
  * here in float64. (A matrix product with a ones vector would be faster only if XNNPACK did not repack its weight
  * operand, the data, on every call.) Small tensors are summed directly; other reductions use the stock kernels.
  */
-import { Mean, Sum, util } from '@tensorflow/tfjs';
-import type { KernelConfig, KernelFunc, MeanAttrs, SumAttrs, TensorInfo } from '@tensorflow/tfjs';
+import { util } from '@tensorflow/tfjs';
+import type { KernelFunc, MeanAttrs, SumAttrs, TensorInfo } from '@tensorflow/tfjs';
 import { release, reshapeInfo, runWasm, type WasmBackend } from './wasm-backend.ts';
 
 const DIRECT_LIMIT = 1 << 15;
@@ -19,7 +19,7 @@ export function leadingAxisCount(axis: number | number[], rank: number): number 
   return axes.every((a, i) => a === i) ? axes.length : 0;
 }
 
-function makeReduction(kind: 'sum' | 'mean', original: KernelFunc) {
+export function makeReduction(kind: 'sum' | 'mean', original: KernelFunc) {
   return function reduce(args: {
     inputs: { x: TensorInfo };
     backend: WasmBackend;
@@ -58,23 +58,5 @@ function makeReduction(kind: 'sum' | 'mean', original: KernelFunc) {
     for (let c = 0; c < width; c++) dst[c] = acc[c] * scale;
     if (pooled) release(backend, pooled);
     return out;
-  };
-}
-
-export function sumConfig(original: KernelConfig): KernelConfig {
-  return {
-    kernelName: Sum,
-    backendName: 'wasm',
-    setupFunc: original.setupFunc,
-    kernelFunc: makeReduction('sum', original.kernelFunc) as unknown as KernelFunc,
-  };
-}
-
-export function meanConfig(original: KernelConfig): KernelConfig {
-  return {
-    kernelName: Mean,
-    backendName: 'wasm',
-    setupFunc: original.setupFunc,
-    kernelFunc: makeReduction('mean', original.kernelFunc) as unknown as KernelFunc,
   };
 }

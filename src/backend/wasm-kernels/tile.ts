@@ -4,8 +4,8 @@
  * and before it, the output is the input's flat data repeated, written with doubling `copyWithin` (memcpy speed).
  * The stock wasm Tile computes an index per element. Everything else goes to the stock kernel.
  */
-import { Tile, util } from '@tensorflow/tfjs';
-import type { KernelConfig, KernelFunc, TensorInfo, TileAttrs } from '@tensorflow/tfjs';
+import { util } from '@tensorflow/tfjs';
+import type { KernelFunc, TensorInfo, TileAttrs } from '@tensorflow/tfjs';
 import type { WasmBackend } from './wasm-backend.ts';
 
 /** True when tiling `shape` by `reps` repeats the whole flat input end to end. */
@@ -39,14 +39,5 @@ export function makeTile(original: KernelFunc) {
       filled += n;
     }
     return out;
-  };
-}
-
-export function tileConfig(original: KernelConfig): KernelConfig {
-  return {
-    kernelName: Tile,
-    backendName: 'wasm',
-    setupFunc: original.setupFunc,
-    kernelFunc: makeTile(original.kernelFunc) as unknown as KernelFunc,
   };
 }

@@ -4,7 +4,7 @@
  * alpha flattened onto grey. Crop choice: Inception's random-resized crop, or the validation centre crop.
  */
 import sharp from 'sharp';
-import type { SeededRandom } from '../seeded-random.ts';
+import type { SeededRandom } from '../../random/seeded-random.ts';
 import { readImageHeader } from './image-header.ts';
 
 export interface CropBox {
@@ -91,7 +91,7 @@ export async function uprightSize(bytes: Uint8Array, useSharp = false): Promise<
 /**
  * libvips settings for decoding many files at once, in every thread that loads sharp (loading sharp in a worker
  * resets them): no operation cache (each file is decoded once per epoch, a cache only costs memory), and one libvips
- * thread per image (several files are in flight; threads within one image only add synchronisation, ~10% CPU).
+ * thread per image (several files are in flight; threads within one image only add synchronisation).
  */
 export function configureSharpForDatasets(): void {
   sharp.cache(false);

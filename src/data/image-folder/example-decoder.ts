@@ -10,7 +10,7 @@ import type { CropBox, RandomResizedCropConfig } from './decode-image.ts';
 import { centreCrop, checkImageBytes, decodeRegion, describeDecodeError, randomResizedCrop, uprightSize } from './decode-image.ts';
 import type { ChannelAffine } from './resample-crop.ts';
 import { CropResampler } from './resample-crop.ts';
-import { SeededRandom } from '../seeded-random.ts';
+import { SeededRandom } from '../../random/seeded-random.ts';
 
 /** The callback readFile: about half the main-thread cost of fs/promises' readFile per file (Node 20). */
 const readFile = promisify(readFileCallback);
@@ -47,8 +47,8 @@ export class ExampleDecoder {
 
   /**
    * `readSynchronously`: for a decode worker, whose thread has nothing else to do. An asynchronous readFile is four
-   * libuv thread-pool round trips (open, fstat, read, close), each waking a pool thread that sharp keeps busy: ~0.3 ms
-   * of CPU per file in a profile here, about a tenth of the whole decode.
+   * libuv thread-pool round trips (open, fstat, read, close), each waking a pool thread that sharp keeps busy: a
+   * noticeable share of the whole decode's CPU in a profile.
    */
   constructor(
     readonly settings: DecodeSettings,

@@ -10,7 +10,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { extname, join } from 'node:path';
 import PQueue from 'p-queue';
 import type { DirectoryLister } from './directory-listing.ts';
-import { fileStem, parseValLabels, resolveLabel } from './val-labels.ts';
+import { fileStem, indexBaseOf, parseValLabels, resolveLabel } from './val-labels.ts';
 
 export const IMAGE_EXTENSIONS = new Set(['.jpeg', '.jpg', '.png', '.webp', '.tif', '.tiff', '.avif', '.gif']);
 
@@ -210,6 +210,8 @@ function flatValFiles(
 ): FileList {
   const parsed = parseValLabels(readFileSync(labelsFile, 'utf8'), labelsFile);
   for (const line of parsed.malformedLines) problems.push({ path: `${labelsFile}:${line}`, reason: 'malformed labels line' });
+  const indexBase = indexBaseOf(parsed, folderNames.length, labelsFile);
+  if (indexBase === 1) notes.push(`numeric labels in ${labelsFile} count classes from 1`);
   const folderSet = new Set(folderNames);
   const paths: string[] = [];
   const labels: number[] = [];
@@ -225,7 +227,7 @@ function flatValFiles(
       continue;
     }
     used.add(stem);
-    const folder = resolveLabel(entry.label, folderNames, folderSet);
+    const folder = resolveLabel(entry.label, folderNames, folderSet, indexBase);
     const index = folder === null ? undefined : classIndex.get(folder);
     if (index === undefined) {
       const why = folder === null ? 'names no class folder of train/' : `is the empty class folder ${folder}`;

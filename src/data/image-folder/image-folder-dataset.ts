@@ -19,7 +19,7 @@ import { selectClasses, selectExamples } from '../class-selection.ts';
 import { orderedPrefetch } from '../ordered-prefetch.ts';
 import type { Normalization } from '../pixel-normalization.ts';
 import { IMAGENET_NORMALIZATION, PixelNormalizer, backendCopiesOnCreate, makeBatch } from '../pixel-normalization.ts';
-import { hashSeed } from '../seeded-random.ts';
+import { hashSeed } from '../../random/seeded-random.ts';
 import { TrainOrder, checkTrainBatchOptions } from '../train-order.ts';
 import type { RandomResizedCropConfig } from './decode-image.ts';
 import { DEFAULT_VAL_CROP_FRACTION, INCEPTION_CROP, configureSharpForDatasets, describeDecodeError } from './decode-image.ts';
@@ -44,7 +44,7 @@ export interface ImageFolderOptions extends ClassSelectionOptions {
   normalization?: Normalization;
   /** Files read and decoded at once (default 4). */
   concurrency?: number;
-  /** Worker threads that read, decode and resample (default: half the cores, 1 to 4); 0 decodes on the calling thread. */
+  /** Worker threads that read, decode and resample (default: the cores available); 0 decodes on the calling thread. */
   decodeThreads?: number;
   /** Batches decoded ahead of the consumer (default 3). */
   prefetchBatches?: number;
@@ -57,9 +57,12 @@ export interface ImageFolderOptions extends ClassSelectionOptions {
   valLabels?: string;
 }
 
-/** Default decode threads: half the cores (the other half trains), at least 1, at most 4. */
+/**
+ * Default decode threads: the cores available to this process. A GPU trainer leaves them idle, and the loader has to
+ * keep up with it; on a CPU trainer the threads only run while prefetched batches are missing.
+ */
 export function defaultDecodeThreads(): number {
-  return Math.min(4, Math.max(1, Math.floor(availableParallelism() / 2)));
+  return Math.max(1, availableParallelism());
 }
 
 interface DecodedExample {

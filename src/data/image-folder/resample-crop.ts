@@ -5,8 +5,8 @@
  * The filter is Pillow's BILINEAR (a triangle filter whose support grows with the reduction factor, so reductions
  * are antialiased; enlargements are plain bilinear with pixel centres at i + 0.5), as torchvision's
  * RandomResizedCrop applies it. It runs in a small wasm SIMD module (wasm/resample-crop.c, rebuilt by
- * scripts/build-wasm.sh): libvips' own resize of a crop costs more than decoding the JPEG (1.5-3 ms per 224 crop on
- * the development machine), plain JavaScript about as much (1.2 ms for a 200x200 crop), the wasm module ~0.15 ms.
+ * scripts/build-wasm.sh): libvips' own resize of a crop costs more than decoding the JPEG, plain JavaScript about as
+ * much, the wasm module a fraction of either (`npm run bench -- data` measures the pipeline against libvips' resize).
  */
 import { readFileSync } from 'node:fs';
 

@@ -1,0 +1,88 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  accuracyAfter,
+  checkClaims,
+  stepsToReach,
+  type ClaimSpec,
+  type CurvePoint,
+  type SeedCurves,
+} from '../src/figures/paper-claims.ts';
+
+const curve = (...pairs: [number, number][]): CurvePoint[] => pairs.map(([step, accuracy]) => ({ step, accuracy }));
+
+/** A wider experiment seed: teacher ends at 0.70; net2wider starts there; the baselines start near chance. */
+function widerSeed(seed: number, over: Partial<Record<string, CurvePoint[]>> = {}): SeedCurves {
+  const runs: Record<string, CurvePoint[]> = {
+    net2wider: curve([0, 0.7], [10, 0.715], [20, 0.73]),
+    'random-pad': curve([0, 0.12], [10, 0.6], [20, 0.72]),
+    'random-init': curve([0, 0.1], [10, 0.3], [20, 0.5]),
+    ...over,
+  } as Record<string, CurvePoint[]>;
+  return { seed, teacher: curve([0, 0.1], [10, 0.5], [20, 0.7]), runs: new Map(Object.entries(runs)) };
+}
+
+const WIDER: ClaimSpec[] = [
+  { kind: 'starts-at-teacher', run: 'net2wider' },
+  { kind: 'converges-faster', run: 'net2wider', than: ['random-pad', 'random-init'] },
+];
+
+test('curve readings: minibatches to a target, accuracy after N minibatches', () => {
+  const c = curve([0, 0.1], [10, 0.5], [20, 0.7]);
+  assert.equal(stepsToReach(c, 0.5), 10);
+  assert.equal(stepsToReach(c, 0.71), null);
+  assert.equal(accuracyAfter(c, 15), 0.5);
+  assert.equal(accuracyAfter(c, -1), null);
+});
+
+test('wider claims hold on curves where they hold, in every seed', () => {
+  const [starts, faster] = checkClaims(WIDER, [widerSeed(1), widerSeed(2)]);
+  assert.equal(starts!.held, true);
+  assert.equal(faster!.held, true);
+  assert.equal(faster!.evidence.length, 2);
+  assert.match(faster!.evidence[0]!, /seed 1: to 71\.0%: net2wider 10, random-pad 20, random-init never/);
+});
+
+test('wider claims fail: a student that starts below the teacher; one seed where random pad is as fast', () => {
+  const dipped = widerSeed(2, { net2wider: curve([0, 0.69], [10, 0.715], [20, 0.73]) });
+  assert.equal(checkClaims(WIDER, [widerSeed(1), dipped])[0]!.held, false);
+  const tie = widerSeed(3, { 'random-pad': curve([0, 0.1], [10, 0.72], [20, 0.75]) });
+  assert.equal(checkClaims(WIDER, [widerSeed(1), tie])[1]!.held, false);
+  const neither = widerSeed(4, { net2wider: curve([0, 0.7], [20, 0.705]), 'random-pad': curve([0, 0.1], [20, 0.6]) });
+  assert.equal(checkClaims(WIDER, [neither])[1]!.held, false, 'never reaching the target is not faster than never');
+  assert.equal(
+    checkClaims(WIDER, [widerSeed(1)], { margin: 0.05 })[1]!.held,
+    false,
+    'margin 5 points: nobody reaches 75%',
+  );
+});
+
+test('explore claims: ahead of the from-scratch curve, ends above the teacher trained further; missing runs give null', () => {
+  const specs: ClaimSpec[] = [
+    { kind: 'ahead-of-scratch', run: 'net2deeper' },
+    { kind: 'ends-above', run: 'net2deeper', than: 'teacher-continued' },
+  ];
+  const seed = (deeper: CurvePoint[], further: CurvePoint[]): SeedCurves => ({
+    seed: 1,
+    teacher: curve([0, 0.1], [10, 0.5], [20, 0.7]),
+    runs: new Map([
+      ['net2deeper', deeper],
+      ['teacher-continued', further],
+    ]),
+  });
+  const good = seed(curve([0, 0.7], [10, 0.72], [20, 0.76]), curve([0, 0.7], [10, 0.71], [20, 0.74]));
+  assert.deepEqual(
+    checkClaims(specs, [good]).map((r) => r.held),
+    [true, true],
+  );
+  const behind = seed(curve([0, 0.7], [10, 0.4], [20, 0.72]), curve([0, 0.7], [20, 0.74]));
+  assert.deepEqual(
+    checkClaims(specs, [behind]).map((r) => r.held),
+    [false, false],
+  );
+  const missing: SeedCurves = { seed: 1, teacher: curve([0, 0.1]), runs: new Map() };
+  assert.deepEqual(
+    checkClaims(specs, [missing]).map((r) => r.held),
+    [null, null],
+  );
+});
