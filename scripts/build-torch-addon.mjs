@@ -12,6 +12,7 @@
  * NET2NET_TORCH_SYSTEM_PREFIX (default /usr; where libtorch-dev installs), NET2NET_TORCH_BUILD_DIR (output folder,
  * default native/build). Output: <build dir>/torch-backend.node and torch-backend.json (what it was built against).
  */
+/* global process, console */
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -153,7 +154,13 @@ async function build() {
   ]);
   if (!link.ok) return { failed: `link error:\n${link.stderr.split('\n').slice(0, 30).join('\n')}` };
   renameSync(partial, output);
-  const info = { libtorch: torch.origin, version: torch.version, cuda, abi: torch.abi, builtAt: new Date().toISOString() };
+  const info = {
+    libtorch: torch.origin,
+    version: torch.version,
+    cuda,
+    abi: torch.abi,
+    builtAt: new Date().toISOString(),
+  };
   writeFileSync(join(buildDir, 'torch-backend.json'), `${JSON.stringify(info, null, 2)}\n`);
   rmSync(objectDir, { recursive: true, force: true });
   console.log(`net2net: built ${output} in ${((Date.now() - started) / 1000).toFixed(0)} s`);

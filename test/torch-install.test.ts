@@ -56,7 +56,20 @@ test('--backend auto runs the smoke experiment on wasm when the addon was not bu
   const out = join(scratch, 'wider');
   const result = spawnSync(
     process.execPath,
-    ['--import', 'tsx', 'src/cli/experiment.ts', 'wider', '--preset', 'smoke', '--backend', 'auto', '--out', out, '--figures', 'false'],
+    [
+      '--import',
+      'tsx',
+      'src/cli/experiment.ts',
+      'wider',
+      '--preset',
+      'smoke',
+      '--backend',
+      'auto',
+      '--out',
+      out,
+      '--figures',
+      'false',
+    ],
     { env: { ...process.env, NET2NET_TORCH_ADDON: join(buildDir, 'torch-backend.node') }, encoding: 'utf8' },
   );
   assert.equal(result.status, 0, result.stderr.slice(-2000));

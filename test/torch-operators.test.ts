@@ -67,10 +67,22 @@ for (const experiment of ['wider', 'deeper', 'explore']) {
     const out = mkdtempSync(join(tmpdir(), `torch-${experiment}-`));
     try {
       const folder = join(out, experiment);
-      const { code, stderr } = await runExperiment([experiment, '--preset', 'smoke', '--backend', 'torch', '--out', folder, '--figures', 'false']);
+      const { code, stderr } = await runExperiment([
+        experiment,
+        '--preset',
+        'smoke',
+        '--backend',
+        'torch',
+        '--out',
+        folder,
+        '--figures',
+        'false',
+      ]);
       assert.equal(code, 0, stderr.slice(-2000));
       assert.match(stderr, /\[backend\] torch /);
-      const summary = JSON.parse(readFileSync(join(folder, 'summary.json'), 'utf8')) as { runs: { run: string; problems: string[]; finalStep: number }[] };
+      const summary = JSON.parse(readFileSync(join(folder, 'summary.json'), 'utf8')) as {
+        runs: { run: string; problems: string[]; finalStep: number }[];
+      };
       assert.ok(summary.runs.length >= 2, 'a teacher and at least one student ran');
       for (const run of summary.runs) {
         assert.deepEqual(run.problems, [], `${run.run} problems`);

@@ -119,7 +119,13 @@ test('200 training steps leave the tensor count and the backend bytes unchanged'
 test('the deeper student (factorized, 2 extra pairs, width 1) trains a step at batch 64', opts, async () => {
   await tf.setBackend('torch');
   const shape: [number, number, number] = [28, 28, 1];
-  const model = buildModel('inception-bn-small', { inputShape: shape, width: 1, factorized: true, extraPairs: 2, seed: 6 });
+  const model = buildModel('inception-bn-small', {
+    inputShape: shape,
+    width: 1,
+    factorized: true,
+    extraPairs: 2,
+    seed: 6,
+  });
   const engine = new LocalStepEngine(model, RMSPROP);
   const { x, y } = batch(shape, 64, 2);
   const result = await engine.step(x, y, 0.01);

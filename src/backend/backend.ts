@@ -46,7 +46,10 @@ export class BackendUnavailableError extends Error {
 
 function availableHint(reasons: Record<string, string>): string {
   const failed = new Set(Object.keys(reasons));
-  return (['torch', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const).filter((c) => !failed.has(c)).join(', ') || 'none';
+  return (
+    (['torch', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const).filter((c) => !failed.has(c)).join(', ') ||
+    'none'
+  );
 }
 
 export function isBackendChoice(value: string): value is BackendChoice {
@@ -70,7 +73,7 @@ async function activate(choice: ConcreteChoice, options: BackendOptions): Promis
     case 'torch': {
       const { registerTorchBackend } = await import('./torch/register.ts');
       const setup = registerTorchBackend(options);
-      if (!(await tf.setBackend('torch'))) throw new Error("the torch backend did not initialize");
+      if (!(await tf.setBackend('torch'))) throw new Error('the torch backend did not initialize');
       await tf.ready();
       return {
         tfBackend: 'torch',

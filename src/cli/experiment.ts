@@ -31,6 +31,10 @@ function experimentOptions(y: Argv) {
     })
     .option('data', { describe: "dataset spec (default: the preset's)", type: 'string' })
     .option('backend', { describe: BACKEND_CHOICES.join('|'), default: 'auto', type: 'string' })
+    .option('threads', {
+      describe: 'intra-op threads of the torch backend (default: the cores available)',
+      type: 'string',
+    })
     .option('steps', { describe: 'minibatches of every run', type: 'string' })
     .option('teacher-steps', {
       describe: "minibatches of the teacher (default: --steps or the preset's)",
@@ -67,6 +71,9 @@ async function toOptions(args: ExperimentArgs): Promise<ExperimentOptions> {
   if (args.resume && args.overwrite) throw new UsageError('--resume and --overwrite exclude each other');
   if (args.data !== undefined) parseDataSpec(args.data);
   const steps = integerArgument('steps', args.steps);
+  // The torch backend reads its thread count from NET2NET_THREADS when selectBackend loads it.
+  const threads = integerArgument('threads', args.threads, 1);
+  if (threads !== undefined) process.env.NET2NET_THREADS = String(threads);
   return {
     experiment: EXPERIMENTS[args.experiment as ExperimentName],
     preset: PRESETS[(args.preset ?? 'default') as PresetName],

@@ -34,7 +34,11 @@ function threadCount(requested: number | undefined): number {
 export function registerTorchBackend(options: TorchOptions = {}): TorchSetup {
   const addon = loadTorchAddon();
   const threads = addon.setThreads(threadCount(options.threads));
-  if (setup) return (setup = { ...setup, threads });
+  if (setup) {
+    const backend = tf.findBackend(TORCH) as TorchBackend | null;
+    if (backend) backend.threads = threads;
+    return (setup = { ...setup, threads });
+  }
   const wantCuda = process.env.NET2NET_TORCH_DEVICE !== 'cpu' && addon.cudaDevices() > 0;
   const device = addon.useDevice(wantCuda ? 'cuda' : 'cpu', 0);
   registerTorchKernels();

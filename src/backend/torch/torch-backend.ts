@@ -33,7 +33,8 @@ function bytesOf(shape: readonly number[], dtype: DataType): number {
 }
 
 function toNativeValues(values: BackendValues, dtype: DataType): NativeValues {
-  if (dtype === 'float32') return values instanceof Float32Array ? values : Float32Array.from(values as ArrayLike<number>);
+  if (dtype === 'float32')
+    return values instanceof Float32Array ? values : Float32Array.from(values as ArrayLike<number>);
   if (dtype === 'int32') return values instanceof Int32Array ? values : Int32Array.from(values as ArrayLike<number>);
   if (dtype === 'bool') {
     if (values instanceof Uint8Array) return values;
@@ -52,7 +53,8 @@ export class TorchBackend extends KernelBackend {
     private readonly addon: TorchAddon,
     /** Where tensors live: 'cpu' or 'cuda:N'. */
     readonly device: string,
-    readonly threads: number,
+    /** Intra-op threads (registerTorchBackend updates it when the count changes). */
+    public threads: number,
   ) {
     super();
     addon.setMeta(this.meta);

@@ -65,7 +65,9 @@ const BINARY: Record<string, [string, string, string, readonly DataType[]]> = {
 export function elementwiseKernels(): KernelConfig[] {
   const configs: KernelConfig[] = [];
   for (const [name, [op, dtypes]] of Object.entries(UNARY)) {
-    configs.push(torchKernel(name, dtypes, ({ inputs, backend }) => backend.runOne(op, backend.id(input(inputs, 'x')))));
+    configs.push(
+      torchKernel(name, dtypes, ({ inputs, backend }) => backend.runOne(op, backend.id(input(inputs, 'x')))),
+    );
   }
   for (const [name, [op, first, second, dtypes]] of Object.entries(BINARY)) {
     configs.push(
@@ -83,12 +85,7 @@ export function elementwiseKernels(): KernelConfig[] {
       backend.runOne('leakyRelu', backend.id(input(inputs, 'x')), Number(attrs.alpha)),
     ),
     torchKernel('ClipByValue', NUMERIC, ({ inputs, attrs, backend }) =>
-      backend.runOne(
-        'clip',
-        backend.id(input(inputs, 'x')),
-        Number(attrs.clipValueMin),
-        Number(attrs.clipValueMax),
-      ),
+      backend.runOne('clip', backend.id(input(inputs, 'x')), Number(attrs.clipValueMin), Number(attrs.clipValueMax)),
     ),
     torchKernel('Cast', ANY, ({ inputs, attrs, backend }) => {
       const x = input(inputs, 'x');

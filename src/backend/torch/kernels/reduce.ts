@@ -7,7 +7,8 @@ import { ANY, FLOAT, NUMERIC, input, torchKernel } from './kernel.ts';
 
 /** op -> the dtype a reduction over no axes converts to (TensorFlow.js: sums of bools count, means are floats). */
 function reduceNothing(backend: TorchBackend, op: string, x: TensorInfo): TensorInfo {
-  if ((op === 'sum' || op === 'prod') && x.dtype === 'bool') return backend.runOne('cast', backend.id(x), dtypeCode('int32'));
+  if ((op === 'sum' || op === 'prod') && x.dtype === 'bool')
+    return backend.runOne('cast', backend.id(x), dtypeCode('int32'));
   if (op === 'mean' && x.dtype !== 'float32') return backend.runOne('cast', backend.id(x), dtypeCode('float32'));
   if (op === 'all' || op === 'any') return backend.runOne('cast', backend.id(x), dtypeCode('bool'));
   return backend.runOne('clone', backend.id(x));
