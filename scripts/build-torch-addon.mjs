@@ -161,7 +161,9 @@ async function build() {
     abi: torch.abi,
     builtAt: new Date().toISOString(),
   };
-  writeFileSync(join(buildDir, 'torch-backend.json'), `${JSON.stringify(info, null, 2)}\n`);
+  const infoFile = join(buildDir, 'torch-backend.json');
+  writeFileSync(`${infoFile}.${process.pid}.tmp`, `${JSON.stringify(info, null, 2)}\n`);
+  renameSync(`${infoFile}.${process.pid}.tmp`, infoFile);
   rmSync(objectDir, { recursive: true, force: true });
   console.log(`net2net: built ${output} in ${((Date.now() - started) / 1000).toFixed(0)} s`);
   return { built: output };
