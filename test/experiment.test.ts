@@ -10,7 +10,7 @@ import { readCurveFile } from '../src/train/curve-log.ts';
 import type { CurveRow } from '../src/train/curve-log.ts';
 import { runExperiment } from '../src/experiment/run-experiment.ts';
 import type { ExperimentOptions } from '../src/experiment/options.ts';
-import type { ExperimentName } from '../experiments/definition.ts';
+import type { ExperimentName } from '../experiments/names.ts';
 import { EXPERIMENTS } from '../experiments/registry.ts';
 import { readWrittenManifest } from '../src/run-folder/experiment-manifest.ts';
 import { readFiguresSummary, readSessionSummary } from '../src/run-folder/experiment-summary.ts';

@@ -8,11 +8,10 @@
 import yargs from 'yargs';
 import type { Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { EXPERIMENT_NAMES } from '../../experiments/definition.ts';
-import type { ExperimentName } from '../../experiments/definition.ts';
+import { EXPERIMENT_NAMES } from '../../experiments/names.ts';
+import type { ExperimentName } from '../../experiments/names.ts';
 import { PRESET_NAMES, PRESETS } from '../../experiments/presets.ts';
 import type { PresetName } from '../../experiments/presets.ts';
-import { BACKEND_CHOICES } from '../backend/backend.ts';
 import type { ExperimentOptions } from '../experiment/options.ts';
 import { UsageError } from '../usage-error.ts';
 import { choiceArgument, integerArgument, listArgument, positiveNumberArgument } from './arguments.ts';
@@ -30,7 +29,11 @@ function experimentOptions(y: Argv) {
       type: 'string',
     })
     .option('data', { describe: "dataset spec (default: the preset's)", type: 'string' })
-    .option('backend', { describe: BACKEND_CHOICES.join('|'), default: 'auto', type: 'string' })
+    .option('backend', {
+      describe: 'auto (the first that loads), torch, tensorflow-gpu, tensorflow, wasm or cpu',
+      default: 'auto',
+      type: 'string',
+    })
     .option('threads', {
       describe: 'intra-op threads of the torch backend (default: the cores available)',
       type: 'string',
@@ -68,6 +71,7 @@ type ExperimentArgs = Awaited<ReturnType<ReturnType<typeof experimentOptions>['p
 async function toOptions(args: ExperimentArgs): Promise<ExperimentOptions> {
   const { EXPERIMENTS } = await import('../../experiments/registry.ts');
   const { parseDataSpec } = await import('../data/data-spec.ts');
+  const { BACKEND_CHOICES } = await import('../backend/backend.ts');
   if (args.resume && args.overwrite) throw new UsageError('--resume and --overwrite exclude each other');
   if (args.data !== undefined) parseDataSpec(args.data);
   const steps = integerArgument('steps', args.steps);
