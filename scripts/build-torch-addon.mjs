@@ -114,7 +114,7 @@ async function build() {
 
   const cuda = ['libtorch_cuda.so', 'libc10_cuda.so'].every((name) => existsSync(join(torch.lib, name)));
   const common = [
-    '-O2',
+    '-O3',
     '-fPIC',
     '-std=c++17',
     `-D_GLIBCXX_USE_CXX11_ABI=${torch.abi}`,

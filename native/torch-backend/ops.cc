@@ -143,7 +143,8 @@ void step(const Args& a, Result& r) {
   at::parallel_for(0, input.numel(), 1 << 16, [&](int64_t begin, int64_t end) {
     for (int64_t i = begin; i < end; i++) {
       float v = in[i];
-      dst[i] = v > 0 ? 1.0f : (v != v ? v : low);
+      float s = v > 0 ? 1.0f : low;
+      dst[i] = v != v ? v : s;
     }
   });
   r.add(out);
@@ -489,17 +490,18 @@ void batchNorm(const Args& a, Result& r) {
 }
 
 // bnTraining(x, scale, offset, epsilon) -> y, mean, variance (biased), statistics over all axes but the last.
+// ATen's batch norm on the [rows, C] view runs its channels-last kernels (two-pass statistics in double); it returns
+// 1/sqrt(variance + epsilon), from which the variance is recovered in double (the gradient only needs variance +
+// epsilon back, which this keeps to float precision).
 void bnTraining(const Args& a, Result& r) {
   const at::Tensor& x = a.tensor(0);
-  int64_t channels = x.size(-1);
-  at::Tensor rows = x.reshape({-1, channels});
-  auto stats = at::var_mean(rows, IntList{0}, false);
-  at::Tensor variance = std::get<0>(stats), mean = std::get<1>(stats);
-  at::Tensor alpha = a.tensor(1) * at::rsqrt(variance + a.number(3));
-  at::Tensor beta = a.tensor(2) - mean * alpha;
-  r.add(at::addcmul(beta, rows, alpha).reshape(x.sizes()));
-  r.add(mean);
-  r.add(variance);
+  double epsilon = a.number(3);
+  at::Tensor rows = x.reshape({-1, x.size(-1)});
+  auto out = at::native_batch_norm(rows, a.tensor(1), a.tensor(2), c10::nullopt, c10::nullopt, true, 0.0, epsilon);
+  at::Tensor invStd = std::get<2>(out).to(at::kDouble);
+  r.add(std::get<0>(out).reshape(x.sizes()));
+  r.add(std::get<1>(out));
+  r.add((at::reciprocal(invStd * invStd) - epsilon).to(at::kFloat));
 }
 
 // bnTrainingGrad(dy, x, scale, mean, variance, epsilon) -> dx, dScale, dOffset (the batch's statistics).
