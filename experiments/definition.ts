@@ -1,55 +1,9 @@
 /**
- * What an experiment is, as data: the teacher's and the student's architecture (relative to a preset), and the
- * methods compared, each with how its initial model is made and its learning-rate multiplier.
+ * The pieces the experiment definitions share: the students' learning rates, and the two baselines
+ * every experiment can use (the student architecture from scratch; the teacher trained further).
  */
-import type * as tf from '@tensorflow/tfjs';
-import type { NoiseSpec, RecordSink } from '../src/index.ts';
-import type { ModelOptions } from '../src/models/registry.ts';
-import type { Preset } from './presets.ts';
-
-export const EXPERIMENT_NAMES = ['wider', 'deeper', 'explore'] as const;
-export type ExperimentName = (typeof EXPERIMENT_NAMES)[number];
-
-/** Architecture options the experiment chooses; the runner adds the family, input shape, classes and seed. */
-export type ArchitectureOptions = Pick<ModelOptions, 'width' | 'factorized' | 'extraPairs' | 'topPairs'>;
-
-export interface MethodContext {
-  /** The trained teacher (do not dispose: the runner owns it). */
-  teacher: tf.LayersModel;
-  /** A freshly initialized model of the student architecture with the given seed; the caller disposes it. */
-  buildStudent: (seed: number) => tf.LayersModel;
-  /** A batch of training images (Net2DeeperNet measures BatchNorm statistics on it). */
-  trainImages: tf.Tensor4D;
-  seed: number;
-  noise: NoiseSpec;
-  record: RecordSink;
-}
-
-export interface MethodDefinition {
-  /** Run folder name. */
-  run: string;
-  role: 'net2net' | 'baseline';
-  label: string;
-  /** How the initial model is made; recorded in config.json. */
-  init: string;
-  /** Times the teacher's initial learning rate. */
-  learningRateMultiplier: number;
-  /** Whether the preset can afford this run (default: always). */
-  enabled?: (preset: Preset) => boolean;
-  /** Returns a new model; must not dispose or mutate the teacher. */
-  makeInitialModel: (context: MethodContext) => tf.LayersModel;
-}
-
-export interface ExperimentDefinition {
-  name: ExperimentName;
-  description: string;
-  teacherLabel: (preset: Preset) => string;
-  teacher: (preset: Preset) => ArchitectureOptions;
-  student: (preset: Preset) => ArchitectureOptions;
-  /** Symmetry breaking of the widened units (see NoiseSpec). */
-  noise: NoiseSpec;
-  methods: MethodDefinition[];
-}
+import * as tf from '@tensorflow/tfjs';
+import type { MethodDefinition } from '../src/experiment/definition.ts';
 
 /** Students learn at about a tenth of the teacher's initial rate (Net2Net, sec. 4). */
 export const STUDENT_LR_MULTIPLIER = 0.1;
@@ -59,7 +13,7 @@ export const STUDENT_LR_MULTIPLIER = 0.1;
  */
 export const FROM_SCRATCH_LR_MULTIPLIER = 1;
 
-/** The random-init baseline shared by every experiment: the student's architecture, trained from scratch. */
+/** The random-init baseline: the student's architecture, trained from scratch. */
 export function randomInitMethod(overrides: Partial<MethodDefinition> = {}): MethodDefinition {
   return {
     run: 'random-init',
@@ -70,4 +24,28 @@ export function randomInitMethod(overrides: Partial<MethodDefinition> = {}): Met
     makeInitialModel: (c) => c.buildStudent(c.seed),
     ...overrides,
   };
+}
+
+/** The control that separates growth from further training: a copy of the trained teacher, trained on. */
+export function teacherContinuedMethod(overrides: Partial<MethodDefinition> = {}): MethodDefinition {
+  return {
+    run: 'teacher-continued',
+    role: 'baseline',
+    label: 'Teacher, trained further',
+    init: "a copy of the trained teacher, trained on at the students' learning rate",
+    learningRateMultiplier: STUDENT_LR_MULTIPLIER,
+    continuesTeacher: true,
+    makeInitialModel: (c) => copyModel(c.teacher),
+    ...overrides,
+  };
+}
+
+/** A separate copy of a model (same architecture and weight values). */
+export function copyModel(model: tf.LayersModel): tf.LayersModel {
+  const copy = tf.LayersModel.fromConfig(
+    tf.LayersModel,
+    JSON.parse(JSON.stringify(model.getConfig())) as tf.serialization.ConfigDict,
+  ) as tf.LayersModel;
+  copy.setWeights(model.getWeights());
+  return copy;
 }

@@ -4,40 +4,16 @@
  * Compared with the teacher trained further at the students' learning rate, and (where the preset affords it) the
  * grown architecture trained from random initialization.
  */
-import * as tf from '@tensorflow/tfjs';
-import { deeper, wider, widthTargets } from '../src/index.ts';
-import type { DeeperSpec } from '../src/index.ts';
-import type { ExperimentDefinition } from './definition.ts';
-import { STUDENT_LR_MULTIPLIER, randomInitMethod } from './definition.ts';
+import type * as tf from '@tensorflow/tfjs';
+import { deeper, topPairInserts, wider, widthTargets } from '../src/index.ts';
+import type { ExperimentDefinition, Preset } from '../src/experiment/definition.ts';
+import { STUDENT_LR_MULTIPLIER, randomInitMethod, teacherContinuedMethod } from './definition.ts';
 
 export const WIDTH_FACTOR = Math.SQRT2;
 export const TOP_PAIRS = 4;
 
-/** `count` conv-pair inserts on each module output `M/output`, named like the builder's top pairs `M/top${i}`. */
-export function topPairSpecs(model: tf.LayersModel, count: number): DeeperSpec[] {
-  const modules = model.layers.map((l) => /^(.*)\/output$/.exec(l.name)?.[1]).filter((m) => m !== undefined);
-  if (modules.length === 0) throw new Error("explore experiment: the model has no module outputs ('M/output' layers)");
-  return modules.flatMap((m) =>
-    Array.from({ length: count }, (_, i) => ({
-      after: `${m}/output`,
-      kind: 'conv-pair' as const,
-      kernel: 3,
-      batchNorm: true,
-      pairOrder: 'kx1-first' as const,
-      name: `${m}/top${i + 1}`,
-    })),
-  );
-}
-
-/** A separate copy of a model (same architecture and weight values). */
-export function copyModel(model: tf.LayersModel): tf.LayersModel {
-  const copy = tf.LayersModel.fromConfig(
-    tf.LayersModel,
-    JSON.parse(JSON.stringify(model.getConfig())) as tf.serialization.ConfigDict,
-  ) as tf.LayersModel;
-  copy.setWeights(model.getWeights());
-  return copy;
-}
+/** The presets small enough to also train the grown architecture from random initialization. */
+const AFFORDS_RANDOM_INIT: readonly string[] = ['smoke', 'default'];
 
 export const EXPLORE: ExperimentDefinition = {
   name: 'explore',
@@ -59,7 +35,7 @@ export const EXPLORE: ExperimentDefinition = {
         try {
           // The grown architecture has top pairs the teacher lacks; widthTargets matches only layers in both.
           widened = wider(c.teacher, widthTargets(c.teacher, like), { seed: c.seed, noise: c.noise, record: c.record });
-          return deeper(widened, topPairSpecs(widened, TOP_PAIRS), {
+          return deeper(widened, topPairInserts(widened, TOP_PAIRS), {
             data: c.trainImages,
             record: c.record,
           });
@@ -69,17 +45,10 @@ export const EXPLORE: ExperimentDefinition = {
         }
       },
     },
-    {
-      run: 'teacher-continued',
-      role: 'baseline',
-      label: 'Teacher, trained further',
-      init: "a copy of the trained teacher, trained on at the students' learning rate",
-      learningRateMultiplier: STUDENT_LR_MULTIPLIER,
-      makeInitialModel: (c) => copyModel(c.teacher),
-    },
+    teacherContinuedMethod(),
     randomInitMethod({
       init: 'the grown architecture, randomly initialized',
-      enabled: (preset) => preset.exploreRandomInit,
+      enabled: (preset: Preset) => AFFORDS_RANDOM_INIT.includes(preset.name),
     }),
   ],
 };

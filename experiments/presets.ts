@@ -4,44 +4,13 @@
  * CPU cores, `cpu` runs the small family at the paper's widths on the full Fashion-MNIST (hours), `paper` is the
  * full Inception-BN on ImageNet at 224 with the BN-Inception recipe (a GPU).
  */
-import type { ModelName } from '../src/models/registry.ts';
-import type { LearningRateSchedule } from '../src/train/schedule.ts';
+import type { Preset } from '../src/experiment/definition.ts';
 import { INCEPTION_DECAY } from '../src/train/schedule.ts';
 
 export const PRESET_NAMES = ['smoke', 'default', 'cpu', 'paper'] as const;
 export type PresetName = (typeof PRESET_NAMES)[number];
 
-export interface Preset {
-  name: PresetName;
-  description: string;
-  model: ModelName;
-  /** Channel factor of the "standard" network of the experiments (the paper's width 1). */
-  baseWidth: number;
-  widthScope: 'modules' | 'all';
-  /** Dataset spec used when --data is not given; null: --data is required. */
-  data: string | null;
-  /** Image side for image folders (ImageNet); fixed-size datasets ignore it. */
-  imageSize?: number;
-  limitTrain?: number;
-  limitVal?: number;
-  augment?: boolean;
-  batchSize: number;
-  evalBatchSize: number;
-  /** Batch of training images that Net2DeeperNet measures BatchNorm statistics on, and the check batch size. */
-  transformBatchSize: number;
-  teacherSteps: number;
-  studentSteps: number;
-  evalEvery: number;
-  checkpointEvery: number;
-  /** The teacher's initial learning rate; students use it times their method's multiplier. */
-  learningRate: number;
-  schedule: LearningRateSchedule;
-  weightDecay: number;
-  /** Whether `explore` also trains its student architecture from random initialization (costly at full scale). */
-  exploreRandomInit: boolean;
-}
-
-export const PRESETS: Record<PresetName, Preset> = {
+export const PRESETS: Record<PresetName, Preset & { name: PresetName }> = {
   smoke: {
     name: 'smoke',
     description: 'seconds: tiny synthetic images, inception-bn-small at a tiny width, a few steps of every run',
@@ -59,7 +28,6 @@ export const PRESETS: Record<PresetName, Preset> = {
     learningRate: 0.01,
     schedule: { kind: 'constant' },
     weightDecay: 4e-5,
-    exploreRandomInit: true,
   },
   default: {
     name: 'default',
@@ -83,7 +51,6 @@ export const PRESETS: Record<PresetName, Preset> = {
     // the BatchNorm moving averages (momentum 0.99) catch up with the weights, so inference-mode accuracy is stable.
     schedule: { kind: 'exponential', rate: 0.5, everyEpochs: 0.5, staircase: false },
     weightDecay: 4e-5,
-    exploreRandomInit: true,
   },
   cpu: {
     name: 'cpu',
@@ -109,7 +76,6 @@ export const PRESETS: Record<PresetName, Preset> = {
     learningRate: 0.01,
     schedule: { kind: 'exponential', rate: 0.5, everyEpochs: 1, staircase: false },
     weightDecay: 4e-5,
-    exploreRandomInit: false,
   },
   paper: {
     name: 'paper',
@@ -132,10 +98,5 @@ export const PRESETS: Record<PresetName, Preset> = {
     learningRate: 0.045,
     schedule: INCEPTION_DECAY,
     weightDecay: 4e-5,
-    exploreRandomInit: false,
   },
 };
-
-export function isPresetName(name: string): name is PresetName {
-  return (PRESET_NAMES as readonly string[]).includes(name);
-}

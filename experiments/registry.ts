@@ -1,6 +1,6 @@
 /** The experiments by name. */
-import type { ExperimentDefinition, ExperimentName } from './definition.ts';
-import { EXPERIMENT_NAMES } from './definition.ts';
+import type { ExperimentDefinition } from '../src/experiment/definition.ts';
+import type { ExperimentName } from './names.ts';
 import { DEEPER } from './deeper.ts';
 import { EXPLORE } from './explore.ts';
 import { WIDER } from './wider.ts';
@@ -10,8 +10,3 @@ export const EXPERIMENTS: Record<ExperimentName, ExperimentDefinition> = {
   deeper: DEEPER,
   explore: EXPLORE,
 };
-export { EXPERIMENT_NAMES };
-
-export function isExperimentName(name: string): name is ExperimentName {
-  return Object.hasOwn(EXPERIMENTS, name);
-}

@@ -3,7 +3,7 @@
  * (about 0.3 of its parameters) grows to the standard width; compared with random pad and random init.
  */
 import { randomPad, wider, widthTargets } from '../src/index.ts';
-import type { ExperimentDefinition, MethodContext } from './definition.ts';
+import type { ExperimentDefinition, MethodContext } from '../src/experiment/definition.ts';
 import { STUDENT_LR_MULTIPLIER, randomInitMethod } from './definition.ts';
 
 export const TEACHER_WIDTH_FACTOR = Math.sqrt(0.3);

@@ -6,11 +6,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { selectBackend } from '../src/backend/backend.ts';
 import { makeImageFolder } from '../src/data/synthetic-folder.ts';
-import { readCurve } from '../src/train/curve-log.ts';
+import { readCurveFile } from '../src/train/curve-log.ts';
 import type { CurveRow } from '../src/train/curve-log.ts';
-import { runExperiment } from '../experiments/run-experiment.ts';
-import type { ExperimentOptions } from '../experiments/run-experiment.ts';
-import type { ExperimentName } from '../experiments/definition.ts';
+import { runExperiment } from '../src/experiment/run-experiment.ts';
+import type { ExperimentOptions } from '../src/experiment/options.ts';
+import type { ExperimentName } from '../experiments/names.ts';
+import { EXPERIMENTS } from '../experiments/registry.ts';
+import { readWrittenManifest } from '../src/run-folder/experiment-manifest.ts';
+import { readFiguresSummary, readSessionSummary } from '../src/run-folder/experiment-summary.ts';
+import { readRunConfig } from '../src/run-folder/run-config.ts';
+import { readTransformFile } from '../src/run-folder/transform-file.ts';
+import { readRunSummary } from '../src/train/run-summary.ts';
+import { PRESETS } from '../experiments/presets.ts';
 
 await selectBackend('wasm', () => {});
 
@@ -19,8 +26,8 @@ process.on('exit', () => rmSync(root, { recursive: true, force: true }));
 const cacheDir = join(root, 'cache');
 
 const smoke = (experiment: ExperimentName, out: string, extra: Partial<ExperimentOptions> = {}): ExperimentOptions => ({
-  experiment,
-  preset: 'smoke',
+  experiment: EXPERIMENTS[experiment],
+  preset: PRESETS.smoke,
   backend: 'wasm',
   resume: false,
   seed: 1,
@@ -32,6 +39,11 @@ const smoke = (experiment: ExperimentName, out: string, extra: Partial<Experimen
 });
 
 const json = (path: string) => JSON.parse(readFileSync(path, 'utf8'));
+const readCurve = (path: string): CurveRow[] => {
+  const { rows, problems } = readCurveFile(path);
+  assert.deepEqual(problems, [], path);
+  return rows;
+};
 const withoutWall = (rows: CurveRow[]) => rows.map(({ wall_s: _wall, ...rest }) => rest);
 
 const EXPECTED_RUNS: Record<ExperimentName, string[]> = {
@@ -44,7 +56,7 @@ for (const experiment of ['wider', 'deeper', 'explore'] as const) {
   test(`the smoke preset of '${experiment}' runs end to end: every curve, transform, summary and figure`, async () => {
     const result = await runExperiment(smoke(experiment, experiment));
     const out = result.out;
-    const manifest = json(join(out, 'experiment.json'));
+    const manifest = readWrittenManifest(out)!;
     assert.equal(manifest.experiment, experiment);
     assert.equal(manifest.teacherRun, 'teacher');
     assert.deepEqual(
@@ -57,7 +69,7 @@ for (const experiment of ['wider', 'deeper', 'explore'] as const) {
       [0, 2, 4],
     );
     const teacherFinal = teacherRows[teacherRows.length - 1];
-    const teacherLr = json(join(out, 'teacher', 'config.json')).train.optimizer.learningRate;
+    const teacherLr = readRunConfig(join(out, 'teacher'))!.train.optimizer.learningRate;
     for (const { run, role } of manifest.runs as { run: string; role: string }[]) {
       const dir = join(out, run);
       const rows = readCurve(join(dir, 'curve.csv'));
@@ -67,14 +79,14 @@ for (const experiment of ['wider', 'deeper', 'explore'] as const) {
         run,
       );
       assert.ok(existsSync(join(dir, 'checkpoint', 'model.json')), `${run} checkpoint`);
-      const summary = json(join(dir, 'summary.json'));
+      const summary = readRunSummary(dir)!;
       assert.equal(summary.steps, 4);
       assert.equal(summary.final_val_acc, rows[2].val_acc);
-      const config = json(join(dir, 'config.json'));
+      const config = readRunConfig(dir)!;
       assert.equal(config.experiment, experiment);
       assert.equal(config.backend, 'wasm');
       if (role === 'teacher') continue;
-      const transform = json(join(dir, 'transform.json'));
+      const transform = readTransformFile(dir)!;
       assert.equal(rows[0].train_loss, null, `${run}: step 0 is the evaluation right after the transform`);
       if (role === 'net2net') {
         assert.ok(
@@ -83,7 +95,7 @@ for (const experiment of ['wider', 'deeper', 'explore'] as const) {
         );
         assert.ok(transform.records.length > 0, `${run} records its transform`);
         assert.equal(rows[0].val_acc, teacherFinal.val_acc, `${run} starts at the teacher's accuracy`);
-        assert.ok(Math.abs(rows[0].val_loss - teacherFinal.val_loss) < 1e-3, `${run} starts at the teacher's loss`);
+        assert.ok(Math.abs(rows[0].val_loss! - teacherFinal.val_loss!) < 1e-3, `${run} starts at the teacher's loss`);
         assert.ok(Math.abs(config.train.optimizer.learningRate - 0.1 * teacherLr) < 1e-12, 'students use lr / 10');
       }
       if (run === 'random-pad' || run === 'random-init')
@@ -92,8 +104,10 @@ for (const experiment of ['wider', 'deeper', 'explore'] as const) {
     for (const panel of ['validation', 'training'])
       for (const ext of ['svg', 'png'])
         assert.ok(existsSync(join(out, 'figures', `${experiment}-${panel}.${ext}`)), `${panel}.${ext}`);
-    const overall = json(join(out, 'summary.json'));
+    const overall = readSessionSummary(out)!;
     assert.equal(overall.runs.length, EXPECTED_RUNS[experiment].length);
+    assert.deepEqual(overall.runs, readFiguresSummary(join(out, 'figures'))!.runs, 'one set of statistics');
+    assert.deepEqual(overall.runs, result.statistics);
   });
 }
 
@@ -127,11 +141,8 @@ test("the paper preset's code path: full Inception-BN at 224 on an ImageNet-layo
   await makeImageFolder(folder, { classes: 2, perClass: 2, valPerClass: 1, width: 40, height: 32 });
   const result = await runExperiment({
     ...smoke('wider', 'wider-paper'),
-    preset: 'paper',
-    data: `imagenet:${folder}`,
-    teacherSteps: 2,
-    steps: 1,
-    batchSize: 1,
+    preset: PRESETS.paper,
+    overrides: { data: `imagenet:${folder}`, teacherSteps: 2, studentSteps: 1, batchSize: 1 },
     only: ['net2wider'],
     decodeThreads: 2,
   });
@@ -144,7 +155,7 @@ test("the paper preset's code path: full Inception-BN at 224 on an ImageNet-layo
     readCurve(join(result.out, 'teacher', 'curve.csv')).map((r) => r.step),
     [0, 2],
   );
-  const transform = json(join(result.out, 'net2wider', 'transform.json'));
+  const transform = readTransformFile(join(result.out, 'net2wider'))!;
   assert.ok(transform.preservation.maxRel < 1e-4, `full-size Net2WiderNet preserves: ${transform.preservation.maxRel}`);
   assert.ok(transform.params.student > 3 * transform.params.teacher * 0.9, 'the student has the standard width');
   assert.deepEqual(

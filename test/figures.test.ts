@@ -6,8 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { drawExperimentFigures } from '../src/figures/draw-experiment.ts';
-import { FiguresInputError } from '../src/figures/experiment-manifest.ts';
-import { parseCurveCsv } from '../src/figures/curve-file.ts';
+import { UsageError } from '../src/usage-error.ts';
+import { parseCurveCsv } from '../src/train/curve-log.ts';
 import { renderPng } from '../src/figures/chart-render.ts';
 
 const temporaryDirs: string[] = [];
@@ -240,9 +240,9 @@ test('curve.csv parsing keeps the last row of a repeated step and reports malfor
   assert.match(parseCurveCsv(HEADER + '\n', 'h.csv').problems[0]!, /no evaluations/);
 });
 
-test('a missing folder is a FiguresInputError, and the CLI exits with status 2 naming it', async () => {
+test('a missing folder is a UsageError, and the CLI exits with status 2 naming it', async () => {
   const missing = join(tmpdir(), 'net2net-figures-does-not-exist');
-  await assert.rejects(drawExperimentFigures(missing), FiguresInputError);
+  await assert.rejects(drawExperimentFigures(missing), UsageError);
   const empty = temporaryDir('net2net-figures-empty-');
   await assert.rejects(drawExperimentFigures(empty), /not an experiment folder/);
 

@@ -8,7 +8,7 @@ import { selectBackend } from '../src/backend/backend.ts';
 import { openDataset } from '../src/data/open-dataset.ts';
 import { buildModel } from '../src/models/registry.ts';
 import { findCheckpoint, loadCheckpoint, readTrainState } from '../src/train/checkpoint.ts';
-import { readCurve } from '../src/train/curve-log.ts';
+import { readCurveFile } from '../src/train/curve-log.ts';
 import type { CurveRow } from '../src/train/curve-log.ts';
 import { learningRateAt } from '../src/train/schedule.ts';
 import { INCEPTION_RMSPROP, TrainingDivergedError, train } from '../src/train/trainer.ts';
@@ -35,6 +35,7 @@ const config = (overrides: Partial<TrainConfig> = {}): TrainConfig => ({
   ...overrides,
 });
 
+const readCurve = (path: string): CurveRow[] => readCurveFile(path).rows;
 const withoutWall = (rows: CurveRow[]) => rows.map(({ wall_s: _wall, ...rest }) => rest);
 
 test('learning-rate schedule: exponential decay by epoch fraction, staircase or smooth', () => {
@@ -64,7 +65,7 @@ test('a run killed mid-way and resumed writes the same curve rows as an uninterr
       [0, 2, 4, 6, 8],
     );
     assert.equal(expected[0].train_loss, null, 'the step-0 row is an evaluation before any training');
-    assert.ok(expected[4].lr < expected[1].lr, 'the learning rate decays with the epoch');
+    assert.ok(expected[4].lr! < expected[1].lr!, 'the learning rate decays with the epoch');
 
     const runDir = join(root, 'killed');
     await assert.rejects(

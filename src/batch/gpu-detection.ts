@@ -3,15 +3,12 @@
  * `nvidia-smi -L` lists, else none (jobs then run one at a time unless --concurrency says otherwise).
  */
 import { spawnSync } from 'node:child_process';
+import { UsageError } from '../usage-error.ts';
 
 export interface GpuInventory {
   /** Device ids as CUDA_VISIBLE_DEVICES takes them (indices or GPU-UUIDs). */
   ids: string[];
   source: string;
-}
-
-export class GpuOptionError extends Error {
-  override name = 'GpuOptionError';
 }
 
 function splitIds(list: string): string[] {
@@ -44,9 +41,9 @@ export function detectGpus(
   if (gpusOption !== undefined) {
     if (gpusOption === 'none' || gpusOption.trim() === '') return { ids: [], source: '--gpus none' };
     const ids = splitIds(gpusOption);
-    if (new Set(ids).size !== ids.length) throw new GpuOptionError(`--gpus ${gpusOption} names a GPU twice`);
+    if (new Set(ids).size !== ids.length) throw new UsageError(`--gpus ${gpusOption} names a GPU twice`);
     if (!ids.every((id) => /^(\d+|GPU-[0-9a-fA-F-]+|MIG-[0-9a-zA-Z/-]+)$/.test(id))) {
-      throw new GpuOptionError(`--gpus ${gpusOption}: expected comma-separated indices (0,1,2) or GPU UUIDs, or none`);
+      throw new UsageError(`--gpus ${gpusOption}: expected comma-separated indices (0,1,2) or GPU UUIDs, or none`);
     }
     return { ids, source: `--gpus ${gpusOption}` };
   }

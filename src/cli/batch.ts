@@ -12,7 +12,7 @@ import { hideBin } from 'yargs/helpers';
 import { writeFileAtomic } from '../io/atomic-file.ts';
 import { defaultConcurrency, jobLogPath, jobPlan, runBatch } from '../batch/batch-runner.ts';
 import { BatchState, BatchStateError } from '../batch/batch-state.ts';
-import { detectGpus, GpuOptionError } from '../batch/gpu-detection.ts';
+import { detectGpus } from '../batch/gpu-detection.ts';
 import { localCommandLine, PROJECT_ROOT } from '../batch/job-command.ts';
 import { JobsFileError, readJobsFile } from '../batch/jobs-file.ts';
 import type { BatchJob } from '../batch/jobs-file.ts';
@@ -20,6 +20,7 @@ import { shellCommand } from '../batch/shell-quote.ts';
 import { slurmArrayScript } from '../batch/slurm-script.ts';
 
 import { UsageError } from './usage-error.ts';
+import { integerArgument, nonNegativeNumberArgument } from './arguments.ts';
 
 const SIGNAL_EXIT: Record<string, number> = { SIGINT: 130, SIGTERM: 143, SIGHUP: 129 };
 
@@ -72,17 +73,9 @@ async function main(argv: string[]): Promise<number> {
     .parseAsync();
   if (args.help) return 0;
 
-  for (const [name, value] of [
-    ['concurrency', args.concurrency],
-    ['slurm-cpus', args['slurm-cpus']],
-  ] as const) {
-    if (value !== undefined && (!Number.isInteger(value) || value < 1)) {
-      throw new UsageError(`--${name} ${value}: expected a whole number >= 1`);
-    }
-  }
-  if (!Number.isFinite(args['kill-after']) || args['kill-after'] < 0) {
-    throw new UsageError(`--kill-after ${args['kill-after']}: expected seconds >= 0`);
-  }
+  integerArgument('concurrency', args.concurrency);
+  integerArgument('slurm-cpus', args['slurm-cpus']);
+  nonNegativeNumberArgument('kill-after', args['kill-after']);
   if (args.out !== undefined && args.emit === undefined) throw new UsageError('--out is only for --emit slurm');
 
   const jobsFile = args.jobs as string;
@@ -90,19 +83,7 @@ async function main(argv: string[]): Promise<number> {
   const stateDir = resolve(args['state-dir']);
 
   if (args.emit === 'slurm') {
-    const out = resolve(args.out ?? join(stateDir, 'batch.sbatch'));
-    const script = slurmArrayScript(jobs, {
-      workDir: args['slurm-workdir'] ?? PROJECT_ROOT.replace(/\/$/, ''),
-      stateDir,
-      maxParallel: args.concurrency,
-      partition: args['slurm-partition'],
-      time: args['slurm-time'],
-      cpusPerTask: args['slurm-cpus'],
-      mem: args['slurm-mem'],
-    });
-    writeFileAtomic(out, script);
-    chmodSync(out, 0o755);
-    console.log(`wrote ${out}: a Slurm array of ${jobs.length} job(s); submit with: sbatch ${shellCommand([out])}`);
+    emitSlurm(jobs, stateDir, args);
     return 0;
   }
 
@@ -113,6 +94,19 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
 
+  return runQueue(jobs, jobsFile, stateDir, gpus, concurrency, args['retry-failed'], args['kill-after']);
+}
+
+/** Runs the queue until done or interrupted; returns the exit status. */
+async function runQueue(
+  jobs: BatchJob[],
+  jobsFile: string,
+  stateDir: string,
+  gpus: ReturnType<typeof detectGpus>,
+  concurrency: number,
+  retryFailed: boolean,
+  killAfterSeconds: number,
+): Promise<number> {
   const controller = new AbortController();
   let stoppedBy: string | null = null;
   const onSignal = (signal: NodeJS.Signals) => {
@@ -132,15 +126,44 @@ async function main(argv: string[]): Promise<number> {
     stateDir,
     gpus,
     concurrency,
-    retryFailed: args['retry-failed'],
+    retryFailed,
     signal: controller.signal,
-    killGraceMs: args['kill-after'] * 1000,
+    killGraceMs: killAfterSeconds * 1000,
     log: (line) => console.error(line),
   });
   console.log(report.table);
   console.log(`summary: ${report.summaryPath}\nstate: ${report.statePath}`);
   if (stoppedBy !== null) return SIGNAL_EXIT[stoppedBy] ?? 130;
   return report.failed > 0 || report.rows.some((row) => row.status !== 'done') ? 1 : 0;
+}
+
+/** Writes the Slurm job-array script for the jobs. */
+function emitSlurm(
+  jobs: BatchJob[],
+  stateDir: string,
+  args: {
+    out?: string;
+    concurrency?: number;
+    'slurm-workdir'?: string;
+    'slurm-partition'?: string;
+    'slurm-time'?: string;
+    'slurm-cpus': number;
+    'slurm-mem'?: string;
+  },
+): void {
+  const out = resolve(args.out ?? join(stateDir, 'batch.sbatch'));
+  const script = slurmArrayScript(jobs, {
+    workDir: args['slurm-workdir'] ?? PROJECT_ROOT.replace(/\/$/, ''),
+    stateDir,
+    maxParallel: args.concurrency,
+    partition: args['slurm-partition'],
+    time: args['slurm-time'],
+    cpusPerTask: args['slurm-cpus'],
+    mem: args['slurm-mem'],
+  });
+  writeFileAtomic(out, script);
+  chmodSync(out, 0o755);
+  console.log(`wrote ${out}: a Slurm array of ${jobs.length} job(s); submit with: sbatch ${shellCommand([out])}`);
 }
 
 function printPlan(
@@ -176,7 +199,7 @@ main(hideBin(process.argv)).then(
     process.exitCode = code;
   },
   (err: unknown) => {
-    if (err instanceof UsageError || err instanceof JobsFileError || err instanceof GpuOptionError) {
+    if (err instanceof UsageError || err instanceof JobsFileError) {
       console.error(`batch: ${err.message}`);
       console.error(
         'usage: npm run batch -- <jobs file> [--concurrency N] [--gpus 0,1] [--state-dir dir] [--dry-run] [--emit slurm [--out file]]',

@@ -15,16 +15,12 @@ import { makeImageFolder } from '../data/synthetic-folder.ts';
 const VAL_LAYOUTS: readonly MakeFolderValLayout[] = ['class-folders', 'flat-txt', 'flat-csv'];
 
 import { UsageError } from './usage-error.ts';
+import { choiceArgument, integerArgument } from './arguments.ts';
 
 function parseSize(text: string): { width: number; height: number } {
   const match = /^(\d+)x(\d+)$/.exec(text);
   if (!match) throw new UsageError(`--size '${text}' must be WxH, e.g. 500x375`);
   return { width: Number(match[1]), height: Number(match[2]) };
-}
-
-function positive(value: number, flag: string): number {
-  if (!Number.isInteger(value) || value < 1) throw new UsageError(`${flag} ${value} must be a positive integer`);
-  return value;
 }
 
 await yargs(hideBin(process.argv))
@@ -53,20 +49,18 @@ await yargs(hideBin(process.argv))
         .option('seed', { type: 'number', default: 0 })
         .option('quality', { type: 'number', default: 90, describe: 'JPEG quality' }),
     async (argv) => {
-      const layout = argv['val-layout'];
-      if (!(VAL_LAYOUTS as readonly string[]).includes(layout))
-        throw new UsageError(`--val-layout '${layout}': one of ${VAL_LAYOUTS.join(', ')}`);
+      const layout = choiceArgument('val-layout', argv['val-layout'], VAL_LAYOUTS)!;
       const started = Date.now();
       const made = await makeImageFolder(argv.dir, {
-        classes: positive(argv.classes, '--classes'),
-        perClass: positive(argv['per-class'], '--per-class'),
+        classes: integerArgument('classes', argv.classes)!,
+        perClass: integerArgument('per-class', argv['per-class'])!,
         valPerClass:
-          argv['val-per-class'] === undefined ? undefined : positive(argv['val-per-class'], '--val-per-class'),
+          argv['val-per-class'] === undefined ? undefined : integerArgument('val-per-class', argv['val-per-class'])!,
         ...parseSize(argv.size),
-        valLayout: layout as MakeFolderValLayout,
+        valLayout: layout,
         oddFiles: argv['odd-files'],
         seed: argv.seed,
-        quality: positive(argv.quality, '--quality'),
+        quality: integerArgument('quality', argv.quality)!,
       });
       console.log(
         JSON.stringify({ ...made, classNames: made.classNames.length, seconds: (Date.now() - started) / 1000 }),
@@ -86,8 +80,8 @@ await yargs(hideBin(process.argv))
       const written = await writeFashionMnistSubset(
         argv.from,
         argv.to,
-        positive(argv.train, '--train'),
-        positive(argv.test, '--test'),
+        integerArgument('train', argv.train)!,
+        integerArgument('test', argv.test)!,
       );
       console.log(JSON.stringify({ written, train: argv.train, test: argv.test }));
     },

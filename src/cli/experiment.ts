@@ -2,74 +2,38 @@
  * `npm run experiment -- <wider|deeper|explore> [--preset smoke|cpu|paper] [--data <dataset>] [--backend ...]
  *  [--steps N] [--batch-size N] [--out results/<name>] [--resume] [--seed N] ...`: runs one of the paper's
  * experiments end to end (teacher, Net2Net student, baselines, curves, figures, summary).
+ * `npm run experiment -- cache list|prune [--cache-dir D] [--unfinished]`: the trained-teacher cache.
  * Bad arguments exit with status 2 and a message naming the value and the accepted ones; runtime errors exit 1.
  */
 import yargs from 'yargs';
+import type { Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import type { BackendChoice } from '../backend/backend.ts';
-import { EXPERIMENT_NAMES } from '../../experiments/definition.ts';
-import type { ExperimentName } from '../../experiments/definition.ts';
-import { PRESET_NAMES } from '../../experiments/presets.ts';
+import { EXPERIMENT_NAMES } from '../../experiments/names.ts';
+import type { ExperimentName } from '../../experiments/names.ts';
+import { PRESET_NAMES, PRESETS } from '../../experiments/presets.ts';
 import type { PresetName } from '../../experiments/presets.ts';
-import type { ExperimentOptions } from '../../experiments/run-experiment.ts';
+import type { ExperimentOptions } from '../experiment/options.ts';
+import { UsageError } from '../usage-error.ts';
+import { choiceArgument, integerArgument, listArgument, positiveNumberArgument } from './arguments.ts';
 
 // TensorFlow.js and the data modules load only after the arguments are checked, so that a bad argument fails fast.
 
-import { UsageError } from './usage-error.ts';
+const CACHE_DIR_HELP = 'trained-teacher cache (default results/cache)';
 
-/** Numbers are read as text so that an error can quote exactly what was given. */
-function positiveInteger(flag: string, given: unknown): number | undefined {
-  if (given === undefined) return undefined;
-  const text = String(given);
-  const value = Number(text);
-  if (text.trim() === '' || !Number.isInteger(value) || value < 1)
-    throw new UsageError(`--${flag} '${text}' is invalid: expected a positive integer`);
-  return value;
-}
-
-function positiveNumber(flag: string, given: unknown): number | undefined {
-  if (given === undefined) return undefined;
-  const text = String(given);
-  const value = Number(text);
-  if (text.trim() === '' || !Number.isFinite(value) || value <= 0)
-    throw new UsageError(`--${flag} '${text}' is invalid: expected a positive number`);
-  return value;
-}
-
-function integer(flag: string, given: unknown): number {
-  const text = String(given);
-  const value = Number(text);
-  if (text.trim() === '' || !Number.isSafeInteger(value) || value < 0)
-    throw new UsageError(`--${flag} '${text}' is invalid: expected an integer >= 0`);
-  return value;
-}
-
-function usageExit(message: string): never {
-  console.error(`error: ${message}\nrun 'npm run experiment -- --help' for usage`);
-  process.exit(2);
-}
-
-const NUMERIC = ['steps', 'teacher-steps', 'batch-size', 'seed', 'workers', 'eval-every', 'checkpoint-every', 'lr'];
-const NUMERIC_OPTIONAL = ['image-size', 'limit-train', 'limit-val', 'decode-threads'];
-
-async function main(): Promise<void> {
-  const parser = yargs(hideBin(process.argv))
-    .scriptName('npm run experiment --')
-    .usage('$0 <experiment> [options]')
-    .command('$0 <experiment>', 'run one of the paper experiments end to end', (y) =>
-      y.positional('experiment', {
-        describe: 'which experiment',
-        choices: EXPERIMENT_NAMES,
-        type: 'string',
-      }),
-    )
+function experimentOptions(y: Argv) {
+  return y
+    .positional('experiment', { describe: 'which experiment', choices: EXPERIMENT_NAMES, type: 'string' })
     .option('preset', {
       describe: 'smoke: seconds (tests); cpu: full Fashion-MNIST, hours; paper: ImageNet at 224 (GPU); none: minutes',
       choices: PRESET_NAMES,
       type: 'string',
     })
     .option('data', { describe: "dataset spec (default: the preset's)", type: 'string' })
-    .option('backend', { describe: 'auto|tensorflow-gpu|tensorflow|wasm|cpu', default: 'auto', type: 'string' })
+    .option('backend', {
+      describe: 'auto (the first that loads), tensorflow-gpu, tensorflow, wasm or cpu',
+      default: 'auto',
+      type: 'string',
+    })
     .option('steps', { describe: 'minibatches of every run', type: 'string' })
     .option('teacher-steps', {
       describe: "minibatches of the teacher (default: --steps or the preset's)",
@@ -93,73 +57,110 @@ async function main(): Promise<void> {
       type: 'string',
     })
     .option('runs', { describe: 'only these student runs, comma-separated (the teacher always runs)', type: 'string' })
-    .option('cache-dir', { describe: 'trained-teacher cache (default <out>/../.cache)', type: 'string' })
-    .option('figures', { describe: 'draw the figures at the end', type: 'boolean', default: true })
+    .option('cache-dir', { describe: CACHE_DIR_HELP, type: 'string' })
+    .option('figures', { describe: 'draw the figures at the end', type: 'boolean', default: true });
+}
+
+type ExperimentArgs = Awaited<ReturnType<ReturnType<typeof experimentOptions>['parseAsync']>>;
+
+/** The command line as the runner's options; every check that needs no TensorFlow.js. */
+async function toOptions(args: ExperimentArgs): Promise<ExperimentOptions> {
+  const { EXPERIMENTS } = await import('../../experiments/registry.ts');
+  const { parseDataSpec } = await import('../data/data-spec.ts');
+  const { BACKEND_CHOICES } = await import('../backend/backend.ts');
+  if (args.resume && args.overwrite) throw new UsageError('--resume and --overwrite exclude each other');
+  if (args.data !== undefined) parseDataSpec(args.data);
+  const steps = integerArgument('steps', args.steps);
+  return {
+    experiment: EXPERIMENTS[args.experiment as ExperimentName],
+    preset: PRESETS[(args.preset ?? 'default') as PresetName],
+    overrides: {
+      data: args.data,
+      teacherSteps: integerArgument('teacher-steps', args['teacher-steps']) ?? steps,
+      studentSteps: steps,
+      batchSize: integerArgument('batch-size', args['batch-size']),
+      evalEvery: integerArgument('eval-every', args['eval-every']),
+      checkpointEvery: integerArgument('checkpoint-every', args['checkpoint-every']),
+      learningRate: positiveNumberArgument('lr', args.lr),
+      imageSize: integerArgument('image-size', args['image-size']),
+      limitTrain: integerArgument('limit-train', args['limit-train']),
+      limitVal: integerArgument('limit-val', args['limit-val']),
+    },
+    backend: choiceArgument('backend', args.backend, BACKEND_CHOICES) ?? 'auto',
+    out: args.out,
+    resume: args.resume,
+    overwrite: args.overwrite,
+    seed: integerArgument('seed', args.seed, 0)!,
+    workers: integerArgument('workers', args.workers),
+    decodeThreads: integerArgument('decode-threads', args['decode-threads'], 0),
+    cacheDir: args['cache-dir'],
+    only: listArgument('runs', args.runs),
+    figures: args.figures,
+  };
+}
+
+async function runExperimentCommand(args: ExperimentArgs): Promise<void> {
+  const options = await toOptions(args);
+  const { runExperiment } = await import('../experiment/run-experiment.ts');
+  const result = await runExperiment(options);
+  console.log(JSON.stringify({ out: result.out, wall_s: Math.round(result.wallSeconds), runs: result.statistics }));
+}
+
+async function cacheCommand(action: string, cacheDirArg: string | undefined, unfinished: boolean): Promise<void> {
+  const { DEFAULT_CACHE_DIR, listCachedTeachers, pruneCachedTeachers } = await import('../experiment/teacher-cache.ts');
+  const cacheDir = cacheDirArg ?? DEFAULT_CACHE_DIR;
+  if (action === 'prune') {
+    const removed = pruneCachedTeachers(cacheDir, { unfinishedOnly: unfinished });
+    for (const teacher of removed) console.error(`removed ${teacher.dir}`);
+    console.log(JSON.stringify({ cacheDir, removed: removed.map((t) => t.key) }));
+    return;
+  }
+  if (unfinished) throw new UsageError('--unfinished is for cache prune');
+  const teachers = listCachedTeachers(cacheDir);
+  for (const t of teachers)
+    console.error(
+      `${t.key}  ${t.experiment ?? '?'}/${t.preset ?? '?'}  ${t.stepsDone ?? 0}/${t.steps ?? '?'} steps` +
+        `${t.finished ? '' : ' (unfinished)'}  ${(t.bytes / 1e6).toFixed(1)} MB${t.inUseBy ? `  in use by ${t.inUseBy}` : ''}`,
+    );
+  console.log(JSON.stringify({ cacheDir, teachers }));
+}
+
+async function main(): Promise<void> {
+  await yargs(hideBin(process.argv))
+    .scriptName('npm run experiment --')
+    .usage('$0 <experiment> [options]\n$0 cache list|prune [--cache-dir D] [--unfinished]')
+    .command(
+      'cache <action>',
+      'list the trained-teacher cache, or prune it (every cached teacher not in use, or --unfinished ones)',
+      (y) =>
+        y
+          .positional('action', { choices: ['list', 'prune'] as const, type: 'string', demandOption: true })
+          .option('cache-dir', { describe: CACHE_DIR_HELP, type: 'string' })
+          .option('unfinished', {
+            describe: 'prune only teachers that never finished',
+            type: 'boolean',
+            default: false,
+          }),
+      (args) => cacheCommand(args.action, args['cache-dir'], args.unfinished),
+    )
+    .command('$0 <experiment>', 'run one of the paper experiments end to end', experimentOptions, runExperimentCommand)
     .strict()
     .help()
     .version(false)
     .fail((message, error) => {
-      usageExit(message ?? error?.message ?? 'bad arguments');
-    });
-  const args = await parser.parseAsync();
-
-  const { BACKEND_CHOICES, isBackendChoice } = await import('../backend/backend.ts');
-  const { DataSpecError, parseDataSpec } = await import('../data/data-spec.ts');
-  const { ExperimentUsageError, runExperiment } = await import('../../experiments/run-experiment.ts');
-  let options: ExperimentOptions;
-  try {
-    if (!isBackendChoice(String(args.backend)))
-      throw new UsageError(
-        `--backend '${String(args.backend)}' is invalid: accepted values are ${BACKEND_CHOICES.join(', ')}`,
-      );
-    for (const flag of [...NUMERIC, ...NUMERIC_OPTIONAL]) {
-      if (Array.isArray(args[flag])) throw new UsageError(`--${flag} is given more than once`);
-    }
-    if (args.resume && args.overwrite) throw new UsageError('--resume and --overwrite exclude each other');
-    if (args.data !== undefined) parseDataSpec(args.data);
-    options = {
-      experiment: args.experiment as ExperimentName,
-      preset: (args.preset ?? 'default') as PresetName,
-      data: args.data,
-      backend: args.backend as BackendChoice,
-      steps: positiveInteger('steps', args.steps),
-      teacherSteps: positiveInteger('teacher-steps', args['teacher-steps']),
-      batchSize: positiveInteger('batch-size', args['batch-size']),
-      out: args.out,
-      resume: args.resume,
-      overwrite: args.overwrite,
-      seed: integer('seed', args.seed),
-      workers: positiveInteger('workers', args.workers),
-      evalEvery: positiveInteger('eval-every', args['eval-every']),
-      checkpointEvery: positiveInteger('checkpoint-every', args['checkpoint-every']),
-      learningRate: positiveNumber('lr', args.lr),
-      imageSize: positiveInteger('image-size', args['image-size']),
-      limitTrain: positiveInteger('limit-train', args['limit-train']),
-      limitVal: positiveInteger('limit-val', args['limit-val']),
-      decodeThreads:
-        args['decode-threads'] === undefined ? undefined : integer('decode-threads', args['decode-threads']),
-      cacheDir: args['cache-dir'],
-      only:
-        args.runs === undefined
-          ? undefined
-          : String(args.runs)
-              .split(',')
-              .filter((r) => r !== ''),
-      figures: args.figures,
-    };
-  } catch (err) {
-    if (err instanceof UsageError || err instanceof DataSpecError) usageExit(err.message);
-    throw err;
-  }
-
-  try {
-    const result = await runExperiment(options);
-    console.log(JSON.stringify({ out: result.out, wall_s: Math.round(result.wallSeconds), runs: result.statistics }));
-  } catch (err) {
-    if (err instanceof ExperimentUsageError) usageExit(err.message);
-    console.error(`error: ${err instanceof Error ? err.message : String(err)}`);
-    process.exit(1);
-  }
+      throw error ?? new UsageError(message ?? 'bad arguments');
+    })
+    .parseAsync();
 }
 
-await main();
+try {
+  await main();
+} catch (err) {
+  const { DataSpecError } = await import('../data/data-spec.ts');
+  if (err instanceof UsageError || err instanceof DataSpecError) {
+    console.error(`error: ${err.message}\nrun 'npm run experiment -- --help' for usage`);
+    process.exit(2);
+  }
+  console.error(`error: ${err instanceof Error ? err.message : String(err)}`);
+  process.exit(1);
+}

@@ -6,7 +6,7 @@
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { drawExperimentFigures } from '../figures/draw-experiment.ts';
-import { FiguresInputError } from '../figures/experiment-manifest.ts';
+import { UsageError } from '../usage-error.ts';
 
 async function main(argv: string[]): Promise<number> {
   const args = await yargs(argv)
@@ -22,7 +22,7 @@ async function main(argv: string[]): Promise<number> {
     .help()
     .exitProcess(false)
     .fail((message, error) => {
-      throw new FiguresInputError(message ?? error?.message ?? 'bad arguments');
+      throw new UsageError(message ?? error?.message ?? 'bad arguments');
     })
     .parseAsync();
   if (args.help) return 0;
@@ -38,7 +38,7 @@ main(hideBin(process.argv)).then(
     process.exitCode = code;
   },
   (err: unknown) => {
-    if (err instanceof FiguresInputError) {
+    if (err instanceof UsageError) {
       console.error(`figures: ${err.message}`);
       console.error('usage: npm run figures -- <experiment dir>');
       process.exitCode = 2;

@@ -11,9 +11,9 @@ import type { ModelSummary } from '../models/counts.ts';
 import { MODEL_NAMES, buildModel, isModelName, modelFamily, resolveModelOptions } from '../models/registry.ts';
 import type { ModelOptions } from '../models/registry.ts';
 import { WIDTH_SCOPES } from '../models/width.ts';
-import type { WidthScope } from '../models/width.ts';
 
 import { UsageError } from './usage-error.ts';
+import { choiceArgument, integerArgument, positiveNumberArgument } from './arguments.ts';
 
 function parseInputShape(text: string): [number, number, number] {
   const match = /^(\d+)x(\d+)x(\d+)$/.exec(text);
@@ -21,25 +21,6 @@ function parseInputShape(text: string): [number, number, number] {
   const dims = match.slice(1).map(Number) as [number, number, number];
   if (dims.some((d) => d < 1)) throw new UsageError(`--input '${text}' is invalid: every dimension must be >= 1`);
   return dims;
-}
-
-/** Numeric flags are read as text so that an error can quote exactly what was given. */
-function parseInteger(flag: string, given: unknown, min: number): number {
-  const text = String(given);
-  const value = Number(text);
-  if (text.trim() === '' || !Number.isInteger(value) || value < min) {
-    throw new UsageError(`${flag} '${text}' is invalid: expected an integer >= ${min}`);
-  }
-  return value;
-}
-
-function parseWidth(given: unknown): number {
-  const text = String(given);
-  const value = Number(text);
-  if (text.trim() === '' || !Number.isFinite(value) || value <= 0) {
-    throw new UsageError(`--width '${text}' is invalid: expected a positive number (e.g. 0.5477 for sqrt(0.3))`);
-  }
-  return value;
 }
 
 interface SummaryArgs {
@@ -59,27 +40,23 @@ function modelOptionsFrom(args: SummaryArgs): ModelOptions {
   if (!isModelName(args.name)) {
     throw new UsageError(`unknown model '${args.name}': accepted models are ${MODEL_NAMES.join(', ')}`);
   }
-  if (!(WIDTH_SCOPES as readonly string[]).includes(args.widthScope)) {
-    throw new UsageError(
-      `--width-scope '${args.widthScope}' is invalid: accepted values are ${WIDTH_SCOPES.join(', ')}`,
-    );
-  }
-  const extraPairs = parseInteger('--extra-pairs', args.extraPairs, 0);
+  const widthScope = choiceArgument('width-scope', args.widthScope, WIDTH_SCOPES)!;
+  const extraPairs = integerArgument('extra-pairs', args.extraPairs, 0)!;
   if (extraPairs > 0 && !args.factorized) {
     throw new UsageError(
       `--extra-pairs ${extraPairs} needs --factorized (extra pairs follow each factorized 3x3 pair)`,
     );
   }
   const options: ModelOptions = {
-    width: parseWidth(args.width),
-    widthScope: args.widthScope as WidthScope,
+    width: positiveNumberArgument('width', args.width)!,
+    widthScope,
     factorized: args.factorized,
     extraPairs,
-    topPairs: parseInteger('--top-pairs', args.topPairs, 0),
+    topPairs: integerArgument('top-pairs', args.topPairs, 0)!,
   };
   if (args.input !== undefined) options.inputShape = parseInputShape(args.input);
-  if (args.classes !== undefined) options.classes = parseInteger('--classes', args.classes, 1);
-  if (args.seed !== undefined) options.seed = parseInteger('--seed', args.seed, 0);
+  if (args.classes !== undefined) options.classes = integerArgument('classes', args.classes);
+  if (args.seed !== undefined) options.seed = integerArgument('seed', args.seed, 0);
   // Let the registry reject anything else with its own message before building.
   try {
     resolveModelOptions(modelFamily(args.name), options);

@@ -1,4 +1,2 @@
-/** A bad command-line argument: the commands print its message and exit with status 2 (runtime errors exit 1). */
-export class UsageError extends Error {
-  override name = 'UsageError';
-}
+/** The commands' usage error (status 2); defined below the CLI so that the layers it calls can throw it too. */
+export { UsageError } from '../usage-error.ts';

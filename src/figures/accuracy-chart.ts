@@ -113,6 +113,86 @@ export function accuracyDomain(accuracies: number[]): { domain: [number, number]
   return { domain: [Math.max(0, low - pad), Math.min(1, high + pad)], nice: false };
 }
 
+type Layers = NonNullable<Extract<TopLevelSpec, { layer: unknown }>['layer']>;
+type LegendAndScale = Record<'color' | 'strokeDash', object>;
+
+/** The teacher's final accuracy: a rule in the legend's style, and its caption where it hides no curve. */
+function teacherLayers(
+  series: AccuracySeries[],
+  teacher: { label: string; accuracy: number },
+  yScale: ReturnType<typeof accuracyDomain>,
+  legendAndScale: LegendAndScale,
+): Layers {
+  const domainOfY = 'domain' in yScale ? yScale.domain : ([0, 1] as [number, number]);
+  const place = placeTeacherLabel(series, teacher.accuracy, domainOfY);
+  const labelX = {
+    left: { x: 0, align: 'left', dx: 4 },
+    middle: { x: 'width', align: 'center', dx: 0 },
+    right: { x: 'width', align: 'right', dx: -4 },
+  }[place.along];
+  const teacherRow = [
+    {
+      method: teacher.label,
+      accuracy: teacher.accuracy,
+      caption: `${teacher.label}: ${(teacher.accuracy * 100).toFixed(2)}%`,
+    },
+  ];
+  return [
+    {
+      data: { values: teacherRow },
+      mark: { type: 'rule', strokeWidth: 2 },
+      encoding: { y: { field: 'accuracy', type: 'quantitative' }, ...legendAndScale },
+    },
+    // The caption twice: a thick white stroke first as a halo, so the caption stays legible over crossing curves.
+    ...[true, false].map((halo) => ({
+      data: { values: teacherRow },
+      mark: {
+        type: 'text' as const,
+        ...(place.along === 'middle' ? { x: { expr: 'width / 2' } } : { x: labelX.x as 0 | 'width' }),
+        align: labelX.align as 'left' | 'center' | 'right',
+        baseline: place.side === 'above' ? ('bottom' as const) : ('top' as const),
+        dx: labelX.dx,
+        dy: place.side === 'above' ? -3 : 3,
+        fontSize: 11,
+        ...(halo ? { stroke: 'white', strokeWidth: 4, strokeOpacity: 0.9, strokeJoin: 'round' as const } : {}),
+      },
+      encoding: {
+        y: { field: 'accuracy', type: 'quantitative' as const },
+        text: { field: 'caption', type: 'nominal' as const },
+        color: { value: TEACHER_COLOUR },
+      },
+    })),
+  ];
+}
+
+/** "No evaluations yet" in the middle of an empty chart, and warnings in red in its top-left corner. */
+function noteLayers(empty: boolean, warnings: string[]): Layers {
+  const layers: Layers = [];
+  if (empty) {
+    layers.push({
+      data: { values: [{ message: 'No evaluations yet' }] },
+      mark: { type: 'text', x: { expr: 'width / 2' }, y: { expr: 'height / 2' }, fontSize: 16, color: '#888888' },
+      encoding: { text: { field: 'message', type: 'nominal' } },
+    });
+  }
+  if (warnings.length > 0) {
+    layers.push({
+      data: { values: warnings.map((line, i) => ({ line, i })) },
+      mark: {
+        type: 'text',
+        x: 4,
+        y: { expr: `4 + datum.i * 14` },
+        align: 'left',
+        baseline: 'top',
+        fontSize: 11,
+        color: '#a03030',
+      },
+      encoding: { text: { field: 'line', type: 'nominal' } },
+    });
+  }
+  return layers;
+}
+
 export function accuracyChartSpec(input: AccuracyChartInput): TopLevelSpec {
   const methodLabels = input.series.map((series) => series.label);
   const teacherLabel = input.teacher?.label;
@@ -147,7 +227,7 @@ export function accuracyChartSpec(input: AccuracyChartInput): TopLevelSpec {
   };
   const showMarkers = input.series.every((series) => series.points.length <= MAX_POINTS_WITH_MARKERS);
 
-  const layers: NonNullable<Extract<TopLevelSpec, { layer: unknown }>['layer']> = [];
+  const layers: Layers = [];
   if (hasBands) {
     layers.push({
       data: { values },
@@ -173,70 +253,8 @@ export function accuracyChartSpec(input: AccuracyChartInput): TopLevelSpec {
       order: { field: 'step', type: 'quantitative' },
     },
   });
-  if (values.length === 0 && input.teacher === null) {
-    layers.push({
-      data: { values: [{ message: 'No evaluations yet' }] },
-      mark: { type: 'text', x: { expr: 'width / 2' }, y: { expr: 'height / 2' }, fontSize: 16, color: '#888888' },
-      encoding: { text: { field: 'message', type: 'nominal' } },
-    });
-  }
-  if (input.warnings && input.warnings.length > 0) {
-    layers.push({
-      data: { values: input.warnings.map((line, i) => ({ line, i })) },
-      mark: {
-        type: 'text',
-        x: 4,
-        y: { expr: `4 + datum.i * 14` },
-        align: 'left',
-        baseline: 'top',
-        fontSize: 11,
-        color: '#a03030',
-      },
-      encoding: { text: { field: 'line', type: 'nominal' } },
-    });
-  }
-  if (input.teacher !== null) {
-    const domainOfY = 'domain' in yScale ? yScale.domain : ([0, 1] as [number, number]);
-    const place = placeTeacherLabel(input.series, input.teacher.accuracy, domainOfY);
-    const labelX = {
-      left: { x: 0, align: 'left', dx: 4 },
-      middle: { x: 'width', align: 'center', dx: 0 },
-      right: { x: 'width', align: 'right', dx: -4 },
-    }[place.along];
-    const teacherRow = [
-      {
-        method: input.teacher.label,
-        accuracy: input.teacher.accuracy,
-        caption: `${input.teacher.label}: ${(input.teacher.accuracy * 100).toFixed(2)}%`,
-      },
-    ];
-    layers.push(
-      {
-        data: { values: teacherRow },
-        mark: { type: 'rule', strokeWidth: 2 },
-        encoding: { y: { field: 'accuracy', type: 'quantitative' }, ...legendAndScale },
-      },
-      // The caption twice: a thick white stroke first as a halo, so the caption stays legible over crossing curves.
-      ...[true, false].map((halo) => ({
-        data: { values: teacherRow },
-        mark: {
-          type: 'text' as const,
-          ...(place.along === 'middle' ? { x: { expr: 'width / 2' } } : { x: labelX.x as 0 | 'width' }),
-          align: labelX.align as 'left' | 'center' | 'right',
-          baseline: place.side === 'above' ? ('bottom' as const) : ('top' as const),
-          dx: labelX.dx,
-          dy: place.side === 'above' ? -3 : 3,
-          fontSize: 11,
-          ...(halo ? { stroke: 'white', strokeWidth: 4, strokeOpacity: 0.9, strokeJoin: 'round' as const } : {}),
-        },
-        encoding: {
-          y: { field: 'accuracy', type: 'quantitative' as const },
-          text: { field: 'caption', type: 'nominal' as const },
-          color: { value: TEACHER_COLOUR },
-        },
-      })),
-    );
-  }
+  layers.push(...noteLayers(values.length === 0 && input.teacher === null, input.warnings ?? []));
+  if (input.teacher !== null) layers.push(...teacherLayers(input.series, input.teacher, yScale, legendAndScale));
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title:

@@ -4,18 +4,16 @@
  * `<experiment dir>/figures/`. Runs with missing or partial curves are drawn as far as they go and named as such.
  */
 import { join, resolve } from 'node:path';
-import { writeFileAtomic, writeJsonAtomic } from '../io/atomic-file.ts';
+import { writeFileAtomic } from '../io/atomic-file.ts';
+import { FIGURES_DIR, readExperiment, writeFiguresSummary } from '../run-folder/experiment-summary.ts';
+import type { ExperimentSummary } from '../run-folder/experiment-summary.ts';
+import type { TeacherReference } from '../run-folder/run-statistics.ts';
+import type { CurveRow } from '../train/curve-log.ts';
 import { accuracyChartSpec } from './accuracy-chart.ts';
 import type { AccuracySeries } from './accuracy-chart.ts';
 import { renderPng, renderSvg } from './chart-render.ts';
-import { readCurveFile } from './curve-file.ts';
-import type { CurveRow } from './curve-file.ts';
-import { readExperimentManifest } from './experiment-manifest.ts';
 import { figureFonts } from './figure-fonts.ts';
-import { runStatistics, teacherReference } from './run-statistics.ts';
-import type { TeacherReference } from './run-statistics.ts';
 import { summaryMarkdown } from './summary-table.ts';
-import type { ExperimentSummary } from './summary-table.ts';
 
 export interface DrawExperimentOptions {
   log?: (line: string) => void;
@@ -25,6 +23,8 @@ export interface DrawExperimentResult {
   /** Absolute paths of every file written. */
   files: string[];
   summaryMarkdown: string;
+  /** The statistics drawn and tabled. */
+  summary: ExperimentSummary;
 }
 
 interface PanelDefinition {
@@ -62,38 +62,18 @@ export async function drawExperimentFigures(
 ): Promise<DrawExperimentResult> {
   const log = options.log ?? (() => {});
   const dir = resolve(experimentDir);
-  const manifest = readExperimentManifest(experimentDir);
+  const { manifest, curves, summary } = readExperiment(experimentDir);
   for (const note of manifest.notes) log(`figures: ${note}`);
-
-  const curves = manifest.runs.map((run) => ({
-    run,
-    curve: readCurveFile(join(dir, run.run, 'curve.csv'), `${run.run}/curve.csv`),
-  }));
   for (const { run, curve } of curves) {
     for (const problem of curve.problems) log(`figures: ${run.label}: ${problem}`);
   }
-  const teacherCurve = curves.find(({ run }) => run.run === manifest.teacherRun);
-  const teacher = teacherCurve
-    ? teacherReference(teacherCurve.run.run, teacherCurve.run.label, teacherCurve.curve.rows)
-    : null;
-  const notes = [...manifest.notes];
-  if (teacher === null) notes.push('no teacher run: no teacher line and no minibatches-to-teacher');
-  else if (teacher.finalValAcc === null) notes.push(`teacher ${teacher.label} has no validation accuracy yet`);
-
-  const statistics = curves.map(({ run, curve }) => runStatistics(run, curve.rows, teacher, curve.problems));
-  const summary: ExperimentSummary = {
-    experiment: manifest.experiment,
-    preset: manifest.preset,
-    teacher,
-    runs: statistics,
-    notes,
-  };
+  const teacher = summary.teacher;
 
   const students = curves.filter(({ run }) => run.run !== manifest.teacherRun);
   const incomplete = curves.filter(({ curve }) => curve.problems.length > 0).map(({ run }) => run.label);
   const subtitle = incomplete.length > 0 ? [`Incomplete data: ${incomplete.join(', ')} (see summary.md)`] : [];
 
-  const figuresDir = join(dir, 'figures');
+  const figuresDir = join(dir, FIGURES_DIR);
   const stem = fileStem(manifest.experiment);
   const files: string[] = [];
   log(`figures: PNG text uses ${figureFonts().source}`);
@@ -127,7 +107,7 @@ export async function drawExperimentFigures(
   const jsonPath = join(figuresDir, 'summary.json');
   files.push(markdownPath, jsonPath);
   writeFileAtomic(markdownPath, markdown);
-  writeJsonAtomic(jsonPath, { ...summary, files });
+  writeFiguresSummary(dir, { ...summary, files });
   for (const file of files) log(`figures: wrote ${file}`);
-  return { files, summaryMarkdown: markdown };
+  return { files, summaryMarkdown: markdown, summary };
 }

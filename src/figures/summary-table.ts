@@ -1,13 +1,6 @@
 /** The experiment's summary as a markdown table: one row per run, the teacher first. */
-import type { RunStatistics, TeacherReference } from './run-statistics.ts';
-
-export interface ExperimentSummary {
-  experiment: string;
-  preset?: string;
-  teacher: TeacherReference | null;
-  runs: RunStatistics[];
-  notes: string[];
-}
+import type { ExperimentSummary } from '../run-folder/experiment-summary.ts';
+import type { RunStatistics, TeacherReference } from '../run-folder/run-statistics.ts';
 
 export function formatAccuracy(value: number | null): string {
   return value === null ? '—' : `${(value * 100).toFixed(2)}%`;

@@ -95,6 +95,12 @@ function tryCreate(path: string, staleMs: number): HeldLock | null {
   };
 }
 
+/** Who holds the lock at `path` now, or null when nobody alive does (no file, or its holder is dead). */
+export function liveLockHolder(path: string, staleMs = 10 * 60 * 1000): string | null {
+  const state = holderState(path, staleMs);
+  return state.kind === 'alive' ? describe(state.holder) : null;
+}
+
 type HolderState = { kind: 'gone' } | { kind: 'alive'; holder: Holder } | { kind: 'dead'; holder: Holder; why: string };
 
 function holderState(path: string, staleMs: number): HolderState {

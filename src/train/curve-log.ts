@@ -1,7 +1,9 @@
 /**
- * The learning curve of one run: `curve.csv`, one row per evaluation. Written with csv-writer, appended row by row.
- * On resume the file is first cut back to the rows the checkpoint recorded, so rows written after that checkpoint
- * by the killed process are neither lost (they are recomputed) nor duplicated.
+ * The learning curve of one run, `curve.csv`: one row per evaluation. This module is its only codec: `CurveLog`
+ * writes it (appending row by row; on resume it first cuts the file back to the rows the checkpoint recorded, so rows
+ * written after that checkpoint by a killed process are neither lost nor duplicated), and `readCurveFile` reads it,
+ * tolerantly: a run killed mid-way may leave no file, a header only, or a truncated last line. Every row that cannot
+ * be used is skipped and described in `problems`, so a reader can use what exists and say what it left out.
  */
 import { createObjectCsvWriter } from 'csv-writer';
 import { existsSync, readFileSync } from 'node:fs';
@@ -23,19 +25,21 @@ export const CURVE_COLUMNS = [
 
 export type CurveColumn = (typeof CURVE_COLUMNS)[number];
 
-export interface CurveRow {
-  step: number;
-  images: number;
-  epoch: number;
-  /** Mean training loss and accuracy over the minibatches since the previous row; null for a row before training. */
-  train_loss: number | null;
-  train_acc: number | null;
-  val_loss: number;
-  val_acc: number;
-  /** The learning rate of the last step before this row (of the first step, for a row at step 0). */
-  lr: number;
-  /** Seconds of this run's wall-clock time, summed over resumed sessions. */
-  wall_s: number;
+/**
+ * One evaluation. `step` is always a finite number; any other value is null when its cell was empty or not a number
+ * (the trainer writes every cell except the training loss and accuracy of the row before training).
+ * - train_loss, train_acc: mean over the minibatches since the previous row;
+ * - lr: the learning rate of the last step before this row (of the first step, for a row at step 0);
+ * - wall_s: seconds of this run's wall-clock time, summed over resumed sessions.
+ */
+export type CurveRow = { step: number } & { [K in Exclude<CurveColumn, 'step'>]: number | null };
+
+export interface CurveFile {
+  path: string;
+  /** Rows sorted by step; when a step appears more than once (a resumed run), the row written last wins. */
+  rows: CurveRow[];
+  /** Human-readable reasons for anything missing or skipped; empty when the file was complete and clean. */
+  problems: string[];
 }
 
 type CsvRecord = Record<CurveColumn, string>;
@@ -44,34 +48,81 @@ function formatRow(row: CurveRow): CsvRecord {
   const fixed = (v: number | null, digits: number) => (v === null ? '' : v.toFixed(digits));
   return {
     step: String(row.step),
-    images: String(row.images),
-    epoch: row.epoch.toFixed(6),
+    images: row.images === null ? '' : String(row.images),
+    epoch: fixed(row.epoch, 6),
     train_loss: fixed(row.train_loss, 6),
     train_acc: fixed(row.train_acc, 6),
     val_loss: fixed(row.val_loss, 6),
     val_acc: fixed(row.val_acc, 6),
-    lr: row.lr.toPrecision(6),
-    wall_s: row.wall_s.toFixed(2),
+    lr: row.lr === null ? '' : row.lr.toPrecision(6),
+    wall_s: fixed(row.wall_s, 2),
   };
 }
 
-/** Parses a curve.csv written by CurveLog (numbers; empty cells become null). */
-export function readCurve(path: string): CurveRow[] {
-  const lines = readFileSync(path, 'utf8')
-    .split('\n')
-    .filter((l) => l.length > 0);
-  if (lines.length === 0) return [];
-  const header = lines[0].split(',');
-  if (header.join(',') !== CURVE_COLUMNS.join(','))
-    throw new Error(`'${path}' does not have the curve header '${CURVE_COLUMNS.join(',')}' (found '${lines[0]}')`);
-  return lines.slice(1).map((line, i) => {
+function formatLine(row: CurveRow): string {
+  const record = formatRow(row);
+  return CURVE_COLUMNS.map((column) => record[column]).join(',');
+}
+
+/** `shownPath` names the file in problems (e.g. relative to the experiment folder); default `path`. */
+export function readCurveFile(path: string, shownPath = path): CurveFile {
+  if (!existsSync(path)) return { path, rows: [], problems: [`${shownPath} does not exist (run not started?)`] };
+  return { ...parseCurveCsv(readFileSync(path, 'utf8'), shownPath), path };
+}
+
+export function parseCurveCsv(text: string, path: string): CurveFile {
+  const problems: string[] = [];
+  const lines = text.split(/\r?\n/);
+  const endsWithNewline = text.endsWith('\n');
+  if (lines.length > 0 && lines[lines.length - 1] === '') lines.pop();
+  if (lines.length === 0 || lines[0]!.trim() === '') {
+    return { path, rows: [], problems: [`${path} is empty (run killed before its first evaluation?)`] };
+  }
+  const header = lines[0]!.split(',').map((name) => name.trim());
+  const columnIndex = new Map<string, number>(header.map((name, index) => [name, index]));
+  for (const required of ['step', 'val_acc'] as const) {
+    if (!columnIndex.has(required)) {
+      return {
+        path,
+        rows: [],
+        problems: [`${path}: header has no "${required}" column (header: ${lines[0]}; expected ${CURVE_COLUMNS})`],
+      };
+    }
+  }
+  const missingColumns = CURVE_COLUMNS.filter((name) => !columnIndex.has(name));
+  if (missingColumns.length > 0) problems.push(`${path}: header lacks column(s) ${missingColumns.join(', ')}`);
+
+  const byStep = new Map<number, CurveRow>();
+  let replaced = 0;
+  for (let lineIndex = 1; lineIndex < lines.length; lineIndex++) {
+    const line = lines[lineIndex]!;
+    if (line.trim() === '') continue;
     const cells = line.split(',');
-    if (cells.length !== CURVE_COLUMNS.length)
-      throw new Error(`'${path}' row ${i + 1} has ${cells.length} cells, expected ${CURVE_COLUMNS.length}`);
-    const value = (c: string) => (c === '' ? null : Number(c));
-    const row = Object.fromEntries(CURVE_COLUMNS.map((col, j) => [col, value(cells[j])]));
-    return row as unknown as CurveRow;
-  });
+    if (cells.length !== header.length) {
+      const truncated = lineIndex === lines.length - 1 && !endsWithNewline;
+      const why = truncated ? ' (truncated last line: run killed while writing?)' : '';
+      problems.push(`${path} line ${lineIndex + 1}: ${cells.length} fields, header has ${header.length}${why}`);
+      continue;
+    }
+    const value = (name: CurveColumn): number | null => {
+      const index = columnIndex.get(name);
+      const cell = index === undefined ? '' : cells[index]!.trim();
+      const parsed = cell === '' ? NaN : Number(cell);
+      return Number.isFinite(parsed) ? parsed : null;
+    };
+    const step = value('step');
+    if (step === null) {
+      problems.push(`${path} line ${lineIndex + 1}: step "${cells[columnIndex.get('step')!]}" is not a number`);
+      continue;
+    }
+    if (byStep.has(step)) replaced++;
+    const row = Object.fromEntries(CURVE_COLUMNS.map((column) => [column, value(column)])) as CurveRow;
+    byStep.set(step, row);
+  }
+  if (replaced > 0) problems.push(`${path}: ${replaced} repeated step(s) (resumed run?); kept the rows written last`);
+  const rows = [...byStep.values()].sort((a, b) => a.step - b.step);
+  if (rows.length === 0 && problems.length === 0) problems.push(`${path} has a header but no evaluations yet`);
+  return { path, rows, problems };
 }
 
 export class CurveLog {
@@ -86,23 +137,21 @@ export class CurveLog {
     readonly path: string,
     keepRows: number | null,
   ) {
-    const header = CURVE_COLUMNS.join(',') + '\n';
+    const header = CURVE_COLUMNS.join(',');
     if (keepRows === null || !existsSync(path)) {
       if (keepRows !== null && keepRows > 0)
         throw new Error(`cannot resume '${path}': the checkpoint recorded ${keepRows} rows but the file is missing`);
-      writeFileAtomic(path, header);
+      writeFileAtomic(path, header + '\n');
       this.rows = 0;
     } else {
-      const lines = readFileSync(path, 'utf8')
-        .split('\n')
-        .filter((l) => l.length > 0);
-      if (lines[0] !== CURVE_COLUMNS.join(','))
-        throw new Error(`cannot resume '${path}': its header is '${lines[0] ?? ''}', not '${CURVE_COLUMNS.join(',')}'`);
-      if (lines.length - 1 < keepRows)
+      const existing = readCurveFile(path);
+      if (existing.rows.length < keepRows)
         throw new Error(
-          `cannot resume '${path}': the checkpoint recorded ${keepRows} rows but the file has ${lines.length - 1}`,
+          `cannot resume '${path}': the checkpoint recorded ${keepRows} rows but the file has ` +
+            `${existing.rows.length} readable ones${existing.problems.length > 0 ? ` (${existing.problems.join('; ')})` : ''}`,
         );
-      writeFileAtomic(path, [header.trimEnd(), ...lines.slice(1, keepRows + 1)].join('\n') + '\n');
+      const kept = existing.rows.slice(0, keepRows).map(formatLine);
+      writeFileAtomic(path, [header, ...kept].join('\n') + '\n');
       this.rows = keepRows;
     }
     this.writer = createObjectCsvWriter({

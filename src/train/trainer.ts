@@ -7,7 +7,6 @@ import * as tf from '@tensorflow/tfjs';
 import { join } from 'node:path';
 import { mkdirSync } from 'node:fs';
 import type { Dataset } from '../data/dataset.ts';
-import { writeJsonAtomic } from '../io/atomic-file.ts';
 import { explainWasmHeapError } from '../backend/wasm-heap.ts';
 import type { RmsPropConfig, StepEngine } from './step-engine.ts';
 import { LocalStepEngine } from './local-step-engine.ts';
@@ -16,8 +15,9 @@ import { learningRateAt, validateSchedule } from './schedule.ts';
 import type { TrainState } from './checkpoint.ts';
 import { checkpointDir, findCheckpoint, loadCheckpoint, readTrainState, saveCheckpoint } from './checkpoint.ts';
 import type { CurveRow } from './curve-log.ts';
-import { CURVE_CSV, CurveLog, readCurve } from './curve-log.ts';
-import type { Evaluation } from './evaluate.ts';
+import { CURVE_CSV, CurveLog, readCurveFile } from './curve-log.ts';
+import type { RunLabels } from './run-summary.ts';
+import { writeRunSummary } from './run-summary.ts';
 import { evaluate } from './evaluate.ts';
 import type { ProgressReporter } from './progress.ts';
 import { silentProgress } from './progress.ts';
@@ -54,8 +54,8 @@ export interface TrainOptions {
   createEngine?: EngineFactory;
   progress?: ProgressReporter;
   log?: (line: string) => void;
-  /** Extra fields for summary.json (backend, labels, ...). */
-  summary?: Record<string, unknown>;
+  /** Names recorded in summary.json. */
+  labels?: RunLabels;
   /** Called after each step, once its evaluation and checkpoint are written (tests simulate a crash here). */
   afterStep?: (step: number) => void;
 }
@@ -107,137 +107,168 @@ function weightsAreFinite(model: tf.LayersModel): boolean {
   return value === 1;
 }
 
+/** A run being trained: its model, optimizer, curve and where it stands. */
+interface Session {
+  model: tf.LayersModel;
+  engine: StepEngine;
+  curve: CurveLog;
+  state: TrainState;
+  /** The checkpoint the session resumed from, or null for a fresh run. */
+  resumedFrom: string | null;
+}
+
+async function startSession(options: TrainOptions, createEngine: EngineFactory): Promise<Session> {
+  const { runDir, config } = options;
+  const curvePath = join(runDir, CURVE_CSV);
+  const found = options.resume ? findCheckpoint(runDir) : null;
+  if (found) {
+    const restored = await loadCheckpoint(found);
+    const state = restored.state;
+    if (state.dataSeed !== config.dataSeed) {
+      restored.model.dispose();
+      restored.optimizer.forEach((slot) => slot.tensor.dispose());
+      throw new Error(`checkpoint '${found}' used data seed ${state.dataSeed}, this run asks for ${config.dataSeed}`);
+    }
+    const engine = await createEngine(restored.model, config.optimizer);
+    if (restored.optimizer.length > 0) await engine.setOptimizerState(restored.optimizer);
+    restored.optimizer.forEach((slot) => slot.tensor.dispose());
+    const curve = new CurveLog(curvePath, state.curveRows);
+    options.log?.(
+      `[train] ${runDir}: resuming at step ${state.step}/${config.steps} (${state.curveRows} curve rows kept)`,
+    );
+    return { model: restored.model, engine, curve, state, resumedFrom: found };
+  }
+  const model = await options.initialModel();
+  const state: TrainState = {
+    step: 0,
+    images: 0,
+    dataSeed: config.dataSeed,
+    wallSeconds: 0,
+    curveRows: 0,
+    running: { lossSum: 0, correct: 0, examples: 0, steps: 0 },
+    lastLearningRate: learningRateAt(config.optimizer.learningRate, config.schedule, 0),
+  };
+  const engine = await createEngine(model, config.optimizer);
+  return { model, engine, curve: new CurveLog(curvePath, null), state, resumedFrom: null };
+}
+
+/** Evaluates on the validation set, appends the curve row and resets the running training sums. */
+async function writeEvaluation(
+  options: TrainOptions,
+  session: Session,
+  progress: ProgressReporter,
+  elapsed: () => number,
+): Promise<void> {
+  const { runDir, config, dataset } = options;
+  const { state } = session;
+  const result = await evaluate(session.model, dataset, config.evalBatchSize);
+  if (!Number.isFinite(result.loss))
+    throw new TrainingDivergedError(
+      `validation loss is ${result.loss} at step ${state.step} of '${runDir}': the model's outputs are no longer finite (training diverged). ` +
+        lastGoodCheckpointNote(runDir),
+      state.step,
+    );
+  const r = state.running;
+  const trainLoss = r.steps > 0 ? r.lossSum / r.steps : null;
+  const trainAccuracy = r.examples > 0 ? r.correct / r.examples : null;
+  const wallSeconds = elapsed();
+  const row: CurveRow = {
+    step: state.step,
+    images: state.images,
+    epoch: state.images / dataset.numTrain,
+    train_loss: trainLoss,
+    train_acc: trainAccuracy,
+    val_loss: result.loss,
+    val_acc: result.accuracy,
+    lr: state.lastLearningRate,
+    wall_s: wallSeconds,
+  };
+  await session.curve.append(row);
+  state.curveRows = session.curve.rowCount;
+  state.running = { lossSum: 0, correct: 0, examples: 0, steps: 0 };
+  progress.evaluation({
+    step: state.step,
+    totalSteps: config.steps,
+    valLoss: result.loss,
+    valAccuracy: result.accuracy,
+    trainLoss,
+    trainAccuracy,
+    learningRate: state.lastLearningRate,
+    wallSeconds,
+  });
+}
+
+async function writeCheckpoint(runDir: string, session: Session): Promise<void> {
+  if (!weightsAreFinite(session.model))
+    throw new TrainingDivergedError(
+      `weights are not finite after step ${session.state.step} of '${runDir}'; not overwriting the checkpoint. ` +
+        lastGoodCheckpointNote(runDir),
+      session.state.step,
+    );
+  const slots = await session.engine.getOptimizerState();
+  try {
+    await saveCheckpoint(runDir, session.model, slots, session.state);
+  } finally {
+    slots.forEach((slot) => slot.tensor.dispose());
+  }
+}
+
+/** One optimizer step on the next batch; returns the milliseconds spent waiting for the batch. */
+async function trainStep(
+  options: TrainOptions,
+  session: Session,
+  batches: AsyncIterator<{ x: tf.Tensor4D; y: tf.Tensor1D }>,
+): Promise<number> {
+  const { runDir, config, dataset } = options;
+  const { state } = session;
+  const waitStart = performance.now();
+  const next = await batches.next();
+  const waitedMs = performance.now() - waitStart;
+  if (next.done) throw new Error(`dataset '${dataset.name}' ended its training batches at step ${state.step}`);
+  const { x, y } = next.value;
+  const learningRate = learningRateAt(config.optimizer.learningRate, config.schedule, state.images / dataset.numTrain);
+  let result;
+  try {
+    result = await session.engine.step(x, y, learningRate);
+  } finally {
+    x.dispose();
+    y.dispose();
+  }
+  if (!Number.isFinite(result.loss))
+    throw new TrainingDivergedError(
+      `training loss is ${result.loss} at step ${state.step + 1} of '${runDir}' (learning rate ` +
+        `${learningRate.toPrecision(3)}): training diverged. ${lastGoodCheckpointNote(runDir)}`,
+      state.step + 1,
+    );
+  state.step += 1;
+  state.images += config.batchSize;
+  state.lastLearningRate = learningRate;
+  state.running.lossSum += result.loss;
+  state.running.correct += result.correct;
+  state.running.examples += config.batchSize;
+  state.running.steps += 1;
+  return waitedMs;
+}
+
 export async function train(options: TrainOptions): Promise<TrainResult> {
   const { runDir, config, dataset } = options;
   validateTrainConfig(config);
   const log = options.log ?? (() => {});
   const progress = options.progress ?? silentProgress;
-  const createEngine = options.createEngine ?? localEngine;
   mkdirSync(runDir, { recursive: true });
-  const curvePath = join(runDir, CURVE_CSV);
-
-  const found = options.resume ? findCheckpoint(runDir) : null;
-  let model: tf.LayersModel;
-  let state: TrainState;
-  let engine: StepEngine;
-  let curve: CurveLog;
-  if (found) {
-    const restored = await loadCheckpoint(found);
-    model = restored.model;
-    state = restored.state;
-    if (state.dataSeed !== config.dataSeed)
-      throw new Error(`checkpoint '${found}' used data seed ${state.dataSeed}, this run asks for ${config.dataSeed}`);
-    engine = await createEngine(model, config.optimizer);
-    if (restored.optimizer.length > 0) await engine.setOptimizerState(restored.optimizer);
-    restored.optimizer.forEach((slot) => slot.tensor.dispose());
-    curve = new CurveLog(curvePath, state.curveRows);
-    log(`[train] ${runDir}: resuming at step ${state.step}/${config.steps} (${state.curveRows} curve rows kept)`);
-  } else {
-    model = await options.initialModel();
-    state = {
-      step: 0,
-      images: 0,
-      dataSeed: config.dataSeed,
-      wallSeconds: 0,
-      curveRows: 0,
-      running: { lossSum: 0, correct: 0, examples: 0, steps: 0 },
-      lastLearningRate: learningRateAt(config.optimizer.learningRate, config.schedule, 0),
-    };
-    engine = await createEngine(model, config.optimizer);
-    curve = new CurveLog(curvePath, null);
-  }
+  const session = await startSession(options, options.createEngine ?? localEngine);
+  const { state } = session;
   const resumedFrom = state.step;
   const sessionStart = performance.now();
   const wallBefore = state.wallSeconds;
   const elapsed = () => wallBefore + (performance.now() - sessionStart) / 1000;
 
-  const writeEvaluation = async (): Promise<Evaluation> => {
-    const result = await evaluate(model, dataset, config.evalBatchSize);
-    if (!Number.isFinite(result.loss))
-      throw new TrainingDivergedError(
-        `validation loss is ${result.loss} at step ${state.step} of '${runDir}': the model's outputs are no longer finite (training diverged). ` +
-          lastGoodCheckpointNote(runDir),
-        state.step,
-      );
-    const r = state.running;
-    const row: CurveRow = {
-      step: state.step,
-      images: state.images,
-      epoch: state.images / dataset.numTrain,
-      train_loss: r.steps > 0 ? r.lossSum / r.steps : null,
-      train_acc: r.examples > 0 ? r.correct / r.examples : null,
-      val_loss: result.loss,
-      val_acc: result.accuracy,
-      lr: state.lastLearningRate,
-      wall_s: elapsed(),
-    };
-    await curve.append(row);
-    state.curveRows = curve.rowCount;
-    state.running = { lossSum: 0, correct: 0, examples: 0, steps: 0 };
-    progress.evaluation({
-      step: state.step,
-      totalSteps: config.steps,
-      valLoss: row.val_loss,
-      valAccuracy: row.val_acc,
-      trainLoss: row.train_loss,
-      trainAccuracy: row.train_acc,
-      learningRate: row.lr,
-      wallSeconds: row.wall_s,
-    });
-    return result;
-  };
-
-  const writeCheckpoint = async (): Promise<void> => {
-    if (!weightsAreFinite(model))
-      throw new TrainingDivergedError(
-        `weights are not finite after step ${state.step} of '${runDir}'; not overwriting the checkpoint. ` +
-          lastGoodCheckpointNote(runDir),
-        state.step,
-      );
-    state.wallSeconds = elapsed();
-    const slots = await engine.getOptimizerState();
-    try {
-      await saveCheckpoint(runDir, model, slots, state);
-    } finally {
-      slots.forEach((slot) => slot.tensor.dispose());
-    }
-  };
-
   const batches = dataset.trainBatches({ batchSize: config.batchSize, seed: config.dataSeed, start: state.images });
   let dataWaitMs = 0;
   try {
-    if (state.step === 0 && curve.rowCount === 0) await writeEvaluation();
+    if (state.step === 0 && session.curve.rowCount === 0) await writeEvaluation(options, session, progress, elapsed);
     while (state.step < config.steps) {
-      const waitStart = performance.now();
-      const next = await batches.next();
-      dataWaitMs += performance.now() - waitStart;
-      if (next.done) throw new Error(`dataset '${dataset.name}' ended its training batches at step ${state.step}`);
-      const { x, y } = next.value;
-      const learningRate = learningRateAt(
-        config.optimizer.learningRate,
-        config.schedule,
-        state.images / dataset.numTrain,
-      );
-      let result;
-      try {
-        result = await engine.step(x, y, learningRate);
-      } finally {
-        x.dispose();
-        y.dispose();
-      }
-      if (!Number.isFinite(result.loss))
-        throw new TrainingDivergedError(
-          `training loss is ${result.loss} at step ${state.step + 1} of '${runDir}' (learning rate ` +
-            `${learningRate.toPrecision(3)}): training diverged. ${lastGoodCheckpointNote(runDir)}`,
-          state.step + 1,
-        );
-      state.step += 1;
-      state.images += config.batchSize;
-      state.lastLearningRate = learningRate;
-      state.running.lossSum += result.loss;
-      state.running.correct += result.correct;
-      state.running.examples += config.batchSize;
-      state.running.steps += 1;
+      dataWaitMs += await trainStep(options, session, batches);
       const seconds = (performance.now() - sessionStart) / 1000;
       const sessionImages = (state.step - resumedFrom) * config.batchSize;
       progress.step({
@@ -250,37 +281,25 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
         dataWaitFraction: dataWaitMs / 1000 / Math.max(seconds, 1e-9),
       });
       const last = state.step === config.steps;
-      if (state.step % config.evalEvery === 0 || last) await writeEvaluation();
-      if (state.step % config.checkpointEvery === 0 || last) await writeCheckpoint();
+      if (state.step % config.evalEvery === 0 || last) await writeEvaluation(options, session, progress, elapsed);
+      if (state.step % config.checkpointEvery === 0 || last) {
+        state.wallSeconds = elapsed();
+        await writeCheckpoint(runDir, session);
+      }
       options.afterStep?.(state.step);
     }
   } catch (err) {
     progress.done();
-    await engine.dispose();
-    model.dispose();
+    await session.engine.dispose();
+    session.model.dispose();
     throw explainWasmHeapError(err);
   } finally {
     await batches.return?.(undefined);
   }
   progress.done();
-  await engine.dispose();
-  state.wallSeconds = found && resumedFrom === config.steps ? state.wallSeconds : elapsed();
-
-  const rows = readCurve(curvePath);
-  const best = rows.reduce((a, b) => (b.val_acc > a.val_acc ? b : a), rows[0]);
-  const final = rows[rows.length - 1];
-  writeJsonAtomic(join(runDir, 'summary.json'), {
-    ...options.summary,
-    steps: state.step,
-    images: state.images,
-    epochs: state.images / dataset.numTrain,
-    final_val_acc: final.val_acc,
-    final_val_loss: final.val_loss,
-    best_val_acc: best.val_acc,
-    best_step: best.step,
-    wall_s: state.wallSeconds,
-    params: model.countParams(),
-  });
+  await session.engine.dispose();
+  state.wallSeconds = session.resumedFrom && resumedFrom === config.steps ? state.wallSeconds : elapsed();
+  const curve = writeSummary(options, session);
   const sessionSeconds = (performance.now() - sessionStart) / 1000;
   if (state.step > resumedFrom) {
     log(
@@ -288,7 +307,28 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
         `for training batches (${((100 * dataWaitMs) / 1000 / Math.max(sessionSeconds, 1e-9)).toFixed(1)}%)`,
     );
   }
-  return { model, state, curve: rows, resumedFrom, dataWaitSeconds: dataWaitMs / 1000 };
+  return { model: session.model, state, curve, resumedFrom, dataWaitSeconds: dataWaitMs / 1000 };
+}
+
+/** Writes summary.json from the whole curve; returns the curve's rows. */
+function writeSummary(options: TrainOptions, session: Session): CurveRow[] {
+  const { state } = session;
+  const rows = readCurveFile(join(options.runDir, CURVE_CSV)).rows;
+  const best = rows.reduce((a, b) => ((b.val_acc ?? -1) > (a.val_acc ?? -1) ? b : a), rows[0]!);
+  const final = rows[rows.length - 1]!;
+  writeRunSummary(options.runDir, {
+    ...options.labels,
+    steps: state.step,
+    images: state.images,
+    epochs: state.images / options.dataset.numTrain,
+    final_val_acc: final.val_acc,
+    final_val_loss: final.val_loss,
+    best_val_acc: best.val_acc,
+    best_step: best.step,
+    wall_s: state.wallSeconds,
+    params: session.model.countParams(),
+  });
+  return rows;
 }
 
 function lastGoodCheckpointNote(runDir: string): string {

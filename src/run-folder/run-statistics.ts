@@ -2,8 +2,8 @@
  * Per-run numbers for the summary table: final, best and first (step 0, right after the transform) validation
  * accuracy, and the number of minibatches a student needs to reach the teacher's final validation accuracy.
  */
-import type { CurveRow } from './curve-file.ts';
-import type { RunRole } from './experiment-manifest.ts';
+import type { CurveRow } from '../train/curve-log.ts';
+import type { RunDescription } from './experiment-manifest.ts';
 
 export interface TeacherReference {
   run: string;
@@ -15,10 +15,7 @@ export interface TeacherReference {
   finalStep: number | null;
 }
 
-export interface RunStatistics {
-  run: string;
-  role: RunRole;
-  label: string;
+export interface RunStatistics extends RunDescription {
   evaluations: number;
   finalStep: number | null;
   finalValAcc: number | null;
@@ -63,7 +60,7 @@ export function firstRowReaching(rows: readonly CurveRow[], threshold: number): 
 }
 
 export function runStatistics(
-  run: { run: string; role: RunRole; label: string },
+  run: RunDescription,
   rows: readonly CurveRow[],
   teacher: TeacherReference | null,
   problems: string[],

@@ -1,0 +1,54 @@
+/** What one experiment invocation asks for: the command line's options, typed once, down to the runner. */
+import { join } from 'node:path';
+import type { BackendChoice } from '../backend/backend.ts';
+import { UsageError } from '../usage-error.ts';
+import type { ExperimentDefinition, Preset, PresetOverrides } from './definition.ts';
+import type { ResolvedPreset } from './run-plan.ts';
+
+export interface ExperimentOptions {
+  experiment: ExperimentDefinition;
+  preset: Preset;
+  /** The preset's values the command line changes (--steps, --data, --lr, ...). */
+  overrides?: PresetOverrides;
+  backend: BackendChoice;
+  /** Default results/<experiment>[-<preset>]. */
+  out?: string;
+  /** Continue the runs found in `out` (finished runs are kept, others continue from their checkpoint). */
+  resume: boolean;
+  /** Replace the runs found in `out` instead of refusing to. */
+  overwrite?: boolean;
+  seed: number;
+  /** Data-parallel worker threads (wasm or cpu backend); 1 = train on this thread. */
+  workers?: number;
+  /** Image folders: decode worker threads (default: half the cores, 1 to 4; 0 = this thread). */
+  decodeThreads?: number;
+  /** Where trained teachers are cached; default DEFAULT_CACHE_DIR (results/cache). */
+  cacheDir?: string;
+  /**
+   * Only these student runs (by run name; the teacher always runs). Default: every run the preset affords. Lets a
+   * cluster train the methods of one experiment as separate jobs on one shared teacher.
+   */
+  only?: string[];
+  log?: (line: string) => void;
+  /** Progress bar / lines per run (default true). */
+  progress?: boolean;
+  /** Draw the figures at the end (default true). */
+  figures?: boolean;
+  /** Called after every step of every run (tests simulate a crash by throwing). */
+  afterStep?: (run: string, step: number) => void;
+}
+
+export function defaultOutDir(experiment: string, preset: string): string {
+  return join('results', preset === 'default' ? experiment : `${experiment}-${preset}`);
+}
+
+/** The preset with the command line's overrides applied. */
+export function resolvePreset(preset: Preset, overrides: PresetOverrides = {}): ResolvedPreset {
+  const defined = Object.fromEntries(Object.entries(overrides).filter(([, value]) => value !== undefined));
+  const resolved = { ...preset, ...defined };
+  if (resolved.data === null)
+    throw new UsageError(
+      `preset '${preset.name}' needs --data (e.g. --data imagenet:/data/ilsvrc2012, or folder:<dir>)`,
+    );
+  return { ...resolved, data: resolved.data };
+}

@@ -1,0 +1,270 @@
+/**
+ * The one generic experiment runner: plan the runs, provide the teacher (trained once per configuration in the
+ * cache), make and train every student from it, then summarize and draw. Everything an experiment varies lives in
+ * its definition and the preset.
+ *
+ * Layout (see src/run-folder/): `<out>/experiment.json`, `<out>/<run>/{config.json,curve.csv,checkpoint/,
+ * transform.json,summary.json}`, `<out>/figures/`, `<out>/summary.json`.
+ */
+import type * as tf from '@tensorflow/tfjs';
+import { execFileSync } from 'node:child_process';
+import { join, resolve } from 'node:path';
+import type { BackendInfo } from '../backend/backend.ts';
+import { selectBackend } from '../backend/backend.ts';
+import type { Dataset } from '../data/dataset.ts';
+import { openDataset } from '../data/open-dataset.ts';
+import { drawExperimentFigures } from '../figures/draw-experiment.ts';
+import { loadModel } from '../models/model-files.ts';
+import { buildModel } from '../models/registry.ts';
+import { writeExperimentManifest } from '../run-folder/experiment-manifest.ts';
+import type { RunDescription } from '../run-folder/experiment-manifest.ts';
+import type { ExperimentSummary } from '../run-folder/experiment-summary.ts';
+import { readExperiment, writeSessionSummary } from '../run-folder/experiment-summary.ts';
+import type { RunConfig } from '../run-folder/run-config.ts';
+import { writeRunConfig } from '../run-folder/run-config.ts';
+import { isFinished } from '../run-folder/run-state.ts';
+import type { RunStatistics } from '../run-folder/run-statistics.ts';
+import { checkpointDir } from '../train/checkpoint.ts';
+import { createProgress, formatDuration, silentProgress } from '../train/progress.ts';
+import type { EngineFactory } from '../train/trainer.ts';
+import { train } from '../train/trainer.ts';
+import { engineFactory } from './engine-choice.ts';
+import type { ExperimentOptions } from './options.ts';
+import { defaultOutDir, resolvePreset } from './options.ts';
+import { prepareOutDir, withEarlierRuns } from './out-folder.ts';
+import type { ExperimentPlan, PlannedRun, ResolvedPreset } from './run-plan.ts';
+import { planExperiment, runDataOptions, selectMethods } from './run-plan.ts';
+import { makeStudent } from './student-init.ts';
+import { DEFAULT_CACHE_DIR, provideTeacher, teacherCacheKey } from './teacher-cache.ts';
+
+export interface ExperimentResult {
+  out: string;
+  runs: RunDescription[];
+  statistics: RunStatistics[];
+  figures: string[];
+  wallSeconds: number;
+}
+
+/** What every run of one invocation shares. */
+interface Session {
+  options: ExperimentOptions;
+  preset: ResolvedPreset;
+  out: string;
+  dataset: Dataset;
+  backend: BackendInfo;
+  workers: number;
+  createEngine: EngineFactory;
+  gitCommit: string | null;
+  log: (line: string) => void;
+  started: { wallMs: number; cpu: NodeJS.CpuUsage };
+}
+
+export async function runExperiment(options: ExperimentOptions): Promise<ExperimentResult> {
+  const session = await openSession(options);
+  let plan: ExperimentPlan;
+  try {
+    plan = planExperiment({
+      definition: options.experiment,
+      preset: session.preset,
+      seed: options.seed,
+      only: options.only,
+      inputShape: session.dataset.inputShape,
+      classes: session.dataset.classNames.length,
+    });
+    recordExperiment(session, plan);
+    const teacher = await provideTeacherRun(session, plan);
+    await trainStudents(session, plan, teacher);
+  } finally {
+    await session.dataset.close();
+  }
+  const { summary, figures } = await summarize(session.out, options.figures !== false, session.log);
+  const wallSeconds = closeSession(session, summary);
+  const runs = [plan.teacher, ...plan.students].map(describeRun);
+  const statistics = summary.runs.filter((s) => runs.some((r) => r.run === s.run));
+  return { out: session.out, runs, statistics, figures, wallSeconds };
+}
+
+/** Checks the request and the experiment folder, then loads the backend and opens the dataset. */
+async function openSession(options: ExperimentOptions): Promise<Session> {
+  const started = { wallMs: performance.now(), cpu: process.cpuUsage() };
+  const log = options.log ?? ((line: string) => console.error(line));
+  const definition = options.experiment;
+  const preset = resolvePreset(options.preset, options.overrides);
+  const out = resolve(options.out ?? defaultOutDir(definition.name, preset.name));
+  const methods = selectMethods(definition, preset, options.only);
+  prepareOutDir(out, ['teacher', ...methods.map((m) => m.run)], {
+    resume: options.resume,
+    overwrite: options.overwrite ?? false,
+  });
+  const backend = await selectBackend(options.backend, log);
+  const workers = options.workers ?? 1;
+  const createEngine = engineFactory(backend, workers);
+  const dataset = await openDataset(preset.data, {
+    ...runDataOptions(preset),
+    ...(options.decodeThreads !== undefined ? { decodeThreads: options.decodeThreads } : {}),
+    log,
+  });
+  return { options, preset, out, dataset, backend, workers, createEngine, gitCommit: gitCommit(), log, started };
+}
+
+/** Logs what runs and writes experiment.json (with the runs an earlier session of this folder listed). */
+function recordExperiment(session: Session, plan: ExperimentPlan): void {
+  const { experiment, preset } = plan;
+  session.log(
+    `[experiment] ${experiment.name} (${experiment.description}); preset ${preset.name}: ${preset.description}; ` +
+      `out ${session.out}`,
+  );
+  writeExperimentManifest(session.out, {
+    experiment: experiment.name,
+    preset: preset.name,
+    teacherRun: plan.teacher.run,
+    runs: withEarlierRuns(session.out, experiment, [plan.teacher, ...plan.students].map(describeRun)),
+    description: experiment.description,
+    data: preset.data,
+  });
+}
+
+/** The trained teacher in `<out>/teacher`, from the cache (trained there first when it is not). */
+async function provideTeacherRun(session: Session, plan: ExperimentPlan): Promise<{ dir: string; key: string }> {
+  const teacher = plan.teacher;
+  const key = teacherCacheKey(runConfig(session, plan, teacher, ''));
+  const dir = join(session.out, teacher.run);
+  await provideTeacher({
+    cacheDir: resolve(session.options.cacheDir ?? DEFAULT_CACHE_DIR),
+    config: runConfig(session, plan, teacher, key),
+    teacherDir: dir,
+    train: (runDir) =>
+      trainRun(session, teacher, runDir, true, () => buildModel(teacher.model.family, teacher.model.options)),
+    log: session.log,
+  });
+  return { dir, key };
+}
+
+/** Writes `<out>/summary.json` and logs the time taken; returns the session's wall-clock seconds. */
+function closeSession(session: Session, summary: ExperimentSummary): number {
+  const wallSeconds = (performance.now() - session.started.wallMs) / 1000;
+  const cpu = process.cpuUsage(session.started.cpu);
+  const cpuSeconds = (cpu.user + cpu.system) / 1e6;
+  writeSessionSummary(session.out, {
+    experiment: summary.experiment,
+    preset: session.preset.name,
+    data: session.preset.data,
+    backend: session.backend.choice,
+    workers: session.workers,
+    wall_s: wallSeconds,
+    cpu_s: cpuSeconds,
+    runs: summary.runs,
+  });
+  session.log(
+    `[experiment] ${summary.experiment} done in ${formatDuration(wallSeconds)} (${formatDuration(cpuSeconds)} of CPU): ` +
+      session.out,
+  );
+  return wallSeconds;
+}
+
+function describeRun({ run, role, label }: PlannedRun): RunDescription {
+  return { run, role, label };
+}
+
+function runConfig(session: Session, plan: ExperimentPlan, planned: PlannedRun, teacherKey: string): RunConfig {
+  const { options, backend, workers, gitCommit } = session;
+  return {
+    experiment: plan.experiment.name,
+    preset: plan.preset.name,
+    run: planned.run,
+    role: planned.role,
+    label: planned.label,
+    init: planned.init,
+    learningRateMultiplier: planned.learningRateMultiplier,
+    model: planned.model,
+    data: plan.data,
+    train: planned.train,
+    seed: options.seed,
+    seeds: planned.seeds,
+    backend: backend.choice,
+    workers,
+    gitCommit,
+    teacherCacheKey: teacherKey,
+  };
+}
+
+/** Trains (or continues) one planned run in `runDir`; its config.json is already written. */
+async function trainRun(
+  session: Session,
+  planned: PlannedRun,
+  runDir: string,
+  resume: boolean,
+  initialModel: () => tf.LayersModel | Promise<tf.LayersModel>,
+): Promise<void> {
+  const { options, log } = session;
+  const afterStep = options.afterStep;
+  const trained = await train({
+    runDir,
+    config: planned.train,
+    dataset: session.dataset,
+    resume,
+    createEngine: session.createEngine,
+    initialModel,
+    progress:
+      options.progress === false ? silentProgress : createProgress(`${options.experiment.name}/${planned.run}`, log),
+    log,
+    labels: { run: planned.run, label: planned.label, backend: session.backend.choice },
+    afterStep: afterStep && ((step) => afterStep(planned.run, step)),
+  });
+  trained.model.dispose();
+}
+
+/** Makes each student from the teacher in `teacherDir` and trains it; finished runs are kept when resuming. */
+async function trainStudents(session: Session, plan: ExperimentPlan, teacherRun: { dir: string; key: string }) {
+  const { dataset, log, options } = session;
+  const teacher = await loadModel(checkpointDir(teacherRun.dir));
+  const batchSize = plan.preset.transformBatchSize;
+  const resources: tf.Tensor[] = [];
+  try {
+    const trainImages = await firstImages(dataset.trainBatches({ batchSize, seed: plan.transformBatchSeed }));
+    resources.push(trainImages);
+    const checkImages = await firstImages(dataset.valBatches(batchSize));
+    resources.push(checkImages);
+    const inputs = { teacher, trainImages, checkImages, noise: plan.experiment.noise, log };
+    for (const planned of plan.students) {
+      const runDir = join(session.out, planned.run);
+      if (options.resume && isFinished(runDir, planned.train.steps)) {
+        log(`[experiment] ${planned.run}: finished earlier, kept`);
+        continue;
+      }
+      writeRunConfig(runDir, runConfig(session, plan, planned, teacherRun.key), options.resume);
+      await trainRun(session, planned, runDir, options.resume, () => makeStudent(planned, runDir, inputs));
+    }
+  } finally {
+    teacher.dispose();
+    for (const tensor of resources) tensor.dispose();
+  }
+}
+
+async function firstImages(batches: AsyncIterableIterator<{ x: tf.Tensor4D; y: tf.Tensor1D }>): Promise<tf.Tensor4D> {
+  const next = await batches.next();
+  await batches.return?.(undefined);
+  if (next.done) throw new Error('the dataset gave no batch');
+  next.value.y.dispose();
+  return next.value.x;
+}
+
+/** The statistics of the folder's runs, computed once, and the figures drawn from them when asked. */
+async function summarize(
+  out: string,
+  drawFigures: boolean,
+  log: (line: string) => void,
+): Promise<{ summary: ExperimentSummary; figures: string[] }> {
+  if (!drawFigures) return { summary: readExperiment(out).summary, figures: [] };
+  const drawn = await drawExperimentFigures(out, { log });
+  log(drawn.summaryMarkdown.trimEnd());
+  return { summary: drawn.summary, figures: drawn.files };
+}
+
+function gitCommit(): string | null {
+  try {
+    return execFileSync('git', ['rev-parse', 'HEAD'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  } catch {
+    return null;
+  }
+}

@@ -1,0 +1,86 @@
+/**
+ * A run's `config.json`: everything that decides its curve (model, data, training, seeds, the teacher it grew from)
+ * and where it ran. `--resume` continues a run only when the part that decides the curve is unchanged.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { OpenDatasetOptions } from '../data/open-dataset.ts';
+import { writeJsonAtomic } from '../io/atomic-file.ts';
+import type { ModelOptions } from '../models/registry.ts';
+import { checkpointDir } from '../train/checkpoint.ts';
+import type { TrainConfig } from '../train/trainer.ts';
+import { UsageError } from '../usage-error.ts';
+import type { RunRole } from './experiment-manifest.ts';
+
+export const RUN_CONFIG_JSON = 'config.json';
+
+/** The dataset options that decide which images a run sees (not how fast they are read). */
+export type RunDataOptions = Pick<OpenDatasetOptions, 'imageSize' | 'limitTrain' | 'limitVal' | 'augment'>;
+
+/** The seeds of one run, by what they draw. */
+export interface RunSeeds {
+  /** Initial weights of the run's architecture (random init; the reference a transformed model is checked against). */
+  model: number;
+  /** Order of the training data. */
+  data: number;
+  /** Random choices of the transform (which units a widened layer copies, the noise); null for the teacher. */
+  transform: number | null;
+}
+
+export interface RunConfig {
+  experiment: string;
+  preset: string;
+  run: string;
+  role: RunRole;
+  label: string;
+  init: string;
+  learningRateMultiplier: number;
+  model: { family: string; options: ModelOptions };
+  data: { spec: string; options: RunDataOptions };
+  train: TrainConfig;
+  /** The experiment's --seed, from which `seeds` derive. */
+  seed: number;
+  seeds: RunSeeds;
+  backend: string;
+  workers: number;
+  gitCommit: string | null;
+  /** The cache key of the teacher (for a student: the teacher it grew from). */
+  teacherCacheKey?: string;
+}
+
+/** JSON with sorted keys, so equal configurations give equal text. */
+export function stableJson(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) =>
+    v && typeof v === 'object' && !Array.isArray(v)
+      ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => a.localeCompare(b)))
+      : v,
+  );
+}
+
+/** The part of a run's config that must match for --resume to continue it (and that names a cached teacher). */
+export function resumeKey(config: RunConfig): string {
+  return stableJson({
+    model: config.model,
+    data: config.data,
+    train: { ...config.train, checkpointEvery: 0 },
+    // A student continues only from the teacher it was made from.
+    teacher: config.role === 'teacher' ? null : (config.teacherCacheKey ?? null),
+  });
+}
+
+export function readRunConfig(runDir: string): RunConfig | null {
+  const path = join(runDir, RUN_CONFIG_JSON);
+  return existsSync(path) ? (JSON.parse(readFileSync(path, 'utf8')) as RunConfig) : null;
+}
+
+/** Writes the run's config; when resuming a run with a checkpoint, refuses a configuration that differs. */
+export function writeRunConfig(runDir: string, config: RunConfig, resume: boolean): void {
+  const previous = readRunConfig(runDir);
+  if (resume && previous && existsSync(checkpointDir(runDir)) && resumeKey(previous) !== resumeKey(config)) {
+    throw new UsageError(
+      `cannot resume '${runDir}': it was started with a different configuration (${join(runDir, RUN_CONFIG_JSON)}); ` +
+        'use the same options, or --overwrite to start it again',
+    );
+  }
+  writeJsonAtomic(join(runDir, RUN_CONFIG_JSON), config);
+}

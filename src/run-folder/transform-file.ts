@@ -1,0 +1,30 @@
+/** A student's `transform.json`: how its initial model was made from the teacher, and whether it kept the function. */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { writeJsonAtomic } from '../io/atomic-file.ts';
+import type { CheckResult } from '../net2net/check.ts';
+import type { NoiseSpec } from '../net2net/noise.ts';
+import type { TransformRecord } from '../net2net/transform-record.ts';
+
+export const TRANSFORM_JSON = 'transform.json';
+
+export interface TransformFile {
+  run: string;
+  init: string;
+  /** The transform's seed. */
+  seed: number;
+  noise: NoiseSpec;
+  /** Teacher against the initial student on a validation batch. */
+  preservation: { mode: 'inference'; images: number } & CheckResult;
+  params: { teacher: number; student: number };
+  records: TransformRecord[];
+}
+
+export function writeTransformFile(runDir: string, transform: TransformFile): void {
+  writeJsonAtomic(join(runDir, TRANSFORM_JSON), transform);
+}
+
+export function readTransformFile(runDir: string): TransformFile | null {
+  const path = join(runDir, TRANSFORM_JSON);
+  return existsSync(path) ? (JSON.parse(readFileSync(path, 'utf8')) as TransformFile) : null;
+}

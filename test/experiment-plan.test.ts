@@ -1,0 +1,218 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { hostname, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { EXPERIMENTS } from '../experiments/registry.ts';
+import { PRESETS } from '../experiments/presets.ts';
+import { choiceArgument, integerArgument, listArgument, positiveNumberArgument } from '../src/cli/arguments.ts';
+import { resolvePreset } from '../src/experiment/options.ts';
+import { planExperiment } from '../src/experiment/run-plan.ts';
+import type { PlanInput } from '../src/experiment/run-plan.ts';
+import { listCachedTeachers, pruneCachedTeachers } from '../src/experiment/teacher-cache.ts';
+import { topPairInserts } from '../src/models/student-inserts.ts';
+import { UsageError } from '../src/usage-error.ts';
+
+await tf.setBackend('cpu');
+
+const root = mkdtempSync(join(tmpdir(), 'net2net-plan-'));
+process.on('exit', () => rmSync(root, { recursive: true, force: true }));
+
+const input = (experiment: keyof typeof EXPERIMENTS, preset = PRESETS.smoke, seed = 5): PlanInput => ({
+  definition: EXPERIMENTS[experiment],
+  preset: resolvePreset(preset),
+  seed,
+  inputShape: [12, 12, 1],
+  classes: 4,
+});
+
+test('the run plan: one teacher, the methods as runs, named seeds and learning rates from the method data', () => {
+  const plan = planExperiment(input('explore'));
+  assert.deepEqual(
+    [plan.teacher, ...plan.students].map((r) => [r.run, r.role]),
+    [
+      ['teacher', 'teacher'],
+      ['net2wider-deeper', 'net2net'],
+      ['teacher-continued', 'baseline'],
+      ['random-init', 'baseline'],
+    ],
+  );
+  assert.deepEqual(plan.teacher.seeds, { model: 5, data: 5, transform: null });
+  assert.equal(plan.teacher.model.options.seed, 5);
+  assert.equal(plan.teacher.train.dataSeed, 5);
+  assert.equal(plan.transformBatchSeed, 7);
+  for (const student of plan.students) {
+    assert.deepEqual(student.seeds, { model: 8, data: 6, transform: 8 }, student.run);
+    assert.equal(student.model.options.seed, 8);
+    assert.equal(student.train.dataSeed, 6);
+    const lr = PRESETS.smoke.learningRate * student.learningRateMultiplier;
+    assert.equal(student.train.optimizer.learningRate, lr, student.run);
+  }
+  const byRun = Object.fromEntries(plan.students.map((s) => [s.run, s]));
+  assert.equal(byRun['random-init']!.learningRateMultiplier, 1, 'from scratch at the teacher recipe');
+  assert.equal(byRun['net2wider-deeper']!.learningRateMultiplier, 0.1);
+  // "Continue the teacher" is a property of the method: that run keeps the teacher's architecture.
+  const { seed: _t, ...teacherArch } = plan.teacher.model.options;
+  const { seed: _c, ...continuedArch } = byRun['teacher-continued']!.model.options;
+  assert.deepEqual(continuedArch, teacherArch);
+  assert.ok(byRun['net2wider-deeper']!.model.options.topPairs === 4);
+  assert.ok(byRun['net2wider-deeper']!.model.options.width! > plan.teacher.model.options.width!);
+});
+
+test("which runs a preset affords is the experiment's data, not a preset field", () => {
+  assert.ok(!('exploreRandomInit' in PRESETS.cpu));
+  const runs = (preset: (typeof PRESETS)[keyof typeof PRESETS]) =>
+    planExperiment({
+      ...input('explore', preset),
+      preset: resolvePreset(preset, { data: 'synthetic:8x8x1:2:4:4' }),
+    }).students.map((s) => s.run);
+  assert.ok(runs(PRESETS.default).includes('random-init'));
+  assert.ok(!runs(PRESETS.cpu).includes('random-init'));
+  assert.deepEqual(
+    planExperiment({ ...input('wider'), only: ['random-pad'] }).students.map((s) => s.run),
+    ['random-pad'],
+  );
+  assert.throws(() => planExperiment({ ...input('wider'), only: ['bogus'] }), UsageError);
+});
+
+test('preset overrides: given values replace the preset, absent ones keep it; paper needs --data', () => {
+  const resolved = resolvePreset(PRESETS.default, { studentSteps: 7, batchSize: undefined, learningRate: 0.5 });
+  assert.equal(resolved.studentSteps, 7);
+  assert.equal(resolved.teacherSteps, PRESETS.default.teacherSteps);
+  assert.equal(resolved.batchSize, PRESETS.default.batchSize);
+  assert.equal(resolved.learningRate, 0.5);
+  assert.throws(
+    () => resolvePreset(PRESETS.paper),
+    (err: Error) => err instanceof UsageError && /--data/.test(err.message),
+  );
+});
+
+test('the CLIs share their number and name checks, each failure a UsageError quoting the value', () => {
+  assert.equal(integerArgument('steps', '12'), 12);
+  assert.equal(integerArgument('steps', undefined), undefined);
+  assert.equal(integerArgument('seed', '0', 0), 0);
+  for (const bad of ['0', '1.5', 'x', '', ' '])
+    assert.throws(() => integerArgument('steps', bad), new RegExp(`--steps '${bad}' is invalid: expected a positive`));
+  assert.throws(() => integerArgument('seed', '-1', 0), /integer >= 0/);
+  assert.throws(() => integerArgument('steps', ['1', '2']), /more than once/);
+  assert.equal(positiveNumberArgument('lr', '0.01'), 0.01);
+  assert.throws(() => positiveNumberArgument('lr', '-1'), UsageError);
+  assert.equal(choiceArgument('backend', 'wasm', ['wasm', 'cpu'] as const), 'wasm');
+  assert.throws(() => choiceArgument('backend', 'tpu', ['wasm', 'cpu'] as const), /'tpu'.*wasm, cpu/);
+  assert.deepEqual(listArgument('runs', 'a, b,,c'), ['a', 'b', 'c']);
+  assert.throws(() => listArgument('runs', ','), UsageError);
+});
+
+test('src/ below the CLI never imports the experiments/ folder', () => {
+  const offenders: string[] = [];
+  const walk = (dir: string) => {
+    for (const name of readdirSync(dir)) {
+      const path = join(dir, name);
+      if (statSync(path).isDirectory()) walk(path);
+      else if (path.endsWith('.ts') && /from '(\.\.\/)+experiments\//.test(readFileSync(path, 'utf8')))
+        offenders.push(path);
+    }
+  };
+  for (const dir of readdirSync('src'))
+    if (dir !== 'cli' && statSync(join('src', dir)).isDirectory()) walk(join('src', dir));
+  assert.deepEqual(offenders, []);
+  assert.match(
+    readFileSync('src/cli/experiment.ts', 'utf8'),
+    /experiments\/registry\.ts/,
+    'the CLI is where they meet',
+  );
+});
+
+test('top pairs go on Inception modules only (M/concat + M/output), not on any layer named */output', () => {
+  const input = tf.input({ shape: [8, 8, 2] });
+  const stem = tf.layers.reLU({ name: 'stem/output' }).apply(input) as tf.SymbolicTensor;
+  const a = tf.layers.conv2d({ filters: 2, kernelSize: 1, name: 'm/a' }).apply(stem) as tf.SymbolicTensor;
+  const b = tf.layers.conv2d({ filters: 2, kernelSize: 1, name: 'm/b' }).apply(stem) as tf.SymbolicTensor;
+  const concat = tf.layers.concatenate({ name: 'm/concat' }).apply([a, b]) as tf.SymbolicTensor;
+  const output = tf.layers.reLU({ name: 'm/output' }).apply(concat) as tf.SymbolicTensor;
+  const model = tf.model({ inputs: input, outputs: output });
+  assert.deepEqual(
+    topPairInserts(model, 2).map((spec) => [spec.after, spec.name]),
+    [
+      ['m/output', 'm/top1'],
+      ['m/output', 'm/top2'],
+    ],
+  );
+  model.dispose();
+});
+
+function fakeCachedTeacher(cacheDir: string, key: string, steps: number, done: number | null): string {
+  const dir = join(cacheDir, 'teachers', key);
+  mkdirSync(join(dir, 'checkpoint'), { recursive: true });
+  writeFileSync(join(dir, 'config.json'), JSON.stringify({ experiment: 'wider', preset: 'smoke', train: { steps } }));
+  if (done !== null) writeFileSync(join(dir, 'summary.json'), JSON.stringify({ steps: done }));
+  return dir;
+}
+
+test('the teacher cache is listed and pruned (all, or only unfinished); a teacher in training is kept', () => {
+  const cacheDir = join(root, 'cache');
+  fakeCachedTeacher(cacheDir, 'aaaa', 4, 4);
+  fakeCachedTeacher(cacheDir, 'bbbb', 4, null);
+  const busy = fakeCachedTeacher(cacheDir, 'cccc', 4, null);
+  writeFileSync(`${busy}.lock`, JSON.stringify({ pid: process.pid, host: hostname(), since: 'now' }));
+  const listed = listCachedTeachers(cacheDir);
+  assert.deepEqual(
+    listed.map((t) => [t.key, t.finished, t.inUseBy !== null]),
+    [
+      ['aaaa', true, false],
+      ['bbbb', false, false],
+      ['cccc', false, true],
+    ],
+  );
+  assert.deepEqual(
+    pruneCachedTeachers(cacheDir, { unfinishedOnly: true }).map((t) => t.key),
+    ['bbbb'],
+  );
+  const cli = spawnSync(
+    process.execPath,
+    ['--import', 'tsx', 'src/cli/experiment.ts', 'cache', 'prune', '--cache-dir', cacheDir],
+    { encoding: 'utf8' },
+  );
+  assert.equal(cli.status, 0, cli.stderr);
+  assert.deepEqual(JSON.parse(cli.stdout).removed, ['aaaa']);
+  assert.deepEqual(
+    listCachedTeachers(cacheDir).map((t) => t.key),
+    ['cccc'],
+  );
+  const list = spawnSync(
+    process.execPath,
+    ['--import', 'tsx', 'src/cli/experiment.ts', 'cache', 'list', '--cache-dir', cacheDir],
+    { encoding: 'utf8' },
+  );
+  assert.equal(list.status, 0, list.stderr);
+  assert.match(list.stderr, /cccc .*unfinished.*in use by pid/);
+});
+
+function runCommand(script: string, args: string[]): Promise<{ status: number | null; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', `src/cli/${script}.ts`, ...args], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('close', (status) => resolve({ status, stderr }));
+  });
+}
+
+test('one usage error class: every command exits with status 2 and names the bad value', async () => {
+  const cases: [string, string[], RegExp][] = [
+    ['batch', ['experiments/jobs.example.json', '--gpus', '0,0', '--dry-run'], /--gpus 0,0 names a GPU twice/],
+    ['figures', [join(root, 'no-such-experiment')], /no-such-experiment does not exist/],
+    ['experiment', ['wider', '--cache-dir', root, '--runs', 'net2wider,bogus'], /--runs 'bogus'.*net2wider/],
+    ['data', ['make-folder', join(root, 'f'), '--classes', '0'], /--classes '0' is invalid/],
+    ['models', ['summary', 'inception-bn', '--seed', '-2'], /--seed '-2' is invalid: expected an integer >= 0/],
+  ];
+  const results = await Promise.all(cases.map(([script, args]) => runCommand(script, args)));
+  results.forEach(({ status, stderr }, i) => {
+    const [script, args, pattern] = cases[i]!;
+    assert.equal(status, 2, `${script} ${args.join(' ')}: ${stderr}`);
+    assert.match(stderr, pattern, script);
+  });
+});

@@ -1,0 +1,95 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { summaryMarkdown } from '../src/figures/summary-table.ts';
+import { readExperimentManifest, writeExperimentManifest } from '../src/run-folder/experiment-manifest.ts';
+import { readFiguresSummary } from '../src/run-folder/experiment-summary.ts';
+import type { RunConfig } from '../src/run-folder/run-config.ts';
+import { readRunConfig, writeRunConfig } from '../src/run-folder/run-config.ts';
+import { CurveLog, readCurveFile } from '../src/train/curve-log.ts';
+import type { CurveRow } from '../src/train/curve-log.ts';
+import { UsageError } from '../src/usage-error.ts';
+
+const root = mkdtempSync(join(tmpdir(), 'net2net-run-folder-'));
+process.on('exit', () => rmSync(root, { recursive: true, force: true }));
+
+const row = (step: number, trained: boolean): CurveRow => ({
+  step,
+  images: step * 8,
+  epoch: step / 100,
+  train_loss: trained ? 1.25 - step / 100 : null,
+  train_acc: trained ? 0.5 + step / 1000 : null,
+  val_loss: 1.5 - step / 200,
+  val_acc: 0.25 + step / 500,
+  lr: 0.01 * 0.99 ** step,
+  wall_s: step * 0.5,
+});
+
+test('curve.csv: what CurveLog writes, readCurveFile reads back; resuming keeps the rows the checkpoint recorded', async () => {
+  const path = join(root, 'curve.csv');
+  const log = new CurveLog(path, null);
+  const rows = [row(0, false), row(2, true), row(4, true)];
+  for (const r of rows) await log.append(r);
+  const read = readCurveFile(path);
+  assert.deepEqual(read.problems, []);
+  assert.deepEqual(
+    read.rows.map((r) => [r.step, r.train_loss, r.val_acc, r.lr]),
+    rows.map((r) => [r.step, r.train_loss, r.val_acc, Number(r.lr!.toPrecision(6))]),
+  );
+  const resumed = new CurveLog(path, 2);
+  assert.equal(resumed.rowCount, 2);
+  assert.deepEqual(
+    readCurveFile(path).rows.map((r) => r.step),
+    [0, 2],
+  );
+  assert.throws(() => new CurveLog(path, 3), /recorded 3 rows but the file has 2/);
+});
+
+test('config.json: --resume refuses a run started with another configuration, with a UsageError', () => {
+  const runDir = join(root, 'run');
+  mkdirSync(join(runDir, 'checkpoint'), { recursive: true });
+  const config = {
+    run: 'net2wider',
+    role: 'net2net',
+    model: { family: 'inception-bn-small', options: { width: 1 } },
+    data: { spec: 'fashion-mnist', options: {} },
+    train: { steps: 4, checkpointEvery: 2 },
+    teacherCacheKey: 'abc',
+  } as unknown as RunConfig;
+  writeRunConfig(runDir, config, false);
+  writeRunConfig(runDir, { ...config, train: { ...config.train, checkpointEvery: 1 } }, true);
+  assert.equal(readRunConfig(runDir)!.train.checkpointEvery, 1, 'the checkpoint interval may change');
+  assert.throws(
+    () => writeRunConfig(runDir, { ...config, teacherCacheKey: 'other' }, true),
+    (err: Error) => err instanceof UsageError && /different configuration/.test(err.message),
+  );
+});
+
+test('experiment.json: what the runner writes, the figures read', () => {
+  const dir = join(root, 'experiment');
+  const runs = [
+    { run: 'teacher', role: 'teacher' as const, label: 'Teacher' },
+    { run: 'net2wider', role: 'net2net' as const, label: 'Net2WiderNet' },
+  ];
+  writeExperimentManifest(dir, { experiment: 'wider', preset: 'smoke', teacherRun: 'teacher', runs, data: 'x' });
+  const read = readExperimentManifest(dir);
+  assert.deepEqual(read.runs, runs);
+  assert.equal(read.teacherRun, 'teacher');
+  assert.equal(read.data, 'x');
+  writeFileSync(join(dir, 'experiment.json'), '{"experiment": "wider", "runs": [{"run": "a", "role": "student"}]}');
+  assert.throws(
+    () => readExperimentManifest(dir),
+    (err: Error) => err instanceof UsageError && /role/.test(err.message),
+  );
+});
+
+for (const experiment of ['wider', 'deeper'])
+  test(`the committed results/figures/${experiment}-default/ summary reads back into the same table`, () => {
+    const dir = join('results', 'figures', `${experiment}-default`);
+    const summary = readFiguresSummary(dir);
+    assert.ok(summary !== null);
+    assert.equal(summary.experiment, experiment);
+    assert.equal(summaryMarkdown(summary), readFileSync(join(dir, 'summary.md'), 'utf8'));
+  });
