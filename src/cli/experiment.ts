@@ -30,8 +30,12 @@ function experimentOptions(y: Argv) {
     })
     .option('data', { describe: "dataset spec (default: the preset's)", type: 'string' })
     .option('backend', {
-      describe: 'auto (the first that loads), tensorflow-gpu, tensorflow, wasm or cpu',
+      describe: 'auto (the first that loads), torch, tensorflow-gpu, tensorflow, wasm or cpu',
       default: 'auto',
+      type: 'string',
+    })
+    .option('threads', {
+      describe: 'intra-op threads of the torch backend (default: the cores available)',
       type: 'string',
     })
     .option('steps', { describe: 'minibatches of every run', type: 'string' })
@@ -71,6 +75,9 @@ async function toOptions(args: ExperimentArgs): Promise<ExperimentOptions> {
   if (args.resume && args.overwrite) throw new UsageError('--resume and --overwrite exclude each other');
   if (args.data !== undefined) parseDataSpec(args.data);
   const steps = integerArgument('steps', args.steps);
+  // The torch backend reads its thread count from NET2NET_THREADS when selectBackend loads it.
+  const threads = integerArgument('threads', args.threads, 1);
+  if (threads !== undefined) process.env.NET2NET_THREADS = String(threads);
   return {
     experiment: EXPERIMENTS[args.experiment as ExperimentName],
     preset: PRESETS[(args.preset ?? 'default') as PresetName],
