@@ -4,6 +4,9 @@
 #
 #   scripts/device/gpu-check.sh        # results under $OUT (default ./gpu-check-out)
 #
+# With this workplace's device tool: scripts/device/prepare.sh in the checkout the tool sends, then
+# run(command: 'scripts/device/gpu-check.sh', carry: ['.device'], timeout_s: 560); the 8 files come back from $OUT.
+#
 # Steps, each under a time cap, all within GPU_CHECK_BUDGET_S (default 480 s); a failed step is recorded and the
 # next one runs:
 #   build         the torch addon against python3's torch (scripts/build-torch-addon.mjs)
