@@ -1,0 +1,199 @@
+// Element-wise ops: broadcasting binary and unary ops, activations, casts, select, AddN.
+#include <ATen/Parallel.h>
+#include <cmath>
+#include <stdexcept>
+
+#include "op-helpers.h"
+
+namespace n2n {
+namespace {
+
+// ---- element-wise ----
+
+#define BINARY(NAME, EXPR)                          \
+  void NAME(const Args& a, Result& r) {             \
+    const at::Tensor& x = a.tensor(0);              \
+    const at::Tensor& y = a.tensor(1);              \
+    r.add(EXPR);                                    \
+  }
+BINARY(add, at::add(x, y))
+BINARY(sub, at::sub(x, y))
+BINARY(mul, at::mul(x, y))
+BINARY(realDiv, at::div(x, y))
+BINARY(floorDiv, at::div(x, y, "floor").to(at::kInt))  // TensorFlow.js: always int32
+BINARY(mod, at::remainder(x, y))
+BINARY(maximum, at::maximum(x, y))
+BINARY(minimum, at::minimum(x, y))
+BINARY(pow, at::pow(x, y))
+BINARY(squaredDifference, at::square(at::sub(x, y)))
+BINARY(equal, at::eq(x, y))
+BINARY(notEqual, at::ne(x, y))
+BINARY(greater, at::gt(x, y))
+BINARY(greaterEqual, at::ge(x, y))
+BINARY(less, at::lt(x, y))
+BINARY(lessEqual, at::le(x, y))
+BINARY(logicalAnd, at::logical_and(x, y))
+BINARY(logicalOr, at::logical_or(x, y))
+BINARY(atan2, at::atan2(x, y))
+BINARY(prelu, at::where(x < 0, x * y, x))
+BINARY(eluGrad, at::where(y >= 0, x, x * (y + 1)))
+#undef BINARY
+
+#define UNARY(NAME, EXPR)              \
+  void NAME(const Args& a, Result& r) { \
+    const at::Tensor& x = a.tensor(0); \
+    r.add(EXPR);                       \
+  }
+UNARY(neg, at::neg(x))
+UNARY(abs, at::abs(x))
+UNARY(exp, at::exp(x))
+UNARY(expm1, at::expm1(x))
+UNARY(log, at::log(x))
+UNARY(log1p, at::log1p(x))
+UNARY(sqrt, at::sqrt(x))
+UNARY(rsqrt, at::rsqrt(x))
+UNARY(square, at::square(x))
+UNARY(reciprocal, at::reciprocal(x))
+UNARY(relu, at::relu(x))
+UNARY(relu6, at::hardtanh(x, 0, 6))
+UNARY(sigmoid, at::sigmoid(x))
+UNARY(tanh, at::tanh(x))
+UNARY(softplus, at::softplus(x, 1, 20))
+UNARY(elu, at::elu(x))
+UNARY(selu, at::selu(x))
+UNARY(erf, at::erf(x))
+UNARY(sin, at::sin(x))
+UNARY(cos, at::cos(x))
+UNARY(floor, at::floor(x))
+UNARY(ceil, at::ceil(x))
+UNARY(round, at::round(x))
+UNARY(sign, at::sign(x))
+UNARY(isFinite, at::isfinite(x))
+UNARY(isNan, at::isnan(x))
+UNARY(isInf, at::isinf(x))
+UNARY(logicalNot, at::logical_not(x))
+UNARY(zerosLike, at::zeros_like(x))
+UNARY(onesLike, at::ones_like(x))
+UNARY(clone, x.clone())
+#undef UNARY
+
+// Step: 1 where x > 0, alpha elsewhere, NaN stays NaN (TensorFlow.js's relu gradient). One pass over contiguous
+// float32 values on the CPU (ATen's where/isnan/where takes three passes and two temporaries).
+void step(const Args& a, Result& r) {
+  const at::Tensor& x = a.tensor(0);
+  double alpha = a.number(1);
+  if (x.scalar_type() != at::kFloat || !x.device().is_cpu()) {
+    at::Tensor out = at::where(x > 0, at::scalar_tensor(1.0, x.options()), at::scalar_tensor(alpha, x.options()));
+    return r.add(at::where(at::isnan(x), x, out));
+  }
+  at::Tensor input = x.contiguous();
+  at::Tensor out = at::empty_like(input);
+  const float* in = input.data_ptr<float>();
+  float* dst = out.data_ptr<float>();
+  const float low = static_cast<float>(alpha);
+  at::parallel_for(0, input.numel(), 1 << 16, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; i++) {
+      float v = in[i];
+      float s = v > 0 ? 1.0f : low;
+      dst[i] = v != v ? v : s;
+    }
+  });
+  r.add(out);
+}
+
+void leakyRelu(const Args& a, Result& r) { r.add(at::leaky_relu(a.tensor(0), a.number(1))); }
+
+void clip(const Args& a, Result& r) { r.add(at::clamp(a.tensor(0), a.number(1), a.number(2))); }
+
+void cast(const Args& a, Result& r) {
+  const at::Tensor& x = a.tensor(0);
+  at::ScalarType type = scalarType(static_cast<int32_t>(a.integer(1)));
+  r.add(type == at::kBool ? at::ne(x, 0) : x.to(type));
+}
+
+void select(const Args& a, Result& r) {
+  at::Tensor condition = a.tensor(0).to(at::kBool);
+  const at::Tensor& t = a.tensor(1);
+  if (condition.dim() == 1 && t.dim() > 1) {
+    IntList sizes(t.dim(), 1);
+    sizes[0] = condition.size(0);
+    condition = condition.reshape(sizes);
+  }
+  r.add(at::where(condition, t, a.tensor(2)));
+}
+
+void addN(const Args& a, Result& r) {
+  std::vector<at::Tensor> inputs = a.tensors(0);
+  if (inputs.empty()) throw std::runtime_error("AddN needs at least one tensor");
+  if (inputs.size() == 1) return r.add(inputs[0].clone());
+  at::Tensor sum = at::add(inputs[0], inputs[1]);
+  for (size_t i = 2; i < inputs.size(); i++) sum.add_(inputs[i]);
+  r.add(sum);
+}
+
+}  // namespace
+
+std::vector<OpEntry> elementwiseOps() {
+  return {
+      {"add", add},
+      {"sub", sub},
+      {"mul", mul},
+      {"realDiv", realDiv},
+      {"floorDiv", floorDiv},
+      {"mod", mod},
+      {"maximum", maximum},
+      {"minimum", minimum},
+      {"pow", pow},
+      {"squaredDifference", squaredDifference},
+      {"equal", equal},
+      {"notEqual", notEqual},
+      {"greater", greater},
+      {"greaterEqual", greaterEqual},
+      {"less", less},
+      {"lessEqual", lessEqual},
+      {"logicalAnd", logicalAnd},
+      {"logicalOr", logicalOr},
+      {"atan2", atan2},
+      {"prelu", prelu},
+      {"eluGrad", eluGrad},
+      {"neg", neg},
+      {"abs", abs},
+      {"exp", exp},
+      {"expm1", expm1},
+      {"log", log},
+      {"log1p", log1p},
+      {"sqrt", sqrt},
+      {"rsqrt", rsqrt},
+      {"square", square},
+      {"reciprocal", reciprocal},
+      {"relu", relu},
+      {"relu6", relu6},
+      {"sigmoid", sigmoid},
+      {"tanh", tanh},
+      {"softplus", softplus},
+      {"elu", elu},
+      {"selu", selu},
+      {"erf", erf},
+      {"sin", sin},
+      {"cos", cos},
+      {"floor", floor},
+      {"ceil", ceil},
+      {"round", round},
+      {"sign", sign},
+      {"isFinite", isFinite},
+      {"isNan", isNan},
+      {"isInf", isInf},
+      {"logicalNot", logicalNot},
+      {"zerosLike", zerosLike},
+      {"onesLike", onesLike},
+      {"clone", clone},
+      {"step", step},
+      {"leakyRelu", leakyRelu},
+      {"clip", clip},
+      {"cast", cast},
+      {"select", select},
+      {"addN", addN},
+  };
+}
+
+}  // namespace n2n
