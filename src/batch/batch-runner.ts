@@ -82,77 +82,122 @@ async function runLocked(
   stateDir: string,
   log: (line: string) => void,
 ): Promise<BatchReport> {
-  const statePath = join(stateDir, 'state.json');
-  const state = BatchState.load(statePath, resolve(options.jobsFile));
-  const retryFailed = options.retryFailed ?? true;
-  const killGraceMs = options.killGraceMs ?? 30_000;
-  const useGpus = options.gpus.ids.length > 0;
-  const pool = new GpuPool(options.gpus.ids);
-  const concurrency = options.concurrency ?? defaultConcurrency(options.gpus);
-  log(
-    `batch: ${options.jobs.length} job(s), concurrency ${concurrency}, GPUs: ${options.gpus.ids.join(',') || 'none'} (${options.gpus.source})`,
-  );
+  const run = new BatchRun(options, stateDir, log);
+  run.recoverStaleJobs();
+  if (options.signal?.aborted) run.stop();
+  const stop = () => run.stop();
+  options.signal?.addEventListener('abort', stop, { once: true });
+  try {
+    await run.runAll();
+  } finally {
+    options.signal?.removeEventListener('abort', stop);
+  }
+  return run.report();
+}
 
-  for (const job of options.jobs) {
-    const entry = state.entry(job.name, jobLogPath(stateDir, job.name));
-    if (entry.status === 'running') {
+/** One batch run over the jobs file: the queue, the running children, and the state they update. */
+class BatchRun {
+  readonly statePath: string;
+  readonly state: BatchState;
+  private readonly retryFailed: boolean;
+  private readonly killGraceMs: number;
+  private readonly useGpus: boolean;
+  private readonly pool: GpuPool;
+  private readonly queue: PQueue;
+  private readonly ranThisTime = new Set<string>();
+  private readonly running = new Map<string, number>();
+  private stopping = false;
+
+  constructor(
+    private readonly options: RunBatchOptions,
+    private readonly stateDir: string,
+    private readonly log: (line: string) => void,
+  ) {
+    this.statePath = join(stateDir, 'state.json');
+    this.state = BatchState.load(this.statePath, resolve(options.jobsFile));
+    this.retryFailed = options.retryFailed ?? true;
+    this.killGraceMs = options.killGraceMs ?? 30_000;
+    this.useGpus = options.gpus.ids.length > 0;
+    this.pool = new GpuPool(options.gpus.ids);
+    const concurrency = options.concurrency ?? defaultConcurrency(options.gpus);
+    this.queue = new PQueue({ concurrency });
+    log(
+      `batch: ${options.jobs.length} job(s), concurrency ${concurrency}, GPUs: ${options.gpus.ids.join(',') || 'none'} (${options.gpus.source})`,
+    );
+  }
+
+  /** Jobs an earlier runner left 'running': refused while their process lives, else recorded as interrupted. */
+  recoverStaleJobs(): void {
+    for (const job of this.options.jobs) {
+      const entry = this.state.entry(job.name, jobLogPath(this.stateDir, job.name));
+      if (entry.status !== 'running') continue;
       if (entry.pid !== null && processAlive(entry.pid)) {
         throw new BatchStateError(
           `job "${job.name}" is still running as pid ${entry.pid} (started by an earlier batch runner); stop it or wait for it`,
         );
       }
-      state.update(job.name, {
+      this.state.update(job.name, {
         status: 'interrupted',
         pid: null,
         error: 'batch runner stopped without recording the end',
       });
     }
+    this.state.save();
   }
-  state.save();
 
-  const ranThisTime = new Set<string>();
-  const running = new Map<string, number>();
-  let stopping = false;
-  const queue = new PQueue({ concurrency });
-
-  const stop = () => {
-    if (stopping) return;
-    stopping = true;
-    log(`batch: stopping: ${queue.size} queued job(s) not started, ${running.size} running job(s) sent SIGTERM`);
-    queue.clear();
-    for (const pid of running.values()) signalGroup(pid, 'SIGTERM');
+  stop(): void {
+    if (this.stopping) return;
+    this.stopping = true;
+    this.log(
+      `batch: stopping: ${this.queue.size} queued job(s) not started, ${this.running.size} running job(s) sent SIGTERM`,
+    );
+    this.queue.clear();
+    for (const pid of this.running.values()) signalGroup(pid, 'SIGTERM');
     const killer = setTimeout(() => {
-      for (const pid of running.values()) signalGroup(pid, 'SIGKILL');
-    }, killGraceMs);
+      for (const pid of this.running.values()) signalGroup(pid, 'SIGKILL');
+    }, this.killGraceMs);
     killer.unref();
-  };
-  if (options.signal?.aborted) stop();
-  options.signal?.addEventListener('abort', stop, { once: true });
+  }
 
-  const runJob = async (job: BatchJob): Promise<void> => {
-    const plan = jobPlan(state.get(job.name), retryFailed);
-    const needed = useGpus ? (job.gpus ?? 1) : 0;
+  async runAll(): Promise<void> {
+    for (const job of this.options.jobs) {
+      const plan = jobPlan(this.state.get(job.name), this.retryFailed);
+      if (plan === 'skip-done' || plan === 'skip-failed') {
+        this.log(
+          `batch: ${job.name}: ${plan === 'skip-done' ? 'done in an earlier run, skipped' : 'failed earlier, skipped'}`,
+        );
+        continue;
+      }
+      if (this.stopping) break;
+      void this.queue.add(() => this.runJob(job));
+    }
+    await this.queue.onIdle();
+  }
+
+  private async runJob(job: BatchJob): Promise<void> {
+    const plan = jobPlan(this.state.get(job.name), this.retryFailed);
+    const needed = this.useGpus ? (job.gpus ?? 1) : 0;
     let gpuIds: string[];
     try {
-      gpuIds = await pool.acquire(needed);
+      gpuIds = await this.pool.acquire(needed);
     } catch (err) {
-      state.update(job.name, { status: 'failed', error: (err as Error).message, exitCode: null, endedAt: now() });
-      log(`batch: ${job.name}: failed: ${(err as Error).message}`);
+      this.state.update(job.name, { status: 'failed', error: (err as Error).message, exitCode: null, endedAt: now() });
+      this.log(`batch: ${job.name}: failed: ${(err as Error).message}`);
       return;
     }
     try {
-      if (stopping) return;
-      await runChild(job, plan === 'resume', gpuIds);
+      if (this.stopping) return;
+      await this.runChild(job, plan === 'resume', gpuIds);
     } finally {
-      pool.release(gpuIds);
+      this.pool.release(gpuIds);
     }
-  };
+  }
 
-  const runChild = (job: BatchJob, resume: boolean, gpuIds: string[]): Promise<void> => {
-    const entry = state.get(job.name)!;
+  private runChild(job: BatchJob, resume: boolean, gpuIds: string[]): Promise<void> {
+    const entry = this.state.get(job.name)!;
     const argv = localCommandLine(job, resume);
     const env: NodeJS.ProcessEnv = { ...process.env, ...job.env };
-    if (useGpus) env.CUDA_VISIBLE_DEVICES = gpuIds.join(',');
+    if (this.useGpus) env.CUDA_VISIBLE_DEVICES = gpuIds.join(',');
     const startedAt = Date.now();
     const logFd = openSync(entry.log, 'a');
     writeSync(
@@ -160,14 +205,14 @@ async function runLocked(
       `\n=== ${now()} batch job ${job.name}, attempt ${entry.attempts + 1}${resume ? ' (resume)' : ''}, ` +
         `CUDA_VISIBLE_DEVICES=${env.CUDA_VISIBLE_DEVICES ?? '(unset)'}\n=== ${shellCommand(argv)}\n`,
     );
-    ranThisTime.add(job.name);
+    this.ranThisTime.add(job.name);
     return new Promise<void>((settle) => {
       let child;
       try {
         child = spawn(argv[0]!, argv.slice(1), { env, stdio: ['ignore', logFd, logFd], detached: true });
       } catch (err) {
         closeSync(logFd);
-        finish(job.name, startedAt, {
+        this.finish(job.name, startedAt, {
           status: 'failed',
           exitCode: null,
           signal: null,
@@ -177,7 +222,7 @@ async function runLocked(
         return;
       }
       closeSync(logFd);
-      state.update(job.name, {
+      this.state.update(job.name, {
         status: 'running',
         attempts: entry.attempts + 1,
         startedAt: new Date(startedAt).toISOString(),
@@ -190,16 +235,16 @@ async function runLocked(
         command: argv,
         pid: child.pid ?? null,
       });
-      if (child.pid !== undefined) running.set(job.name, child.pid);
-      log(
-        `batch: ${job.name}: started${resume ? ' (resume)' : ''} pid ${child.pid ?? '?'}${useGpus ? ` on GPU ${gpuIds.join(',')}` : ''}, log ${entry.log}`,
+      if (child.pid !== undefined) this.running.set(job.name, child.pid);
+      this.log(
+        `batch: ${job.name}: started${resume ? ' (resume)' : ''} pid ${child.pid ?? '?'}${this.useGpus ? ` on GPU ${gpuIds.join(',')}` : ''}, log ${entry.log}`,
       );
       let settled = false;
       child.once('error', (err) => {
         if (settled) return;
         settled = true;
-        running.delete(job.name);
-        finish(job.name, startedAt, {
+        this.running.delete(job.name);
+        this.finish(job.name, startedAt, {
           status: 'failed',
           exitCode: null,
           signal: null,
@@ -210,22 +255,22 @@ async function runLocked(
       child.once('exit', (code, signal) => {
         if (settled) return;
         settled = true;
-        running.delete(job.name);
+        this.running.delete(job.name);
         // A job stopped by the batch is interrupted whatever its exit code (an experiment may exit 0 after a checkpoint).
-        const status = stopping ? 'interrupted' : code === 0 ? 'done' : 'failed';
-        finish(job.name, startedAt, { status, exitCode: code, signal, error: null });
+        const status = this.stopping ? 'interrupted' : code === 0 ? 'done' : 'failed';
+        this.finish(job.name, startedAt, { status, exitCode: code, signal, error: null });
         settle();
       });
     });
-  };
+  }
 
-  const finish = (
+  private finish(
     name: string,
     startedAt: number,
     outcome: Pick<JobState, 'status' | 'exitCode' | 'signal' | 'error'>,
-  ): void => {
+  ): void {
     const durationSeconds = (Date.now() - startedAt) / 1000;
-    const entry = state.update(name, { ...outcome, pid: null, endedAt: now(), durationSeconds });
+    const entry = this.state.update(name, { ...outcome, pid: null, endedAt: now(), durationSeconds });
     const how =
       outcome.error ?? (outcome.signal !== null ? `signal ${outcome.signal}` : `exit code ${outcome.exitCode}`);
     try {
@@ -235,51 +280,40 @@ async function runLocked(
     } catch {
       // the log is informative only; the state file holds the outcome
     }
-    log(`batch: ${name}: ${outcome.status} (${how}) after ${durationSeconds.toFixed(1)} s`);
-  };
-
-  for (const job of options.jobs) {
-    const plan = jobPlan(state.get(job.name), retryFailed);
-    if (plan === 'skip-done' || plan === 'skip-failed') {
-      log(
-        `batch: ${job.name}: ${plan === 'skip-done' ? 'done in an earlier run, skipped' : 'failed earlier, skipped'}`,
-      );
-      continue;
-    }
-    if (stopping) break;
-    void queue.add(() => runJob(job));
+    this.log(`batch: ${name}: ${outcome.status} (${how}) after ${durationSeconds.toFixed(1)} s`);
   }
-  await queue.onIdle();
-  options.signal?.removeEventListener('abort', stop);
 
-  const rows: BatchSummaryRow[] = options.jobs.map((job) => {
-    const entry = state.get(job.name)!;
+  /** The summary table, written to `<state dir>/summary.md`, and the batch's outcome. */
+  report(): BatchReport {
+    const rows: BatchSummaryRow[] = this.options.jobs.map((job) => {
+      const entry = this.state.get(job.name)!;
+      return {
+        name: job.name,
+        status: entry.status,
+        ranThisTime: this.ranThisTime.has(job.name),
+        attempts: entry.attempts,
+        exitCode: entry.exitCode,
+        signal: entry.signal,
+        durationSeconds: entry.durationSeconds,
+        log: entry.log,
+        error: entry.error,
+      };
+    });
+    const table = batchSummaryTable(rows);
+    const summaryPath = join(this.stateDir, 'summary.md');
+    writeFileAtomic(
+      summaryPath,
+      `# Batch ${this.options.jobsFile}\n\nFinished ${now()}${this.stopping ? ' (interrupted)' : ''}.\n\n${table}\n`,
+    );
     return {
-      name: job.name,
-      status: entry.status,
-      ranThisTime: ranThisTime.has(job.name),
-      attempts: entry.attempts,
-      exitCode: entry.exitCode,
-      signal: entry.signal,
-      durationSeconds: entry.durationSeconds,
-      log: entry.log,
-      error: entry.error,
+      rows,
+      interrupted: this.stopping && rows.some((row) => row.status !== 'done' && row.status !== 'failed'),
+      failed: rows.filter((row) => row.status === 'failed').length,
+      table,
+      summaryPath,
+      statePath: this.statePath,
     };
-  });
-  const table = batchSummaryTable(rows);
-  const summaryPath = join(stateDir, 'summary.md');
-  writeFileAtomic(
-    summaryPath,
-    `# Batch ${options.jobsFile}\n\nFinished ${now()}${stopping ? ' (interrupted)' : ''}.\n\n${table}\n`,
-  );
-  return {
-    rows,
-    interrupted: stopping && rows.some((row) => row.status !== 'done' && row.status !== 'failed'),
-    failed: rows.filter((row) => row.status === 'failed').length,
-    table,
-    summaryPath,
-    statePath,
-  };
+  }
 }
 
 function signalGroup(pid: number, signal: NodeJS.Signals): void {
