@@ -5,6 +5,7 @@
  * `npm run experiment -- cache list|prune [--cache-dir D] [--unfinished]`: the trained-teacher cache.
  * Bad arguments exit with status 2 and a message naming the value and the accepted ones; runtime errors exit 1.
  */
+import { existsSync } from 'node:fs';
 import yargs from 'yargs';
 import type { Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
@@ -14,6 +15,7 @@ import { PRESET_NAMES, PRESETS } from '../../experiments/presets.ts';
 import type { PresetName } from '../../experiments/presets.ts';
 import { BACKEND_CHOICES } from '../backend/backend.ts';
 import type { ExperimentOptions } from '../experiment/options.ts';
+import type { NoiseSpec } from '../net2net/noise.ts';
 import { UsageError } from '../usage-error.ts';
 import { choiceArgument, integerArgument, listArgument, positiveNumberArgument } from './arguments.ts';
 
@@ -53,7 +55,24 @@ function experimentOptions(y: Argv) {
         'imagenet:/folder: threads that read, decode and resample images (default: the cores available; 0: this thread)',
       type: 'string',
     })
-    .option('runs', { describe: 'only these student runs, comma-separated (the teacher always runs)', type: 'string' })
+    .option('runs', {
+      describe: 'only these student runs or methods, comma-separated (the teacher always runs)',
+      type: 'string',
+    })
+    .option('student-lr', {
+      describe: 'learning rates that Net2Net and random pad each run at, e.g. 0.002,0.005,0.01 (fig. 4)',
+      type: 'string',
+    })
+    .option('noise', {
+      describe: "students' symmetry breaking: zero-sum (exact), none, or a Gaussian scale such as 0.01 (the paper's)",
+      type: 'string',
+    })
+    .option('allow-cpu', {
+      describe: 'run a GPU-sized preset (paper) on a CPU anyway',
+      type: 'boolean',
+      default: false,
+    })
+    .option('val-labels', { describe: 'imagenet:/folder: labels file of a flat val/ folder', type: 'string' })
     .option('cache-dir', { describe: CACHE_DIR_HELP, type: 'string' })
     .option('figures', { describe: 'draw the figures at the end', type: 'boolean', default: true });
 }
@@ -66,6 +85,8 @@ async function toOptions(args: ExperimentArgs): Promise<ExperimentOptions> {
   const { parseDataSpec } = await import('../data/data-spec.ts');
   if (args.resume && args.overwrite) throw new UsageError('--resume and --overwrite exclude each other');
   if (args.data !== undefined) parseDataSpec(args.data);
+  if (args['val-labels'] !== undefined && !existsSync(args['val-labels']))
+    throw new UsageError(`--val-labels '${args['val-labels']}' does not exist`);
   const steps = integerArgument('steps', args.steps);
   return {
     experiment: EXPERIMENTS[args.experiment as ExperimentName],
@@ -81,7 +102,13 @@ async function toOptions(args: ExperimentArgs): Promise<ExperimentOptions> {
       imageSize: integerArgument('image-size', args['image-size']),
       limitTrain: integerArgument('limit-train', args['limit-train']),
       limitVal: integerArgument('limit-val', args['limit-val']),
+      studentLearningRates: listArgument('student-lr', args['student-lr'])?.map((rate) =>
+        positiveNumberArgument('student-lr', rate)!,
+      ),
     },
+    noise: noiseArgument(args.noise),
+    allowCpu: args['allow-cpu'],
+    valLabels: args['val-labels'],
     backend: choiceArgument('backend', args.backend, BACKEND_CHOICES) ?? 'auto',
     out: args.out,
     resume: args.resume,
@@ -93,6 +120,15 @@ async function toOptions(args: ExperimentArgs): Promise<ExperimentOptions> {
     only: listArgument('runs', args.runs),
     figures: args.figures,
   };
+}
+
+/** --noise: 'zero-sum', 'none' or a Gaussian scale > 0. */
+function noiseArgument(given: string | undefined): NoiseSpec | undefined {
+  if (given === undefined || given === 'zero-sum' || given === 'none') return given;
+  const scale = Number(given);
+  if (!(Number.isFinite(scale) && scale > 0))
+    throw new UsageError(`--noise '${given}' is invalid: accepted values are zero-sum, none, or a positive number`);
+  return scale;
 }
 
 async function runExperimentCommand(args: ExperimentArgs): Promise<void> {

@@ -8,6 +8,7 @@ import { writeFileAtomic } from '../io/atomic-file.ts';
 import { FIGURES_DIR, readExperiment, writeFiguresSummary } from '../run-folder/experiment-summary.ts';
 import type { ExperimentSummary } from '../run-folder/experiment-summary.ts';
 import type { TeacherReference } from '../run-folder/run-statistics.ts';
+import type { ExperimentManifest } from '../run-folder/experiment-manifest.ts';
 import type { CurveRow } from '../train/curve-log.ts';
 import { accuracyChartSpec } from './accuracy-chart.ts';
 import type { AccuracySeries } from './accuracy-chart.ts';
@@ -52,6 +53,17 @@ const PANELS: PanelDefinition[] = [
   },
 ];
 
+/** What the figure shows, for a reader who sees only the picture: preset, data, seeds, backend. */
+export function figureCaption(manifest: ExperimentManifest): string {
+  const parts = [
+    `preset ${manifest.preset ?? '?'}`,
+    `data ${manifest.data ?? '?'}`,
+    `seed ${manifest.seed ?? '?'}`,
+    `backend ${manifest.backend ?? '?'}`,
+  ];
+  return parts.join(' · ');
+}
+
 function fileStem(experiment: string): string {
   return experiment.replace(/[^A-Za-z0-9._-]+/g, '_');
 }
@@ -69,7 +81,8 @@ export async function drawExperimentFigures(
   }
   const teacher = summary.teacher;
 
-  const students = curves.filter(({ run }) => run.run !== manifest.teacherRun);
+  // Fig. 6 draws the original model's own curve (the teacher, from scratch) as the reference.
+  const students = curves.filter(({ run }) => manifest.drawTeacherCurve || run.run !== manifest.teacherRun);
   const incomplete = curves.filter(({ curve }) => curve.problems.length > 0).map(({ run }) => run.label);
   const subtitle = incomplete.length > 0 ? [`Incomplete data: ${incomplete.join(', ')} (see summary.md)`] : [];
 
@@ -88,11 +101,14 @@ export async function drawExperimentFigures(
     const teacherAccuracy = teacher === null ? null : panel.teacherAccuracy(teacher);
     const spec = accuracyChartSpec({
       title: `${manifest.experiment}: ${panel.title}`,
+      caption: [figureCaption(manifest)],
       warnings: subtitle,
       yTitle: panel.yTitle,
       series,
       teacher:
-        teacher !== null && teacherAccuracy !== null ? { label: teacher.label, accuracy: teacherAccuracy } : null,
+        teacher !== null && teacherAccuracy !== null
+          ? { label: manifest.drawTeacherCurve ? `${teacher.label}, final` : teacher.label, accuracy: teacherAccuracy }
+          : null,
     });
     const svg = await renderSvg(spec);
     const svgPath = join(figuresDir, `${stem}-${panel.name}.svg`);

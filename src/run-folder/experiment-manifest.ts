@@ -28,6 +28,11 @@ export interface ExperimentManifest {
   description?: string;
   /** The dataset spec. */
   data?: string;
+  /** The backend the runs trained on, and the experiment's --seed (figure captions). */
+  backend?: string;
+  seed?: number;
+  /** Draw the teacher's own curve as the from-scratch reference (fig. 6), besides its final accuracy. */
+  drawTeacherCurve?: boolean;
   /** Notes about how the manifest was obtained (e.g. inferred from folders); not written. */
   notes: string[];
 }
@@ -88,6 +93,9 @@ function parseManifest(text: string, path: string): ExperimentManifest {
     preset: typeof record.preset === 'string' ? record.preset : undefined,
     description: typeof record.description === 'string' ? record.description : undefined,
     data: typeof record.data === 'string' ? record.data : undefined,
+    backend: typeof record.backend === 'string' ? record.backend : undefined,
+    seed: typeof record.seed === 'number' ? record.seed : undefined,
+    drawTeacherCurve: record.drawTeacherCurve === true,
     teacherRun: teacherRun ?? runs.find((run) => run.role === 'teacher')?.run,
     runs,
     notes: [],

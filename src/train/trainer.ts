@@ -58,6 +58,11 @@ export interface EvaluationConfig {
    * then the running means of the minibatches (and 'precise' is refused).
    */
   trainSampleExamples: number;
+  /**
+   * Seed of the sample's order (default: derived from the run's data seed). An experiment gives all its runs the same
+   * one, so a student's first evaluation measures its teacher's function exactly as the teacher's last did.
+   */
+  sampleSeed?: number;
 }
 
 /** The fixed training sample is drawn in its own order, apart from the run's training stream. */
@@ -318,7 +323,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     session.trainSample = await drawTrainSample(dataset, {
       examples: sampleExamples,
       batchSize: config.batchSize,
-      seed: config.dataSeed + TRAIN_SAMPLE_SEED_OFFSET,
+      seed: config.evaluation?.sampleSeed ?? config.dataSeed + TRAIN_SAMPLE_SEED_OFFSET,
     });
   }
   const { state } = session;
