@@ -1,12 +1,9 @@
 /**
- * The pieces the experiment definitions share: their names, the students' learning rates, and the two baselines
+ * The pieces the experiment definitions share: the students' learning rates, and the two baselines
  * every experiment can use (the student architecture from scratch; the teacher trained further).
  */
 import * as tf from '@tensorflow/tfjs';
 import type { MethodDefinition } from '../src/experiment/definition.ts';
-
-export const EXPERIMENT_NAMES = ['wider', 'deeper', 'explore'] as const;
-export type ExperimentName = (typeof EXPERIMENT_NAMES)[number];
 
 /** Students learn at about a tenth of the teacher's initial rate (Net2Net, sec. 4). */
 export const STUDENT_LR_MULTIPLIER = 0.1;

@@ -1,6 +1,6 @@
 /** The experiments by name. */
 import type { ExperimentDefinition } from '../src/experiment/definition.ts';
-import type { ExperimentName } from './definition.ts';
+import type { ExperimentName } from './names.ts';
 import { DEEPER } from './deeper.ts';
 import { EXPLORE } from './explore.ts';
 import { WIDER } from './wider.ts';

@@ -10,8 +10,13 @@ import { readCurveFile } from '../src/train/curve-log.ts';
 import type { CurveRow } from '../src/train/curve-log.ts';
 import { runExperiment } from '../src/experiment/run-experiment.ts';
 import type { ExperimentOptions } from '../src/experiment/options.ts';
-import type { ExperimentName } from '../experiments/definition.ts';
+import type { ExperimentName } from '../experiments/names.ts';
 import { EXPERIMENTS } from '../experiments/registry.ts';
+import { readWrittenManifest } from '../src/run-folder/experiment-manifest.ts';
+import { readFiguresSummary, readSessionSummary } from '../src/run-folder/experiment-summary.ts';
+import { readRunConfig } from '../src/run-folder/run-config.ts';
+import { readTransformFile } from '../src/run-folder/transform-file.ts';
+import { readRunSummary } from '../src/train/run-summary.ts';
 import { PRESETS } from '../experiments/presets.ts';
 
 await selectBackend('wasm', () => {});
@@ -51,7 +56,7 @@ for (const experiment of ['wider', 'deeper', 'explore'] as const) {
   test(`the smoke preset of '${experiment}' runs end to end: every curve, transform, summary and figure`, async () => {
     const result = await runExperiment(smoke(experiment, experiment));
     const out = result.out;
-    const manifest = json(join(out, 'experiment.json'));
+    const manifest = readWrittenManifest(out)!;
     assert.equal(manifest.experiment, experiment);
     assert.equal(manifest.teacherRun, 'teacher');
     assert.deepEqual(
@@ -64,7 +69,7 @@ for (const experiment of ['wider', 'deeper', 'explore'] as const) {
       [0, 2, 4],
     );
     const teacherFinal = teacherRows[teacherRows.length - 1];
-    const teacherLr = json(join(out, 'teacher', 'config.json')).train.optimizer.learningRate;
+    const teacherLr = readRunConfig(join(out, 'teacher'))!.train.optimizer.learningRate;
     for (const { run, role } of manifest.runs as { run: string; role: string }[]) {
       const dir = join(out, run);
       const rows = readCurve(join(dir, 'curve.csv'));
@@ -74,14 +79,14 @@ for (const experiment of ['wider', 'deeper', 'explore'] as const) {
         run,
       );
       assert.ok(existsSync(join(dir, 'checkpoint', 'model.json')), `${run} checkpoint`);
-      const summary = json(join(dir, 'summary.json'));
+      const summary = readRunSummary(dir)!;
       assert.equal(summary.steps, 4);
       assert.equal(summary.final_val_acc, rows[2].val_acc);
-      const config = json(join(dir, 'config.json'));
+      const config = readRunConfig(dir)!;
       assert.equal(config.experiment, experiment);
       assert.equal(config.backend, 'wasm');
       if (role === 'teacher') continue;
-      const transform = json(join(dir, 'transform.json'));
+      const transform = readTransformFile(dir)!;
       assert.equal(rows[0].running_loss, null, `${run}: step 0 is the evaluation right after the transform`);
       const { inference, training, enforced, perClass } = transform.preservation;
       assert.equal(perClass, 4, 'a stratified sample: 16 check images over 4 classes');
@@ -108,9 +113,9 @@ for (const experiment of ['wider', 'deeper', 'explore'] as const) {
     for (const panel of ['validation', 'training'])
       for (const ext of ['svg', 'png'])
         assert.ok(existsSync(join(out, 'figures', `${experiment}-${panel}.${ext}`)), `${panel}.${ext}`);
-    const overall = json(join(out, 'summary.json'));
+    const overall = readSessionSummary(out)!;
     assert.equal(overall.runs.length, EXPECTED_RUNS[experiment].length);
-    assert.deepEqual(overall.runs, json(join(out, 'figures', 'summary.json')).runs, 'one set of statistics');
+    assert.deepEqual(overall.runs, readFiguresSummary(join(out, 'figures'))!.runs, 'one set of statistics');
     assert.deepEqual(overall.runs, result.statistics);
   });
 }
@@ -161,7 +166,7 @@ test("the paper preset's code path: full Inception-BN at 224 on an ImageNet-layo
     readCurve(join(result.out, 'teacher', 'curve.csv')).map((r) => r.step),
     [0, 2],
   );
-  const transform = json(join(result.out, 'net2wider@lr0.002', 'transform.json'));
+  const transform = readTransformFile(join(result.out, 'net2wider@lr0.002'))!;
   const { maxRel } = transform.preservation.inference;
   assert.ok(maxRel < 1e-4, `full-size Net2WiderNet preserves: ${maxRel}`);
   assert.ok(transform.params.student > 3 * transform.params.teacher * 0.9, 'the student has the standard width');

@@ -181,8 +181,8 @@ async function benchScan(shape: string, log: (l: string) => void): Promise<void>
   rmSync(cacheDir, { recursive: true, force: true });
 }
 
-export async function run(argv: string[]): Promise<void> {
-  const args = await yargs(argv)
+async function parseArgs(argv: string[]) {
+  return yargs(argv)
     .option('data', { type: 'string', describe: 'imagenet:<dir> or folder:<dir> (default: a generated folder)' })
     .option('concurrency', { type: 'number', default: 4 })
     .option('prefetch-batches', { type: 'number', default: 3 })
@@ -212,12 +212,19 @@ export async function run(argv: string[]): Promise<void> {
     })
     .strict()
     .parseAsync();
-  const log = (line: string): void => console.error(line);
-  await selectBackend(args.backend as BackendChoice, () => {});
-  if (args.scan !== undefined) {
-    await benchScan(args.scan, log);
-    return;
-  }
+}
+
+type BenchArgs = Awaited<ReturnType<typeof parseArgs>>;
+
+interface BenchFiles {
+  dataset: ImageFolderDataset;
+  /** The files every measurement uses: the first --images of the training list that the pipeline can decode. */
+  files: string[];
+  bad: { path: string; reason: string }[];
+}
+
+/** Opens the image folder, screens its first files and prints the setup line. */
+async function openBenchFiles(args: BenchArgs, queue: PQueue, log: (line: string) => void): Promise<BenchFiles> {
   const spec = args.data ?? `imagenet:${await defaultFolder(log)}`;
   const dataset = await openDataset(spec, {
     imageSize: args.size,
@@ -229,7 +236,6 @@ export async function run(argv: string[]): Promise<void> {
   });
   if (!(dataset instanceof ImageFolderDataset))
     throw new Error(`bench data: ${spec} is not an image folder (imagenet:<dir> or folder:<dir>)`);
-  const queue = new PQueue({ concurrency: args.concurrency });
   const candidates = dataset.index.train.paths
     .slice(0, Math.min(args.images, dataset.numTrain))
     .map((p) => join(dataset.index.dataRoot, p));
@@ -238,7 +244,6 @@ export async function run(argv: string[]): Promise<void> {
   for (const { path, reason } of bad) log(`bench data: skipped ${path}: ${reason} (the pipeline skips it too)`);
   if (files.length === 0)
     throw new Error(`bench data: none of the first ${candidates.length} files of ${spec} decodes`);
-  const n = files.length;
   const setup = {
     spec,
     cores: cpus().length,
@@ -249,17 +254,19 @@ export async function run(argv: string[]): Promise<void> {
     uv_threadpool_size: Number(process.env.UV_THREADPOOL_SIZE ?? 4),
     size: args.size,
     batch_size: args['batch-size'],
-    files: n,
+    files: files.length,
     bad_files_skipped: bad.length,
   };
   console.log(JSON.stringify({ name: 'setup', ...setup }));
+  return { dataset, files, bad };
+}
 
-  const batchSize = args['batch-size'];
-  const batches = Math.max(1, Math.floor(n / batchSize));
-
-  /** Runs `work` on every file's bytes through the bench's queue (the baselines' concurrency). */
-  const eachFile = (work: (bytes: Buffer, index: number) => Promise<void>): Promise<unknown> =>
-    Promise.all(files.map((f, i) => queue.add(async () => work(await readFile(f), i))));
+/** The sharp baselines on `files`, each a timed measurement through the bench's queue (its concurrency). */
+function sharpBaselines(files: readonly string[], size: number, queue: PQueue) {
+  const n = files.length;
+  /** Runs `work` on every file's bytes through the queue. */
+  const eachFile = (work: (bytes: Buffer, index: number) => Promise<void>): Promise<void> =>
+    Promise.all(files.map((f, i) => queue.add(async () => work(await readFile(f), i)))).then(() => {});
 
   /** The same kind of random-resized crop and flip as the pipeline draws for file `index`. */
   const randomCrop = async (bytes: Buffer, index: number): Promise<{ box: CropBox; flip: boolean }> => {
@@ -269,113 +276,94 @@ export async function run(argv: string[]): Promise<void> {
     return { box: randomResizedCrop(width, height, rng, INCEPTION_CROP), flip };
   };
 
-  const rawSharp = (): Promise<Measurement> =>
-    timed('raw-sharp', n, async () => {
-      let bytes = 0;
-      await eachFile(async (file) => {
-        const decoded = await sharp(file).toColourspace('srgb').raw().toBuffer();
-        bytes += decoded.length;
-      });
-      return { mean_decoded_pixels: Math.round(bytes / 3 / n) };
-    });
-
-  // libvips cutting and resizing the crops itself, bytes out, on the main thread's queue: no ordering,
-  // normalization, batching or tensors
-  const sharpCrop = (): Promise<Measurement> =>
-    timed('sharp-crop-resize', n, () =>
-      eachFile(async (file, i) => {
-        const { box, flip } = await randomCrop(file, i);
-        let image = sharp(file)
-          .autoOrient()
-          .extract(box)
-          .resize(args.size, args.size, { fit: 'fill', kernel: 'linear' });
-        if (flip) image = image.flop();
-        await image.toColourspace('srgb').raw().toBuffer();
-      }).then(() => {}),
-    );
-
-  // the floor of the pipeline's design: sharp decoding the same crop regions to bytes, nothing else
-  const regionDecode = (): Promise<Measurement> =>
-    timed('sharp-region', n, () =>
-      eachFile(async (file, i) => {
-        await decodeRegion(file, (await randomCrop(file, i)).box);
-      }).then(() => {}),
-    );
-
-  const pipelineRun = (): Promise<Measurement> =>
-    timed('pipeline', batches * batchSize, async () => {
-      const iterator = dataset.trainBatches({ batchSize, seed: 0 });
-      for (let i = 0; i < batches; i++) {
-        const { value } = await iterator.next();
-        tf.dispose([value!.x, value!.y]);
-      }
-      await iterator.return?.(undefined);
-    });
-
-  // interleaved repeats, best of each: the machine is shared and its load drifts
-  const runs: Record<'raw' | 'region' | 'crop' | 'pipeline', Measurement[]> = {
-    raw: [],
-    region: [],
-    crop: [],
-    pipeline: [],
-  };
-  // the Pillow peer in every repeat too, so it sees the same machine load as the measurements next to it
-  const peerDir = args.pil && existsSync(PIL_PEER) ? linkFolder(files) : null;
-  const peerStartup = peerDir ? runPeer(peerDir, 1, log) : null;
-  const pilRuns: Measurement[] = [];
-  for (let r = 0; r < args.repeats; r++) {
-    runs.raw.push(await rawSharp());
-    runs.region.push(await regionDecode());
-    runs.crop.push(await sharpCrop());
-    runs.pipeline.push(await pipelineRun());
-    const full = peerDir && peerStartup ? runPeer(peerDir, n, log) : null;
-    if (peerStartup && full) {
-      // CPU per image from /usr/bin/time, without the interpreter start and imports (a run on 1 file)
-      const cpuPerImage = (full.cpuSeconds - peerStartup.cpuSeconds) / (full.files - peerStartup.files);
-      pilRuns.push(
-        report({
-          name: 'pil',
-          images: full.files,
-          seconds: full.seconds,
-          img_per_s: full.img_per_s,
-          cpu_s_per_img: round(cpuPerImage, 5),
-          img_per_cpu_s: round(1 / cpuPerImage),
-          process_cpu_s: round(full.cpuSeconds),
-          startup_cpu_s: round(peerStartup.cpuSeconds),
-          note: 'one process, one thread; img/s is wall time on a shared machine, img_per_cpu_s is per core',
+  return {
+    raw: (): Promise<Measurement> =>
+      timed('raw-sharp', n, async () => {
+        let bytes = 0;
+        await eachFile(async (file) => {
+          const decoded = await sharp(file).toColourspace('srgb').raw().toBuffer();
+          bytes += decoded.length;
+        });
+        return { mean_decoded_pixels: Math.round(bytes / 3 / n) };
+      }),
+    // the floor of the pipeline's design: sharp decoding the same crop regions to bytes, nothing else
+    region: (): Promise<Measurement> =>
+      timed('sharp-region', n, () =>
+        eachFile(async (file, i) => {
+          await decodeRegion(file, (await randomCrop(file, i)).box);
         }),
-      );
-    }
-  }
-  const best = (ms: Measurement[]): Measurement => ms.reduce((a, b) => (b.img_per_s > a.img_per_s ? b : a));
-  const bestCpu = (ms: Measurement[]): number => Math.max(...ms.map((m) => m.img_per_cpu_s ?? 0));
-  const raw = best(runs.raw);
-  const crop = best(runs.crop);
-  const pipeline = best(runs.pipeline);
-  const pil = pilRuns.length > 0 ? best(pilRuns) : null;
+      ),
+    // libvips cutting and resizing the crops itself, bytes out, on the main thread's queue: no ordering,
+    // normalization, batching or tensors
+    crop: (): Promise<Measurement> =>
+      timed('sharp-crop-resize', n, () =>
+        eachFile(async (file, i) => {
+          const { box, flip } = await randomCrop(file, i);
+          let image = sharp(file).autoOrient().extract(box).resize(size, size, { fit: 'fill', kernel: 'linear' });
+          if (flip) image = image.flop();
+          await image.toColourspace('srgb').raw().toBuffer();
+        }),
+      ),
+  };
+}
 
-  // a longer run (several epochs of the files when the folder is small): RSS must stay flat
-  const longBatches = Math.max(1, Math.floor(args['long-images'] / batchSize));
+/** `batches` training batches of the pipeline, timed (`name`); `sampleRss` also samples RSS and counts tensors. */
+function pipelineRun(
+  dataset: ImageFolderDataset,
+  name: string,
+  batches: number,
+  batchSize: number,
+  seed: number,
+  sampleRss = false,
+): Promise<Measurement> {
   const rssSamples: number[] = [];
   const tensorsBefore = tf.memory().numTensors;
-  const long = await timed('pipeline-long', longBatches * batchSize, async () => {
-    const iterator = dataset.trainBatches({ batchSize, seed: 1 });
-    for (let i = 0; i < longBatches; i++) {
+  return timed(name, batches * batchSize, async () => {
+    const iterator = dataset.trainBatches({ batchSize, seed });
+    for (let i = 0; i < batches; i++) {
       const { value } = await iterator.next();
       tf.dispose([value!.x, value!.y]);
-      if (i % Math.max(1, Math.floor(longBatches / 8)) === 0)
+      if (sampleRss && i % Math.max(1, Math.floor(batches / 8)) === 0)
         rssSamples.push(Math.round(process.memoryUsage().rss / 2 ** 20));
     }
     await iterator.return?.(undefined);
+    if (!sampleRss) return;
     return {
       rss_mb_samples: rssSamples,
       peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024),
       tensors_leaked: tf.memory().numTensors - tensorsBefore,
     };
   });
-  await dataset.close();
-  if (peerDir) rmSync(peerDir, { recursive: true, force: true });
+}
 
+/** The Pillow peer on the `n` files linked in `dir`, with its CPU per image net of its start-up (`startup`). */
+function pilRun(dir: string, n: number, startup: PeerRun, log: (line: string) => void): Measurement | null {
+  const full = runPeer(dir, n, log);
+  if (!full) return null;
+  // CPU per image from /usr/bin/time, without the interpreter start and imports (a run on 1 file)
+  const cpuPerImage = (full.cpuSeconds - startup.cpuSeconds) / (full.files - startup.files);
+  return report({
+    name: 'pil',
+    images: full.files,
+    seconds: full.seconds,
+    img_per_s: full.img_per_s,
+    cpu_s_per_img: round(cpuPerImage, 5),
+    img_per_cpu_s: round(1 / cpuPerImage),
+    process_cpu_s: round(full.cpuSeconds),
+    startup_cpu_s: round(startup.cpuSeconds),
+    note: 'one process, one thread; img/s is wall time on a shared machine, img_per_cpu_s is per core',
+  });
+}
+
+type RunName = 'raw' | 'region' | 'crop' | 'pipeline' | 'pil';
+
+function printSummary(runs: Record<RunName, Measurement[]>, long: Measurement, badFiles: number): void {
+  const best = (ms: Measurement[]): Measurement => ms.reduce((a, b) => (b.img_per_s > a.img_per_s ? b : a));
+  const bestCpu = (ms: Measurement[]): number => Math.max(...ms.map((m) => m.img_per_cpu_s ?? 0));
+  const raw = best(runs.raw);
+  const crop = best(runs.crop);
+  const pipeline = best(runs.pipeline);
+  const hasPil = runs.pil.length > 0;
   console.log(
     JSON.stringify({
       name: 'summary',
@@ -383,21 +371,57 @@ export async function run(argv: string[]): Promise<void> {
       pipeline_img_per_s: pipeline.img_per_s,
       raw_sharp_img_per_s: raw.img_per_s,
       sharp_crop_resize_img_per_s: crop.img_per_s,
-      pil_img_per_s: pil?.img_per_s ?? null,
+      pil_img_per_s: hasPil ? best(runs.pil).img_per_s : null,
       pipeline_vs_raw_sharp: round(pipeline.img_per_s / raw.img_per_s, 3),
       pipeline_vs_sharp_crop_resize: round(pipeline.img_per_s / crop.img_per_s, 3),
       pipeline_img_per_cpu_s: bestCpu(runs.pipeline),
       raw_sharp_img_per_cpu_s: bestCpu(runs.raw),
       sharp_region_img_per_cpu_s: bestCpu(runs.region),
       sharp_crop_resize_img_per_cpu_s: bestCpu(runs.crop),
-      pil_img_per_cpu_s: pilRuns.length > 0 ? bestCpu(pilRuns) : null,
+      pil_img_per_cpu_s: hasPil ? bestCpu(runs.pil) : null,
       pipeline_vs_raw_sharp_per_cpu_s: round(bestCpu(runs.pipeline) / bestCpu(runs.raw), 3),
       pipeline_vs_sharp_region_per_cpu_s: round(bestCpu(runs.pipeline) / bestCpu(runs.region), 3),
       pipeline_vs_sharp_crop_resize_per_cpu_s: round(bestCpu(runs.pipeline) / bestCpu(runs.crop), 3),
-      pipeline_vs_pil_per_core: pilRuns.length > 0 ? round(bestCpu(runs.pipeline) / bestCpu(pilRuns), 3) : null,
-      bad_files_skipped: bad.length,
+      pipeline_vs_pil_per_core: hasPil ? round(bestCpu(runs.pipeline) / bestCpu(runs.pil), 3) : null,
+      bad_files_skipped: badFiles,
       peak_rss_mb: long.peak_rss_mb,
       rss_mb_samples: long.rss_mb_samples,
     }),
   );
+}
+
+export async function run(argv: string[]): Promise<void> {
+  const args = await parseArgs(argv);
+  const log = (line: string): void => console.error(line);
+  await selectBackend(args.backend as BackendChoice, () => {});
+  if (args.scan !== undefined) {
+    await benchScan(args.scan, log);
+    return;
+  }
+  const queue = new PQueue({ concurrency: args.concurrency });
+  const { dataset, files, bad } = await openBenchFiles(args, queue, log);
+  const baselines = sharpBaselines(files, args.size, queue);
+  const batchSize = args['batch-size'];
+  const batches = Math.max(1, Math.floor(files.length / batchSize));
+
+  // interleaved repeats, best of each: the machine is shared and its load drifts; the Pillow peer in every repeat
+  // too, so it sees the same machine load as the measurements next to it
+  const runs: Record<RunName, Measurement[]> = { raw: [], region: [], crop: [], pipeline: [], pil: [] };
+  const peerDir = args.pil && existsSync(PIL_PEER) ? linkFolder(files) : null;
+  const peerStartup = peerDir ? runPeer(peerDir, 1, log) : null;
+  for (let r = 0; r < args.repeats; r++) {
+    runs.raw.push(await baselines.raw());
+    runs.region.push(await baselines.region());
+    runs.crop.push(await baselines.crop());
+    runs.pipeline.push(await pipelineRun(dataset, 'pipeline', batches, batchSize, 0));
+    const pil = peerDir && peerStartup ? pilRun(peerDir, files.length, peerStartup, log) : null;
+    if (pil) runs.pil.push(pil);
+  }
+  if (peerDir) rmSync(peerDir, { recursive: true, force: true });
+
+  // a longer run (several epochs of the files when the folder is small): RSS must stay flat
+  const longBatches = Math.max(1, Math.floor(args['long-images'] / batchSize));
+  const long = await pipelineRun(dataset, 'pipeline-long', longBatches, batchSize, 1, true);
+  await dataset.close();
+  printSummary(runs, long, bad.length);
 }

@@ -12,11 +12,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/** `shared/peers/torch_inception_small.py` beside the checkout (or beside a folder holding worktrees). */
+/** `shared/peers/torch_inception_small.py` beside the checkout, beside a folder of worktrees, or in /work/shared. */
 function findSharedPeer(): string {
-  const candidates = ['../../../shared/peers/', '../../../../shared/peers/'].map((dir) =>
-    fileURLToPath(new URL(`${dir}torch_inception_small.py`, import.meta.url)),
-  );
+  const candidates = ['../../../shared/peers/', '../../../../shared/peers/']
+    .map((dir) => fileURLToPath(new URL(`${dir}torch_inception_small.py`, import.meta.url)))
+    .concat('/work/shared/peers/torch_inception_small.py');
   return candidates.find((path) => existsSync(path)) ?? candidates[0];
 }
 

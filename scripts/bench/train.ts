@@ -57,6 +57,8 @@ export interface TrainBenchResult {
   steps: number;
   warmup_steps: number;
   step_ms: number;
+  /** CPU time of this process per timed step (all its threads): steadier than wall time on a shared machine. */
+  step_cpu_ms: number;
   first_step_ms: number | null;
   /** Tensors left behind by the timed steps (null without a warm-up step: the first step creates optimizer slots). */
   leaked_tensors: number | null;
@@ -136,9 +138,12 @@ async function timeSteps(engine: StepEngine, model: tf.LayersModel, options: Mea
     firstStepMs ??= performance.now() - t0;
   }
   const tensorsBefore = tf.memory().numTensors;
+  const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   for (let i = 0; i < options.steps; i++) await engine.step(x, y, RMSPROP.learningRate);
   const trainSeconds = (performance.now() - t0) / 1000;
+  const cpu = process.cpuUsage(cpu0);
+  const stepCpuMs = (cpu.user + cpu.system) / 1000 / options.steps;
   const leaked = options.warmup > 0 ? tf.memory().numTensors - tensorsBefore : null;
   // tf.profile sees only this thread's kernels: no profile for the data-parallel engine.
   const profile = options.profile && options.engine === 'local' ? await profileStep(engine, x, y) : undefined;
@@ -150,7 +155,7 @@ async function timeSteps(engine: StepEngine, model: tf.LayersModel, options: Mea
   for (let i = 0; i < inferRuns; i++) predict();
   const inferSeconds = (performance.now() - t1) / 1000;
   tf.dispose([x, y]);
-  return { trainSeconds, inferSeconds, inferRuns, firstStepMs, leaked, profile };
+  return { trainSeconds, stepCpuMs, inferSeconds, inferRuns, firstStepMs, leaked, profile };
 }
 
 async function measure(options: MeasureOptions): Promise<TrainBenchResult> {
@@ -187,6 +192,7 @@ async function measure(options: MeasureOptions): Promise<TrainBenchResult> {
     steps: options.steps,
     warmup_steps: options.warmup,
     step_ms: round((timed.trainSeconds * 1000) / options.steps),
+    step_cpu_ms: round(timed.stepCpuMs),
     first_step_ms: timed.firstStepMs === null ? null : round(timed.firstStepMs),
     leaked_tensors: timed.leaked,
     peak_rss_mb: round(process.resourceUsage().maxRSS / 1024),

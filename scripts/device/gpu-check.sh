@@ -4,6 +4,9 @@
 #
 #   scripts/device/gpu-check.sh        # results under $OUT (default ./gpu-check-out)
 #
+# With this workplace's device tool: scripts/device/prepare.sh in the checkout the tool sends, then
+# run(command: 'scripts/device/gpu-check.sh', carry: ['.device'], timeout_s: 560); the 8 files come back from $OUT.
+#
 # Steps, each under a time cap, all within GPU_CHECK_BUDGET_S (default 480 s); a failed step is recorded and the
 # next one runs:
 #   build         the torch addon against python3's torch (scripts/build-torch-addon.mjs)
@@ -36,21 +39,6 @@ started=$(date +%s)
 budget=${GPU_CHECK_BUDGET_S:-480}
 say() { echo "[gpu-check $(($(date +%s) - started))s] $*" | tee -a "$log" >&2; }
 
-# --- Node and node_modules: this machine's, or unpacked from .device/ ---
-if [ "${GPU_CHECK_USE_BUNDLE:-0}" = 1 ] || ! command -v node >/dev/null || [ ! -e node_modules ]; then
-  if [ ! -f .device/node.xz ] || [ ! -f .device/node_modules.tar.xz ]; then
-    say "no Node here and no .device/ bundle: run scripts/device/prepare.sh where Node is, and carry .device"
-    exit 2
-  fi
-  bin=${TMPDIR:-/tmp}/net2net-device-bin
-  mkdir -p "$bin"
-  xz -dc .device/node.xz >"$bin/node" && chmod +x "$bin/node"
-  export PATH=$bin:$PATH
-  if [ -L node_modules ]; then rm node_modules; fi
-  rm -rf node_modules && mkdir -p node_modules
-  tar -xJf .device/node_modules.tar.xz -C "$root"
-  say "unpacked Node $(node -v) and node_modules from .device/"
-fi
 # The first Python that imports torch: $PYTHON, python3, then Debian's /usr/bin/python3.
 for candidate in ${PYTHON:-} python3 /usr/bin/python3; do
   if command -v "$candidate" >/dev/null && "$candidate" -c 'import torch' 2>/dev/null; then
@@ -60,6 +48,33 @@ for candidate in ${PYTHON:-} python3 /usr/bin/python3; do
 done
 PYTHON=${PYTHON:-python3}
 export PYTHON NET2NET_TORCH_PYTHON=$PYTHON
+
+# xz, or Python's lzma where the xz tool is missing.
+unxz() {
+  if command -v xz >/dev/null; then xz -dc "$1"; else
+    "$PYTHON" -c 'import lzma, shutil, sys; shutil.copyfileobj(lzma.open(sys.argv[1]), sys.stdout.buffer)' "$1"
+  fi
+}
+
+# --- Node and node_modules: this machine's, or unpacked from .device/ ---
+if [ "${GPU_CHECK_USE_BUNDLE:-0}" = 1 ] || ! command -v node >/dev/null || [ ! -e node_modules ]; then
+  if [ ! -f .device/node.xz ] || [ ! -f .device/node_modules.tar.xz ]; then
+    say "no Node here and no .device/ bundle: run scripts/device/prepare.sh where Node is, and carry .device"
+    exit 2
+  fi
+  bin=${TMPDIR:-/tmp}/net2net-device-bin
+  mkdir -p "$bin"
+  unxz .device/node.xz >"$bin/node" && chmod +x "$bin/node"
+  export PATH=$bin:$PATH
+  if [ -e node_modules ] && [ ! -f node_modules/.net2net-device ]; then
+    say "refusing to replace this checkout's node_modules with the bundle (GPU_CHECK_USE_BUNDLE=1 is for a bare copy)"
+    exit 2
+  fi
+  rm -rf node_modules
+  unxz .device/node_modules.tar.xz | tar -xf - -C "$root"
+  touch node_modules/.net2net-device
+  say "unpacked Node $(node -v) and node_modules from .device/"
+fi
 THREADS=${GPU_CHECK_THREADS:-$(nproc)}
 BACKEND=${GPU_CHECK_BACKEND:-torch}
 cuda=$("$PYTHON" -c 'import torch; print("cuda" if torch.cuda.is_available() else "cpu")' 2>>"$log" || echo cpu)

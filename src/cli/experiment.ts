@@ -9,11 +9,10 @@ import { existsSync } from 'node:fs';
 import yargs from 'yargs';
 import type { Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { EXPERIMENT_NAMES } from '../../experiments/definition.ts';
-import type { ExperimentName } from '../../experiments/definition.ts';
+import { EXPERIMENT_NAMES } from '../../experiments/names.ts';
+import type { ExperimentName } from '../../experiments/names.ts';
 import { PRESET_NAMES, PRESETS } from '../../experiments/presets.ts';
 import type { PresetName } from '../../experiments/presets.ts';
-import { BACKEND_CHOICES } from '../backend/backend.ts';
 import type { ExperimentOptions } from '../experiment/options.ts';
 import type { NoiseSpec } from '../net2net/noise.ts';
 import { UsageError } from '../usage-error.ts';
@@ -32,7 +31,15 @@ function experimentOptions(y: Argv) {
       type: 'string',
     })
     .option('data', { describe: "dataset spec (default: the preset's)", type: 'string' })
-    .option('backend', { describe: BACKEND_CHOICES.join('|'), default: 'auto', type: 'string' })
+    .option('backend', {
+      describe: 'auto (the first that loads), torch, tensorflow-gpu, tensorflow, wasm or cpu',
+      default: 'auto',
+      type: 'string',
+    })
+    .option('threads', {
+      describe: 'intra-op threads of the torch backend (default: the cores available)',
+      type: 'string',
+    })
     .option('steps', { describe: 'minibatches of every run', type: 'string' })
     .option('teacher-steps', {
       describe: "minibatches of the teacher (default: --steps or the preset's)",
@@ -83,11 +90,15 @@ type ExperimentArgs = Awaited<ReturnType<ReturnType<typeof experimentOptions>['p
 async function toOptions(args: ExperimentArgs): Promise<ExperimentOptions> {
   const { EXPERIMENTS } = await import('../../experiments/registry.ts');
   const { parseDataSpec } = await import('../data/data-spec.ts');
+  const { BACKEND_CHOICES } = await import('../backend/backend.ts');
   if (args.resume && args.overwrite) throw new UsageError('--resume and --overwrite exclude each other');
   if (args.data !== undefined) parseDataSpec(args.data);
   if (args['val-labels'] !== undefined && !existsSync(args['val-labels']))
     throw new UsageError(`--val-labels '${args['val-labels']}' does not exist`);
   const steps = integerArgument('steps', args.steps);
+  // The torch backend reads its thread count from NET2NET_THREADS when selectBackend loads it.
+  const threads = integerArgument('threads', args.threads, 1);
+  if (threads !== undefined) process.env.NET2NET_THREADS = String(threads);
   return {
     experiment: EXPERIMENTS[args.experiment as ExperimentName],
     preset: PRESETS[(args.preset ?? 'default') as PresetName],

@@ -70,12 +70,12 @@ export class PixelNormalizer {
 
 /**
  * Whether the active backend copies a tensor's values when the tensor is made, so the buffer may be refilled for the
- * next batch at once: wasm copies into its heap then; cpu keeps the array itself (and its dataSync returns it),
- * tfjs-node copies only at the tensor's first use. Reusing the batch buffer on wasm saves most of the main thread's
+ * next batch at once: wasm copies into its heap then, torch into a native tensor; cpu keeps the array itself (and its
+ * dataSync returns it), tfjs-node copies only at the tensor's first use. Reusing the batch buffer on wasm saves most of the main thread's
  * garbage collection.
  */
 export function backendCopiesOnCreate(): boolean {
-  return tf.getBackend() === 'wasm';
+  return tf.getBackend() === 'wasm' || tf.getBackend() === 'torch';
 }
 
 /** Wraps filled buffers as a batch; the tensors take the buffers over (do not reuse them unless backendCopiesOnCreate()). */

@@ -123,6 +123,41 @@ function freePrefix(names: Set<string>, after: string): string {
   }
 }
 
+/** The identity layers of one insert (before its BatchNorm and ReLU): names and kernel sizes (null: dense). */
+function insertedBlocks(
+  kind: DeeperSpec['kind'],
+  prefix: string,
+  k: number,
+  order: NonNullable<DeeperSpec['pairOrder']>,
+): { name: string; kernel: [number, number] | null }[] {
+  if (kind === 'dense') return [{ name: prefix, kernel: null }];
+  if (kind === 'conv') return [{ name: prefix, kernel: [k, k] }];
+  const pair: [number, number][] =
+    order === '1xk-first'
+      ? [
+          [1, k],
+          [k, 1],
+        ]
+      : [
+          [k, 1],
+          [1, k],
+        ];
+  return pair.map(([kh, kw]) => ({ name: `${prefix}/${kh}x${kw}`, kernel: [kh, kw] }));
+}
+
+/** Makes every layer that read `from` read `to` instead; returns those layers' names. */
+function rewireReaders(graph: LayerGraph, from: string, to: string): string[] {
+  const rewired: string[] = [];
+  for (const entry of graph.config.layers)
+    for (const nodeRefs of entry.inboundNodes)
+      for (const ref of nodeRefs as InboundRef[])
+        if (ref[0] === from) {
+          ref[0] = to;
+          if (!rewired.includes(entry.name)) rewired.push(entry.name);
+        }
+  return rewired;
+}
+
 /**
  * Inserts identity layers per spec (in order; several inserts after one layer stack in that order). Exact at
  * inference; with BatchNorm, close to exact in training mode when statistics are 'training'.
@@ -151,21 +186,7 @@ export function deeper(model: tf.LayersModel, inserts: DeeperSpec[], options: De
       const relu = isNonNegative(node);
       const k = spec.kernel ?? 3;
       const order = spec.pairOrder ?? '1xk-first';
-      const blocks: { name: string; kernel: [number, number] | null }[] =
-        spec.kind === 'dense'
-          ? [{ name: prefix, kernel: null }]
-          : spec.kind === 'conv'
-            ? [{ name: prefix, kernel: [k, k] }]
-            : (order === '1xk-first'
-                ? [
-                    [1, k],
-                    [k, 1],
-                  ]
-                : [
-                    [k, 1],
-                    [1, k],
-                  ]
-              ).map(([kh, kw]) => ({ name: `${prefix}/${kh}x${kw}`, kernel: [kh, kw] as [number, number] }));
+      const blocks = insertedBlocks(spec.kind, prefix, k, order);
 
       const tail = tails.get(spec.after) ?? spec.after;
       const newEntries: LayerEntry[] = [];
@@ -209,15 +230,7 @@ export function deeper(model: tf.LayersModel, inserts: DeeperSpec[], options: De
         if (relu) add(tf.layers.reLU({ name: `${block.name}/relu` }), []);
       }
 
-      // Rewire: every former reader of the tail reads the last inserted layer.
-      const rewired: string[] = [];
-      for (const entry of graph.config.layers)
-        for (const nodeRefs of entry.inboundNodes)
-          for (const ref of nodeRefs as InboundRef[])
-            if (ref[0] === tail) {
-              ref[0] = previous;
-              if (!rewired.includes(entry.name)) rewired.push(entry.name);
-            }
+      const rewired = rewireReaders(graph, tail, previous);
       const at = graph.config.layers.findIndex((e) => e.name === tail);
       graph.config.layers.splice(at + 1, 0, ...newEntries);
       tails.set(spec.after, previous);

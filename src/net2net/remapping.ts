@@ -163,17 +163,12 @@ export function analyzeGroups(graph: LayerGraph): GroupAnalysis {
   return { groups, groupOf, roles };
 }
 
-/**
- * Resolves every group's mapping for `targets` (unit writer name -> new width) and returns the mapping of every
- * tensor that changes. Throws an error naming the layers when the request cannot be satisfied.
- */
-export function inferRemapping(
+/** The targeted layers of each group, by group id; throws naming the layer for a target that cannot be met. */
+function groupTargets(
   graph: LayerGraph,
   targets: Record<string, number>,
-  random: SeededRandom,
-): RemappingPlan {
-  const analysis = analyzeGroups(graph);
-  const { groups, groupOf, roles } = analysis;
+  { groupOf, roles }: GroupAnalysis,
+): Map<number, string[]> {
   const targetsByGroup = new Map<number, string[]>();
   for (const [name, width] of Object.entries(targets)) {
     const node = graph.nodes.get(name);
@@ -188,7 +183,21 @@ export function inferRemapping(
     const id = groupOf.get(name)!;
     targetsByGroup.set(id, [...(targetsByGroup.get(id) ?? []), name]);
   }
+  return targetsByGroup;
+}
 
+/**
+ * Resolves every group's mapping for `targets` (unit writer name -> new width) and returns the mapping of every
+ * tensor that changes. Throws an error naming the layers when the request cannot be satisfied.
+ */
+export function inferRemapping(
+  graph: LayerGraph,
+  targets: Record<string, number>,
+  random: SeededRandom,
+): RemappingPlan {
+  const analysis = analyzeGroups(graph);
+  const { groups, groupOf, roles } = analysis;
+  const targetsByGroup = groupTargets(graph, targets, analysis);
   const mappingOf = new Map<number, UnitMapping>();
   const resolving = new Set<number>();
   const resolved: ResolvedGroup[] = [];

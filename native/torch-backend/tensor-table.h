@@ -1,0 +1,72 @@
+// The tensors that JavaScript holds: a table of ATen tensors addressed by small integer ids, and the argument and
+// result conventions of the op bridge.
+#pragma once
+
+#include <ATen/ATen.h>
+#include <node_api.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace n2n {
+
+// TensorFlow.js dtypes as the bridge encodes them.
+enum DtypeCode : int32_t { kFloat32 = 0, kInt32 = 1, kBool = 2 };
+
+at::ScalarType scalarType(int32_t code);
+int32_t dtypeCode(at::ScalarType type);
+
+// The device new tensors are made on (CPU, or a CUDA device when one was selected).
+at::Device& currentDevice();
+at::TensorOptions floatOptions();
+
+// Stores a tensor (converted to one of the three TensorFlow.js dtypes) and returns its id.
+int32_t put(at::Tensor tensor);
+at::Tensor& get(int32_t id);
+void release(int32_t id);
+int32_t liveCount();
+
+// Side data kept with a tensor id until it is released (max-pool indices of a pooling output).
+void attach(int32_t id, at::Tensor aux);
+const at::Tensor* attached(int32_t id);
+
+// Arguments of one op call, read on demand from the JavaScript values.
+class Args {
+ public:
+  Args(napi_env env, napi_value* values, size_t count) : env_(env), values_(values), count_(count) {}
+  size_t size() const { return count_; }
+  at::Tensor& tensor(size_t i) const;
+  // A tensor id or -1 (absent).
+  c10::optional<at::Tensor> optionalTensor(size_t i) const;
+  std::vector<at::Tensor> tensors(size_t i) const;
+  int64_t integer(size_t i) const;
+  double number(size_t i) const;
+  bool flag(size_t i) const;
+  std::vector<int64_t> integers(size_t i) const;
+  std::string text(size_t i) const;
+
+ private:
+  napi_value at(size_t i) const;
+  napi_env env_;
+  napi_value* values_;
+  size_t count_;
+};
+
+// What an op returns: its outputs, and optionally side data to attach to the first output's id.
+struct Result {
+  std::vector<at::Tensor> outputs;
+  at::Tensor aux;
+  void add(at::Tensor tensor) { outputs.push_back(std::move(tensor)); }
+};
+using OpFunction = void (*)(const Args&, Result&);
+
+struct OpEntry {
+  const char* name;
+  OpFunction run;
+};
+
+// Every op of the bridge, in a fixed order (JavaScript looks up the index by name once).
+const std::vector<OpEntry>& opTable();
+
+}  // namespace n2n

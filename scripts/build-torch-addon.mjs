@@ -1,0 +1,184 @@
+#!/usr/bin/env node
+/**
+ * Builds the native `torch` backend (native/torch-backend/*.cc) against a libtorch found on this machine, offline:
+ * `LIBTORCH=<dir>` (the official C++ distribution), else the Python `torch` package (its bundled include/ and lib/),
+ * else Debian/Ubuntu's libtorch-dev. Node-API headers come from the node-api-headers package or the local Node.
+ *
+ *   node scripts/build-torch-addon.mjs            build (exit 1 on failure)
+ *   node scripts/build-torch-addon.mjs --install  as `npm install` runs it: never fails the install; without a
+ *                                                 libtorch or a compiler it prints one line saying how to get torch
+ *
+ * Environment: LIBTORCH, CXX (compiler, default g++), NET2NET_TORCH_PYTHON (default python3),
+ * NET2NET_TORCH_SYSTEM_PREFIX (default /usr; where libtorch-dev installs), NET2NET_TORCH_BUILD_DIR (output folder,
+ * default native/build). Output: <build dir>/torch-backend.node and torch-backend.json (what it was built against).
+ */
+/* global process, console */
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const sourceDir = join(root, 'native', 'torch-backend');
+const buildDir = resolve(process.env.NET2NET_TORCH_BUILD_DIR ?? join(root, 'native', 'build'));
+const installMode = process.argv.includes('--install');
+const HOW_TO =
+  'net2net: the native torch backend is not built (%s); everything runs on wasm. To enable it: ' +
+  'apt-get install libtorch-dev g++ (Debian/Ubuntu), or install PyTorch (pip install torch), or set ' +
+  'LIBTORCH=<libtorch dir>; then run `node scripts/build-torch-addon.mjs`.';
+
+function run(command, args) {
+  const result = spawnSync(command, args, { encoding: 'utf8' });
+  return result.status === 0 ? result.stdout.trim() : null;
+}
+
+function libtorchFromDir(dir, origin) {
+  const include = join(dir, 'include');
+  const lib = join(dir, 'lib');
+  if (!existsSync(join(include, 'ATen', 'ATen.h')) || !existsSync(join(lib, 'libtorch_cpu.so'))) return null;
+  let abi = 1;
+  const config = join(dir, 'share', 'cmake', 'Torch', 'TorchConfig.cmake');
+  if (existsSync(config)) {
+    const match = /_GLIBCXX_USE_CXX11_ABI=([01])/.exec(readFileSync(config, 'utf8'));
+    if (match) abi = Number(match[1]);
+  }
+  return { origin, include: [include, join(include, 'torch', 'csrc', 'api', 'include')], lib, abi, version: null };
+}
+
+function libtorchFromPython() {
+  const python = process.env.NET2NET_TORCH_PYTHON ?? 'python3';
+  const probe =
+    'import os, torch; print(os.path.dirname(torch.__file__)); print(int(torch._C._GLIBCXX_USE_CXX11_ABI)); ' +
+    'print(torch.__version__)';
+  const out = run(python, ['-c', probe]);
+  if (out === null) return null;
+  const [dir, abi, version] = out.split('\n');
+  const found = libtorchFromDir(dir, `Python torch ${version} (${dir})`);
+  return found && { ...found, abi: Number(abi), version };
+}
+
+function libtorchFromSystem() {
+  const prefix = process.env.NET2NET_TORCH_SYSTEM_PREFIX ?? '/usr';
+  const include = join(prefix, 'include');
+  if (!existsSync(join(include, 'ATen', 'ATen.h'))) return null;
+  const libRoot = join(prefix, 'lib');
+  const candidates = [libRoot];
+  if (existsSync(libRoot)) {
+    for (const entry of readdirSync(libRoot)) if (/-linux-gnu/.test(entry)) candidates.push(join(libRoot, entry));
+  }
+  const lib = candidates.find((dir) => existsSync(join(dir, 'libtorch_cpu.so')));
+  if (!lib) return null;
+  const extra = join(include, 'torch', 'csrc', 'api', 'include');
+  return { origin: `system libtorch (${include}, ${lib})`, include: [include, extra], lib, abi: 1, version: null };
+}
+
+function findLibtorch() {
+  if (process.env.LIBTORCH) {
+    const found = libtorchFromDir(resolve(process.env.LIBTORCH), `LIBTORCH=${process.env.LIBTORCH}`);
+    if (!found) throw new Error(`LIBTORCH=${process.env.LIBTORCH} has no include/ATen/ATen.h and lib/libtorch_cpu.so`);
+    return found;
+  }
+  return libtorchFromPython() ?? libtorchFromSystem();
+}
+
+function nodeApiInclude() {
+  try {
+    const pkg = createRequire(import.meta.url).resolve('node-api-headers/package.json');
+    const dir = join(dirname(pkg), 'include');
+    if (existsSync(join(dir, 'node_api.h'))) return dir;
+  } catch {
+    // fall through to the local Node's headers
+  }
+  const local = [join(dirname(process.execPath), '..', 'include', 'node'), '/usr/include/node'];
+  return local.find((dir) => existsSync(join(dir, 'node_api.h'))) ?? null;
+}
+
+function compile(compiler, args) {
+  return new Promise((resolveRun) => {
+    const child = spawn(compiler, args, { stdio: ['ignore', 'inherit', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (chunk) => (stderr += chunk));
+    child.on('error', (err) => resolveRun({ ok: false, stderr: String(err) }));
+    child.on('close', (code) => resolveRun({ ok: code === 0, stderr }));
+  });
+}
+
+async function build() {
+  const compiler = process.env.CXX ?? 'g++';
+  if (run(compiler, ['--version']) === null) return { skipped: `no C++ compiler '${compiler}'` };
+  const torch = findLibtorch();
+  if (!torch) return { skipped: 'no libtorch found' };
+  const napi = nodeApiInclude();
+  if (!napi) return { skipped: 'no Node-API headers (node-api-headers package or the Node install)' };
+
+  const cuda = ['libtorch_cuda.so', 'libc10_cuda.so'].every((name) => existsSync(join(torch.lib, name)));
+  const common = [
+    '-O3',
+    '-fPIC',
+    '-std=c++17',
+    `-D_GLIBCXX_USE_CXX11_ABI=${torch.abi}`,
+    '-DNAPI_VERSION=8',
+    '-DNODE_GYP_MODULE_NAME=torch_backend',
+    `-I${napi}`,
+    // The compiler's default include dirs must not be repeated (#include_next in libstdc++ depends on their order).
+    ...torch.include
+      .filter((dir) => existsSync(dir) && !['/usr/include', '/usr/local/include'].includes(dir))
+      .flatMap((dir) => ['-isystem', dir]),
+  ];
+  const objectDir = join(buildDir, 'obj');
+  mkdirSync(objectDir, { recursive: true });
+  const sources = readdirSync(sourceDir).filter((name) => name.endsWith('.cc'));
+  console.log(`net2net: building the torch backend against ${torch.origin}${cuda ? ' with CUDA' : ''}`);
+  const started = Date.now();
+  const results = await Promise.all(
+    sources.map((name) =>
+      compile(compiler, [...common, '-c', join(sourceDir, name), '-o', join(objectDir, name.replace(/\.cc$/, '.o'))]),
+    ),
+  );
+  const failed = results.find((r) => !r.ok);
+  if (failed) return { failed: `compile error:\n${failed.stderr.split('\n').slice(0, 30).join('\n')}` };
+
+  const output = join(buildDir, 'torch-backend.node');
+  const partial = `${output}.${process.pid}.tmp`;
+  const libs = ['-ltorch_cpu', '-lc10', ...(cuda ? ['-ltorch_cuda', '-lc10_cuda'] : [])];
+  const link = await compile(compiler, [
+    '-shared',
+    ...sources.map((name) => join(objectDir, name.replace(/\.cc$/, '.o'))),
+    '-o',
+    partial,
+    `-L${torch.lib}`,
+    `-Wl,-rpath,${torch.lib}`,
+    '-Wl,--no-as-needed',
+    ...libs,
+  ]);
+  if (!link.ok) return { failed: `link error:\n${link.stderr.split('\n').slice(0, 30).join('\n')}` };
+  renameSync(partial, output);
+  const info = {
+    libtorch: torch.origin,
+    version: torch.version,
+    cuda,
+    abi: torch.abi,
+    builtAt: new Date().toISOString(),
+  };
+  const infoFile = join(buildDir, 'torch-backend.json');
+  writeFileSync(`${infoFile}.${process.pid}.tmp`, `${JSON.stringify(info, null, 2)}\n`);
+  renameSync(`${infoFile}.${process.pid}.tmp`, infoFile);
+  rmSync(objectDir, { recursive: true, force: true });
+  console.log(`net2net: built ${output} in ${((Date.now() - started) / 1000).toFixed(0)} s`);
+  return { built: output };
+}
+
+let outcome;
+try {
+  outcome = await build();
+} catch (err) {
+  outcome = { failed: String(err instanceof Error ? err.message : err) };
+}
+if (outcome.skipped) {
+  console.log(HOW_TO.replace('%s', outcome.skipped));
+} else if (outcome.failed) {
+  console.error(`net2net: building the torch backend failed: ${outcome.failed}`);
+  if (installMode) console.log(HOW_TO.replace('%s', 'the build failed, see above'));
+  else process.exitCode = 1;
+}

@@ -1,0 +1,73 @@
+/**
+ * Loading the native torch addon (built by scripts/build-torch-addon.mjs into native/build/). NET2NET_TORCH_ADDON
+ * names another file (tests point it at a missing one to see the machine without libtorch).
+ */
+import { createRequire } from 'node:module';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export type NativeValues = Float32Array | Int32Array | Uint8Array;
+
+/** The Node-API surface of native/torch-backend/addon.cc. */
+export interface TorchAddon {
+  setMeta(meta: Int32Array): void;
+  opNames(): string[];
+  /** Runs op `index` with tensor ids, numbers, strings and number lists; describes its outputs in the meta buffer. */
+  run(index: number, ...args: (number | string | boolean | readonly number[])[]): number;
+  fromArray(values: NativeValues, shape: readonly number[], dtype: number): number;
+  toArray(id: number): NativeValues;
+  release(id: number): void;
+  liveTensors(): number;
+  setThreads(threads: number): number;
+  cudaDevices(): number;
+  useDevice(kind: 'cpu' | 'cuda', index: number): string;
+}
+
+export interface BuildInfo {
+  libtorch: string;
+  version: string | null;
+  cuda: boolean;
+}
+
+const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+
+export function addonPath(): string {
+  return process.env.NET2NET_TORCH_ADDON ?? join(repoRoot, 'native', 'build', 'torch-backend.node');
+}
+
+let loaded: TorchAddon | undefined;
+
+/** Loads the addon once; throws a one-line reason (and how to build it) when it is missing or cannot load. */
+export function loadTorchAddon(): TorchAddon {
+  if (loaded) return loaded;
+  const path = addonPath();
+  if (!existsSync(path)) {
+    throw new Error(
+      `the native torch addon is not built (${path} is missing): apt-get install libtorch-dev g++, or install ` +
+        'PyTorch, then run `node scripts/build-torch-addon.mjs`',
+    );
+  }
+  // libtorch's OpenMP threads sleep at once when idle instead of spinning: on a machine whose cores are also busy
+  // with other work, spinning threads take the CPU from the one with work, and a small network's step took 11x
+  // longer at 2 threads (measured: 1,912 ms -> 170 ms; on an idle machine the two policies train at the same speed).
+  // libgomp reads this when it loads, with the addon. A value the user set is kept.
+  process.env.OMP_WAIT_POLICY ??= 'PASSIVE';
+  try {
+    loaded = createRequire(import.meta.url)(path) as TorchAddon;
+  } catch (err) {
+    const why = String(err instanceof Error ? err.message : err).split('\n')[0];
+    throw new Error(`the native torch addon ${path} cannot load (${why}); rebuild: node scripts/build-torch-addon.mjs`);
+  }
+  return loaded;
+}
+
+/** What the addon was built against (written next to it by the build), or null. */
+export function addonBuildInfo(): BuildInfo | null {
+  const file = addonPath().replace(/\.node$/, '.json');
+  try {
+    return JSON.parse(readFileSync(file, 'utf8')) as BuildInfo;
+  } catch {
+    return null;
+  }
+}

@@ -1,0 +1,184 @@
+/**
+ * A TensorFlow.js KernelBackend whose tensors are ATen tensors held by the native addon. Each dataId maps to one
+ * native tensor id; disposing the last reference releases the native tensor at once. Kernels (./kernels/) call `run`
+ * with an op name and arguments and get TensorInfos back.
+ */
+import { KernelBackend, util } from '@tensorflow/tfjs';
+import type { BackendTimingInfo, DataId, DataType, TensorInfo } from '@tensorflow/tfjs';
+import type { NativeValues, TorchAddon } from './addon.ts';
+
+type BackendValues = Float32Array | Int32Array | Uint8Array | Uint8Array[];
+
+const DTYPE_CODES: Record<string, number> = { float32: 0, int32: 1, bool: 2 };
+const CODE_DTYPES: DataType[] = ['float32', 'int32', 'bool'];
+
+export function dtypeCode(dtype: DataType): number {
+  const code = DTYPE_CODES[dtype];
+  if (code === undefined) throw new Error(`the torch backend has no ${dtype} tensors`);
+  return code;
+}
+
+interface TorchData {
+  /** Native tensor id. */
+  id: number;
+  dtype: DataType;
+  bytes: number;
+  refCount: number;
+}
+
+export type OpArg = number | string | boolean | readonly number[];
+
+function bytesOf(shape: readonly number[], dtype: DataType): number {
+  return util.sizeFromShape(shape as number[]) * (dtype === 'bool' ? 1 : 4);
+}
+
+function toNativeValues(values: BackendValues, dtype: DataType): NativeValues {
+  if (dtype === 'float32')
+    return values instanceof Float32Array ? values : Float32Array.from(values as ArrayLike<number>);
+  if (dtype === 'int32') return values instanceof Int32Array ? values : Int32Array.from(values as ArrayLike<number>);
+  if (dtype === 'bool') {
+    if (values instanceof Uint8Array) return values;
+    return Uint8Array.from(values as ArrayLike<number>, (v) => (v ? 1 : 0));
+  }
+  throw new Error(`the torch backend has no ${dtype} tensors`);
+}
+
+export class TorchBackend extends KernelBackend {
+  private readonly data = new Map<DataId, TorchData>();
+  private readonly opIndex = new Map<string, number>();
+  private readonly meta = new Int32Array(4096);
+  private bytes = 0;
+
+  constructor(
+    private readonly addon: TorchAddon,
+    /** Where tensors live: 'cpu' or 'cuda:N'. */
+    readonly device: string,
+    /** Intra-op threads (registerTorchBackend updates it when the count changes). */
+    public threads: number,
+  ) {
+    super();
+    addon.setMeta(this.meta);
+    addon.opNames().forEach((name, index) => this.opIndex.set(name, index));
+  }
+
+  // ---- storage ----
+
+  override write(values: BackendValues, shape: number[], dtype: DataType): DataId {
+    const dataId = {};
+    this.store(dataId, values, shape, dtype, 1);
+    return dataId;
+  }
+
+  override move(dataId: DataId, values: BackendValues, shape: number[], dtype: DataType, refCount: number): void {
+    this.store(dataId, values, shape, dtype, refCount);
+  }
+
+  private store(dataId: DataId, values: BackendValues, shape: number[], dtype: DataType, refCount: number): void {
+    const native = toNativeValues(values ?? new Uint8Array(util.sizeFromShape(shape)), dtype);
+    const id = this.addon.fromArray(native, shape, dtypeCode(dtype));
+    const bytes = bytesOf(shape, dtype);
+    this.data.set(dataId, { id, dtype, bytes, refCount });
+    this.bytes += bytes;
+  }
+
+  override readSync(dataId: DataId): NativeValues {
+    return this.addon.toArray(this.entry(dataId).id);
+  }
+
+  override async read(dataId: DataId): Promise<NativeValues> {
+    return this.readSync(dataId);
+  }
+
+  override disposeData(dataId: DataId, force = false): boolean {
+    const entry = this.data.get(dataId);
+    if (entry === undefined) return true;
+    entry.refCount--;
+    if (!force && entry.refCount > 0) return false;
+    this.data.delete(dataId);
+    this.bytes -= entry.bytes;
+    this.addon.release(entry.id);
+    return true;
+  }
+
+  override refCount(dataId: DataId): number {
+    return this.data.get(dataId)?.refCount ?? 0;
+  }
+
+  override incRef(dataId: DataId): void {
+    this.entry(dataId).refCount++;
+  }
+
+  override numDataIds(): number {
+    return this.data.size;
+  }
+
+  override memory(): { unreliable: boolean; numBytesInTorch: number; nativeTensors: number } {
+    return { unreliable: false, numBytesInTorch: this.bytes, nativeTensors: this.addon.liveTensors() };
+  }
+
+  override async time(f: () => void): Promise<BackendTimingInfo> {
+    const start = util.now();
+    f();
+    return { kernelMs: util.now() - start };
+  }
+
+  override floatPrecision(): 32 {
+    return 32;
+  }
+
+  override dispose(): void {
+    for (const entry of this.data.values()) this.addon.release(entry.id);
+    this.data.clear();
+    this.bytes = 0;
+  }
+
+  private entry(dataId: DataId): TorchData {
+    const entry = this.data.get(dataId);
+    if (entry === undefined) throw new Error('torch backend: a tensor was used after it was disposed');
+    return entry;
+  }
+
+  // ---- kernels ----
+
+  /** The native id of an input tensor. */
+  id(info: TensorInfo): number {
+    return this.entry(info.dataId).id;
+  }
+
+  /** Native id of an optional input, or -1. */
+  optionalId(info: TensorInfo | undefined | null): number {
+    return info == null ? -1 : this.id(info);
+  }
+
+  /** The same tensor under one more reference (Identity). */
+  alias(info: TensorInfo): TensorInfo {
+    this.incRef(info.dataId);
+    return { dataId: info.dataId, shape: info.shape, dtype: info.dtype };
+  }
+
+  /** Runs a native op and wraps its outputs. */
+  run(op: string, ...args: OpArg[]): TensorInfo[] {
+    const index = this.opIndex.get(op);
+    if (index === undefined) throw new Error(`the torch addon has no op '${op}' (rebuild it)`);
+    const count = this.addon.run(index, ...args);
+    const outputs: TensorInfo[] = [];
+    let pos = 1;
+    for (let k = 0; k < count; k++) {
+      const id = this.meta[pos++]!;
+      const dtype = CODE_DTYPES[this.meta[pos++]!]!;
+      const rank = this.meta[pos++]!;
+      const shape = Array.from(this.meta.subarray(pos, pos + rank));
+      pos += rank;
+      const dataId = {};
+      const bytes = bytesOf(shape, dtype);
+      this.data.set(dataId, { id, dtype, bytes, refCount: 1 });
+      this.bytes += bytes;
+      outputs.push({ dataId, shape, dtype });
+    }
+    return outputs;
+  }
+
+  runOne(op: string, ...args: OpArg[]): TensorInfo {
+    return this.run(op, ...args)[0]!;
+  }
+}
