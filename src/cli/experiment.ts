@@ -49,7 +49,7 @@ function experimentOptions(y: Argv) {
     .option('out', { describe: 'experiment folder (default results/<experiment>[-<preset>])', type: 'string' })
     .option('resume', { describe: 'continue the runs found in --out', type: 'boolean', default: false })
     .option('overwrite', { describe: 'start the runs found in --out again', type: 'boolean', default: false })
-    .option('seed', { type: 'string', default: '1' })
+    .option('seed', { describe: 'the experiment seed (default 1)', type: 'string' })
     .option('workers', { describe: 'data-parallel worker threads (wasm/cpu backends)', type: 'string', default: '1' })
     .option('eval-every', { describe: 'evaluate every N minibatches', type: 'string' })
     .option('checkpoint-every', { describe: 'checkpoint every N minibatches', type: 'string' })
@@ -72,6 +72,14 @@ function experimentOptions(y: Argv) {
     })
     .option('noise', {
       describe: "students' symmetry breaking: zero-sum (exact), none, or a Gaussian scale such as 0.01 (the paper's)",
+      type: 'string',
+    })
+    .option('seeds', {
+      describe: 'run once per seed (e.g. 1,2,3) under one folder: seed-<s>/ each, figures and claims over all',
+      type: 'string',
+    })
+    .option('claim-margin', {
+      describe: "accuracy above the teacher's that the converges-faster claim asks for (default 0.01)",
       type: 'string',
     })
     .option('allow-cpu', {
@@ -119,12 +127,13 @@ async function toOptions(args: ExperimentArgs): Promise<ExperimentOptions> {
     },
     noise: noiseArgument(args.noise),
     allowCpu: args['allow-cpu'],
+    claimMargin: positiveNumberArgument('claim-margin', args['claim-margin']),
     valLabels: args['val-labels'],
     backend: choiceArgument('backend', args.backend, BACKEND_CHOICES) ?? 'auto',
     out: args.out,
     resume: args.resume,
     overwrite: args.overwrite,
-    seed: integerArgument('seed', args.seed, 0)!,
+    seed: integerArgument('seed', args.seed, 0) ?? 1,
     workers: integerArgument('workers', args.workers),
     decodeThreads: integerArgument('decode-threads', args['decode-threads'], 0),
     cacheDir: args['cache-dir'],
@@ -144,6 +153,14 @@ function noiseArgument(given: string | undefined): NoiseSpec | undefined {
 
 async function runExperimentCommand(args: ExperimentArgs): Promise<void> {
   const options = await toOptions(args);
+  const seeds = listArgument('seeds', args.seeds)?.map((seed) => integerArgument('seeds', seed, 0)!);
+  if (seeds !== undefined) {
+    if (args.seed !== undefined) throw new UsageError('--seed and --seeds exclude each other');
+    const { runExperimentSeeds } = await import('../experiment/run-seeds.ts');
+    const result = await runExperimentSeeds(options, seeds);
+    console.log(JSON.stringify({ out: result.out, seeds, figures: result.figures }));
+    return;
+  }
   const { runExperiment } = await import('../experiment/run-experiment.ts');
   const result = await runExperiment(options);
   console.log(JSON.stringify({ out: result.out, wall_s: Math.round(result.wallSeconds), runs: result.statistics }));

@@ -25,6 +25,8 @@ export interface ExperimentOptions {
   decodeThreads?: number;
   /** Symmetry breaking of the students' new units; default: the experiment's ('zero-sum'). */
   noise?: NoiseSpec;
+  /** Accuracy above the teacher's final one that the `converges-faster` claim asks for (default 0.01). */
+  claimMargin?: number;
   /** Run a preset sized for a GPU on a CPU backend anyway. */
   allowCpu?: boolean;
   /** Image folders: the labels file of a flat val/ (default: searched for). */

@@ -16,6 +16,7 @@ import type { Dataset } from '../data/dataset.ts';
 import { openDataset } from '../data/open-dataset.ts';
 import { stratifiedValSample } from '../data/stratified-sample.ts';
 import { drawExperimentFigures } from '../figures/draw-experiment.ts';
+import { DEFAULT_CLAIM_MARGIN } from '../figures/seed-statistics.ts';
 import { loadModel } from '../models/model-files.ts';
 import { buildModel } from '../models/registry.ts';
 import { writeExperimentManifest } from '../run-folder/experiment-manifest.ts';
@@ -129,6 +130,8 @@ function recordExperiment(session: Session, plan: ExperimentPlan): void {
     backend: session.backend.choice,
     seed: session.options.seed,
     drawTeacherCurve: experiment.drawTeacherCurve ?? false,
+    claims: experiment.claims ?? [],
+    claimMargin: session.options.claimMargin ?? DEFAULT_CLAIM_MARGIN,
   });
 }
 
