@@ -1,11 +1,11 @@
 /**
  * Net2DeeperNet (paper sec. 4.2.2, fig. 5): a teacher whose stride-1 3x3 convs are factorized into 3x1 -> 1x3 pairs
  * gets 2 more identity-initialized pairs after each pair (the builder's `extraPairs: 2`); compared with the same
- * architecture trained from random initialization.
+ * architecture trained from random initialization, and with the teacher trained further.
  */
 import { deeper, extraPairInserts } from '../src/index.ts';
 import type { ExperimentDefinition } from '../src/experiment/definition.ts';
-import { STUDENT_LR_MULTIPLIER, randomInitMethod } from './definition.ts';
+import { STUDENT_LR_MULTIPLIER, randomInitMethod, teacherContinuedMethod } from './definition.ts';
 
 export const EXTRA_PAIRS = 2;
 
@@ -30,5 +30,10 @@ export const DEEPER: ExperimentDefinition = {
         }),
     },
     randomInitMethod(),
+    teacherContinuedMethod(),
+  ],
+  claims: [
+    { kind: 'starts-at-teacher', run: 'net2deeper' },
+    { kind: 'converges-faster', run: 'net2deeper', than: ['random-init'] },
   ],
 };

@@ -1,54 +1,81 @@
 /**
- * Exploring the model space (paper sec. 4.2.3, fig. 6): the standard network grows to sqrt(2) of its width with
- * Net2WiderNet, then gets 4 identity-initialized pairs on top of every Inception module with Net2DeeperNet.
- * Compared with the teacher trained further at the students' learning rate, and (where the preset affords it) the
- * grown architecture trained from random initialization.
+ * Exploring the model space (paper sec. 4.2.3, fig. 6): from the standard network, two separate students — one
+ * Net2WiderNet to sqrt(2) of its width, and "another deeper net" with 4 identity-initialized vertical-horizontal
+ * pairs on top of every Inception module at the original width (the paper's 78.5% model). The reference is the
+ * original model's own curve from random initialization (the teacher's); controls are the teacher trained further
+ * and, where the preset affords it, each grown architecture trained from random initialization.
  */
 import type * as tf from '@tensorflow/tfjs';
 import { deeper, topPairInserts, wider, widthTargets } from '../src/index.ts';
-import type { ExperimentDefinition, Preset } from '../src/experiment/definition.ts';
+import type { ArchitectureOptions, ExperimentDefinition, Preset } from '../src/experiment/definition.ts';
 import { STUDENT_LR_MULTIPLIER, randomInitMethod, teacherContinuedMethod } from './definition.ts';
 
 export const WIDTH_FACTOR = Math.SQRT2;
 export const TOP_PAIRS = 4;
 
-/** The presets small enough to also train the grown architecture from random initialization. */
+/** The presets small enough to also train the grown architectures from random initialization. */
 const AFFORDS_RANDOM_INIT: readonly string[] = ['smoke', 'default'];
+const affordsRandomInit = (preset: Preset) => AFFORDS_RANDOM_INIT.includes(preset.name);
+
+const widerArchitecture = (preset: Preset): ArchitectureOptions => ({ width: preset.baseWidth * WIDTH_FACTOR });
+const deeperArchitecture = (preset: Preset): ArchitectureOptions => ({ width: preset.baseWidth, topPairs: TOP_PAIRS });
 
 export const EXPLORE: ExperimentDefinition = {
   name: 'explore',
-  description: `standard network -> width sqrt(2) and ${TOP_PAIRS} pairs on top of every module (Net2WiderNet + Net2DeeperNet)`,
-  teacherLabel: (preset) => `Teacher (${preset.model})`,
+  description: `standard network -> width x sqrt(2) (Net2WiderNet), and -> ${TOP_PAIRS} pairs on top of every module (Net2DeeperNet)`,
+  teacherLabel: (preset) => `Original model (${preset.model}, from scratch)`,
   teacher: (preset) => ({ width: preset.baseWidth }),
-  student: (preset) => ({ width: preset.baseWidth * WIDTH_FACTOR, topPairs: TOP_PAIRS }),
+  student: widerArchitecture,
   noise: 'zero-sum',
+  drawTeacherCurve: true,
   methods: [
     {
-      run: 'net2wider-deeper',
+      run: 'net2wider',
       role: 'net2net',
-      label: 'Net2WiderNet + Net2DeeperNet',
-      init: `wider to width x sqrt(2), then deeper: ${TOP_PAIRS} conv-BN-ReLU pairs on every module output`,
+      label: 'Net2WiderNet (x sqrt(2) width)',
+      init: 'wider(teacher) to width x sqrt(2)',
       learningRateMultiplier: STUDENT_LR_MULTIPLIER,
+      architecture: widerArchitecture,
       makeInitialModel: (c) => {
-        const like = c.buildStudent(c.seed);
-        let widened: tf.LayersModel | undefined;
+        const like: tf.LayersModel = c.buildStudent(c.seed);
         try {
-          // The grown architecture has top pairs the teacher lacks; widthTargets matches only layers in both.
-          widened = wider(c.teacher, widthTargets(c.teacher, like), { seed: c.seed, noise: c.noise, record: c.record });
-          return deeper(widened, topPairInserts(widened, TOP_PAIRS), {
-            data: c.trainImages,
-            record: c.record,
-          });
+          return wider(c.teacher, widthTargets(c.teacher, like), { seed: c.seed, noise: c.noise, record: c.record });
         } finally {
           like.dispose();
-          widened?.dispose();
         }
       },
     },
+    {
+      run: 'net2deeper',
+      role: 'net2net',
+      label: `Net2DeeperNet (+${TOP_PAIRS} pairs per module)`,
+      init: `deeper(teacher): ${TOP_PAIRS} conv-BN-ReLU pairs on every module output, BN statistics from a training batch`,
+      learningRateMultiplier: STUDENT_LR_MULTIPLIER,
+      architecture: deeperArchitecture,
+      makeInitialModel: (c) =>
+        deeper(c.teacher, topPairInserts(c.teacher, TOP_PAIRS), { data: c.trainImages, record: c.record }),
+    },
     teacherContinuedMethod(),
     randomInitMethod({
-      init: 'the grown architecture, randomly initialized',
-      enabled: (preset: Preset) => AFFORDS_RANDOM_INIT.includes(preset.name),
+      run: 'random-init-wider',
+      label: 'Random init (x sqrt(2) width)',
+      init: 'the widened architecture, randomly initialized',
+      architecture: widerArchitecture,
+      enabled: affordsRandomInit,
     }),
+    randomInitMethod({
+      run: 'random-init-deeper',
+      label: `Random init (+${TOP_PAIRS} pairs per module)`,
+      init: 'the deepened architecture, randomly initialized',
+      architecture: deeperArchitecture,
+      enabled: affordsRandomInit,
+    }),
+  ],
+  claims: [
+    { kind: 'starts-at-teacher', run: 'net2wider' },
+    { kind: 'starts-at-teacher', run: 'net2deeper' },
+    { kind: 'ahead-of-scratch', run: 'net2wider' },
+    { kind: 'ahead-of-scratch', run: 'net2deeper' },
+    { kind: 'ends-above', run: 'net2deeper', than: 'teacher-continued' },
   ],
 };

@@ -1,10 +1,12 @@
 /**
  * Net2WiderNet (paper sec. 4.2.1, fig. 4): a teacher with sqrt(0.3) of the standard width in every Inception module
- * (about 0.3 of its parameters) grows to the standard width; compared with random pad and random init.
+ * (about 0.3 of its parameters) grows to the standard width; compared with random pad and random init, each of the
+ * first two at every student learning rate of the preset's sweep (fig. 4: 0.002, 0.005, 0.01), and with the teacher
+ * trained further (which separates growing from training longer at a lower rate).
  */
 import { randomPad, wider, widthTargets } from '../src/index.ts';
 import type { ExperimentDefinition, MethodContext } from '../src/experiment/definition.ts';
-import { STUDENT_LR_MULTIPLIER, randomInitMethod } from './definition.ts';
+import { STUDENT_LR_MULTIPLIER, randomInitMethod, teacherContinuedMethod } from './definition.ts';
 
 export const TEACHER_WIDTH_FACTOR = Math.sqrt(0.3);
 
@@ -31,6 +33,7 @@ export const WIDER: ExperimentDefinition = {
       label: 'Net2WiderNet',
       init: 'wider(teacher, widthTargets(teacher, student architecture))',
       learningRateMultiplier: STUDENT_LR_MULTIPLIER,
+      sweepsLearningRate: true,
       makeInitialModel: (c) => wider(c.teacher, studentTargets(c), { seed: c.seed, noise: c.noise, record: c.record }),
     },
     {
@@ -39,8 +42,14 @@ export const WIDER: ExperimentDefinition = {
       label: 'Random pad',
       init: 'randomPad(teacher, same targets): new units random, old weights undivided',
       learningRateMultiplier: STUDENT_LR_MULTIPLIER,
+      sweepsLearningRate: true,
       makeInitialModel: (c) => randomPad(c.teacher, studentTargets(c), { seed: c.seed, record: c.record }),
     },
     randomInitMethod(),
+    teacherContinuedMethod(),
+  ],
+  claims: [
+    { kind: 'starts-at-teacher', run: 'net2wider' },
+    { kind: 'converges-faster', run: 'net2wider', than: ['random-pad', 'random-init'] },
   ],
 };

@@ -10,6 +10,9 @@ import { PRESETS } from '../experiments/presets.ts';
 import { choiceArgument, integerArgument, listArgument, positiveNumberArgument } from '../src/cli/arguments.ts';
 import { resolvePreset } from '../src/experiment/options.ts';
 import { planExperiment } from '../src/experiment/run-plan.ts';
+import { buildModel } from '../src/models/registry.ts';
+import type { ModelOptions } from '../src/models/registry.ts';
+import { learningRateAt } from '../src/train/schedule.ts';
 import type { PlanInput } from '../src/experiment/run-plan.ts';
 import { listCachedTeachers, pruneCachedTeachers } from '../src/experiment/teacher-cache.ts';
 import { topPairInserts } from '../src/models/student-inserts.ts';
@@ -26,6 +29,7 @@ const input = (experiment: keyof typeof EXPERIMENTS, preset = PRESETS.smoke, see
   seed,
   inputShape: [12, 12, 1],
   classes: 4,
+  numTrain: 64,
 });
 
 test('the run plan: one teacher, the methods as runs, named seeds and learning rates from the method data', () => {
@@ -34,9 +38,11 @@ test('the run plan: one teacher, the methods as runs, named seeds and learning r
     [plan.teacher, ...plan.students].map((r) => [r.run, r.role]),
     [
       ['teacher', 'teacher'],
-      ['net2wider-deeper', 'net2net'],
+      ['net2wider', 'net2net'],
+      ['net2deeper', 'net2net'],
       ['teacher-continued', 'baseline'],
-      ['random-init', 'baseline'],
+      ['random-init-wider', 'baseline'],
+      ['random-init-deeper', 'baseline'],
     ],
   );
   assert.deepEqual(plan.teacher.seeds, { model: 5, data: 5, transform: null });
@@ -49,32 +55,77 @@ test('the run plan: one teacher, the methods as runs, named seeds and learning r
     assert.equal(student.train.dataSeed, 6);
     const lr = PRESETS.smoke.learningRate * student.learningRateMultiplier;
     assert.equal(student.train.optimizer.learningRate, lr, student.run);
+    assert.deepEqual(student.train.evaluation, { ...PRESETS.smoke.evaluation, sampleSeed: 9 });
   }
   const byRun = Object.fromEntries(plan.students.map((s) => [s.run, s]));
-  assert.equal(byRun['random-init']!.learningRateMultiplier, 1, 'from scratch at the teacher recipe');
-  assert.equal(byRun['net2wider-deeper']!.learningRateMultiplier, 0.1);
+  assert.equal(byRun['random-init-wider']!.learningRateMultiplier, 1, 'from scratch at the teacher recipe');
+  assert.equal(byRun['net2wider']!.learningRateMultiplier, 0.1);
   // "Continue the teacher" is a property of the method: that run keeps the teacher's architecture.
   const { seed: _t, ...teacherArch } = plan.teacher.model.options;
   const { seed: _c, ...continuedArch } = byRun['teacher-continued']!.model.options;
   assert.deepEqual(continuedArch, teacherArch);
-  assert.ok(byRun['net2wider-deeper']!.model.options.topPairs === 4);
-  assert.ok(byRun['net2wider-deeper']!.model.options.width! > plan.teacher.model.options.width!);
 });
 
-test("which runs a preset affords is the experiment's data, not a preset field", () => {
-  assert.ok(!('exploreRandomInit' in PRESETS.cpu));
-  const runs = (preset: (typeof PRESETS)[keyof typeof PRESETS]) =>
-    planExperiment({
-      ...input('explore', preset),
-      preset: resolvePreset(preset, { data: 'synthetic:8x8x1:2:4:4' }),
-    }).students.map((s) => s.run);
-  assert.ok(runs(PRESETS.default).includes('random-init'));
-  assert.ok(!runs(PRESETS.cpu).includes('random-init'));
+test('explore grows two networks, as the paper did: wider x sqrt(2) at no extra depth, deeper +4 pairs at the same width', () => {
+  for (const preset of [PRESETS.smoke, PRESETS.cpu]) {
+    const plan = planExperiment({ ...input('explore', preset), preset: resolvePreset(preset, { data: 'synthetic' }) });
+    const byRun = Object.fromEntries(plan.students.map((s) => [s.run, s]));
+    const params = (options: ModelOptions) => {
+      const model = buildModel(plan.preset.model, options);
+      const count = model.countParams();
+      model.dispose();
+      return count;
+    };
+    const common = { widthScope: preset.widthScope, inputShape: [12, 12, 1] as [number, number, number], classes: 4 };
+    const teacher = params(plan.teacher.model.options);
+    const widened = params(byRun['net2wider']!.model.options);
+    const deepened = params(byRun['net2deeper']!.model.options);
+    // The builders' own networks: the standard one at sqrt(2) of its width; the standard one with 4 top pairs.
+    assert.equal(widened, params({ ...common, width: preset.baseWidth * Math.SQRT2 }), preset.name);
+    assert.equal(deepened, params({ ...common, width: preset.baseWidth, topPairs: 4 }), preset.name);
+    assert.equal(teacher, params({ ...common, width: preset.baseWidth }), preset.name);
+    assert.ok(widened / teacher > 1.6 && widened / teacher < 2.4, `${preset.name}: wider ${widened} vs ${teacher}`);
+    assert.ok(deepened > teacher, `${preset.name}: deeper ${deepened}`);
+    if (preset === PRESETS.smoke) {
+      assert.deepEqual(byRun['random-init-wider']!.model.options, byRun['net2wider']!.model.options);
+      assert.deepEqual(byRun['random-init-deeper']!.model.options, byRun['net2deeper']!.model.options);
+    }
+  }
+});
+
+test('student learning-rate sweep: Net2Net and random pad at every rate, random init and the control once', () => {
+  const preset = resolvePreset(PRESETS.smoke, { studentLearningRates: [0.002, 0.005, 0.01] });
+  const plan = planExperiment({ ...input('wider'), preset });
   assert.deepEqual(
-    planExperiment({ ...input('wider'), only: ['random-pad'] }).students.map((s) => s.run),
-    ['random-pad'],
+    plan.students.map((s) => [s.run, s.train.optimizer.learningRate]),
+    [
+      ['net2wider@lr0.002', 0.002],
+      ['net2wider@lr0.005', 0.005],
+      ['net2wider@lr0.01', 0.01],
+      ['random-pad@lr0.002', 0.002],
+      ['random-pad@lr0.005', 0.005],
+      ['random-pad@lr0.01', 0.01],
+      ['random-init', PRESETS.smoke.learningRate],
+      ['teacher-continued', PRESETS.smoke.learningRate * 0.1],
+    ],
   );
-  assert.throws(() => planExperiment({ ...input('wider'), only: ['bogus'] }), UsageError);
+  assert.equal(new Set(plan.students.map((s) => s.label)).size, plan.students.length, 'labels name the rate');
+  const only = planExperiment({ ...input('wider'), preset, only: ['net2wider', 'random-pad@lr0.005'] });
+  assert.deepEqual(
+    only.students.map((s) => s.run),
+    ['net2wider@lr0.002', 'net2wider@lr0.005', 'net2wider@lr0.01', 'random-pad@lr0.005'],
+  );
+  assert.deepEqual(PRESETS.paper.studentLearningRates, [0.002, 0.005, 0.01]);
+});
+
+test("paper's teacher is annealed to 1/10 over its own steps; the students continue at the same decay", () => {
+  const preset = resolvePreset(PRESETS.paper, { data: 'imagenet:/x' });
+  const plan = planExperiment({ ...input('wider'), preset, numTrain: 1_281_167, classes: 1000 });
+  const teacherEpochs = (preset.teacherSteps * preset.batchSize) / 1_281_167;
+  const schedule = plan.teacher.train.schedule;
+  assert.ok(Math.abs(learningRateAt(0.045, schedule, teacherEpochs) / 0.045 - 0.1) < 1e-12);
+  const net2wider = plan.students.find((s) => s.run === 'net2wider@lr0.005')!;
+  assert.deepEqual(net2wider.train.schedule, schedule);
 });
 
 test('preset overrides: given values replace the preset, absent ones keep it; paper needs --data', () => {
@@ -208,6 +259,9 @@ test('one usage error class: every command exits with status 2 and names the bad
     ['experiment', ['wider', '--cache-dir', root, '--runs', 'net2wider,bogus'], /--runs 'bogus'.*net2wider/],
     ['data', ['make-folder', join(root, 'f'), '--classes', '0'], /--classes '0' is invalid/],
     ['models', ['summary', 'inception-bn', '--seed', '-2'], /--seed '-2' is invalid: expected an integer >= 0/],
+    ['experiment', ['wider', '--noise', 'loud'], /--noise 'loud' is invalid: accepted values are zero-sum, none/],
+    ['experiment', ['wider', '--student-lr', '0.01,-1'], /--student-lr '-1' is invalid/],
+    ['experiment', ['wider', '--val-labels', join(root, 'none.txt')], /--val-labels '.*none\.txt' does not exist/],
   ];
   const results = await Promise.all(cases.map(([script, args]) => runCommand(script, args)));
   results.forEach(({ status, stderr }, i) => {

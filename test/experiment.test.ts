@@ -47,9 +47,9 @@ const readCurve = (path: string): CurveRow[] => {
 const withoutWall = (rows: CurveRow[]) => rows.map(({ wall_s: _wall, ...rest }) => rest);
 
 const EXPECTED_RUNS: Record<ExperimentName, string[]> = {
-  wider: ['teacher', 'net2wider', 'random-pad', 'random-init'],
-  deeper: ['teacher', 'net2deeper', 'random-init'],
-  explore: ['teacher', 'net2wider-deeper', 'teacher-continued', 'random-init'],
+  wider: ['teacher', 'net2wider', 'random-pad', 'random-init', 'teacher-continued'],
+  deeper: ['teacher', 'net2deeper', 'random-init', 'teacher-continued'],
+  explore: ['teacher', 'net2wider', 'net2deeper', 'teacher-continued', 'random-init-wider', 'random-init-deeper'],
 };
 
 for (const experiment of ['wider', 'deeper', 'explore'] as const) {
@@ -87,19 +87,28 @@ for (const experiment of ['wider', 'deeper', 'explore'] as const) {
       assert.equal(config.backend, 'wasm');
       if (role === 'teacher') continue;
       const transform = readTransformFile(dir)!;
-      assert.equal(rows[0].train_loss, null, `${run}: step 0 is the evaluation right after the transform`);
+      assert.equal(rows[0].running_loss, null, `${run}: step 0 is the evaluation right after the transform`);
+      const { inference, training, enforced, perClass } = transform.preservation;
+      assert.equal(perClass, 4, 'a stratified sample: 16 check images over 4 classes');
+      assert.ok(training.maxRel >= 0, 'the training-mode check is recorded');
       if (role === 'net2net') {
-        assert.ok(
-          transform.preservation.maxRel < 1e-4,
-          `${run} preserves the function: ${transform.preservation.maxRel}`,
-        );
+        assert.ok(inference.maxRel < 1e-4, `${run} preserves the function: ${inference.maxRel}`);
+        assert.equal(enforced, true);
         assert.ok(transform.records.length > 0, `${run} records its transform`);
-        assert.equal(rows[0].val_acc, teacherFinal.val_acc, `${run} starts at the teacher's accuracy`);
-        assert.ok(Math.abs(rows[0].val_loss! - teacherFinal.val_loss!) < 1e-3, `${run} starts at the teacher's loss`);
+        // Evaluated the way the teacher's last evaluation was (BatchNorm re-estimated on the same training sample):
+        // exact for Net2WiderNet; Net2DeeperNet's inserted BatchNorm layers are identities only up to the sampling
+        // difference between the transform batch and the sample's batches.
+        const gap = Math.abs(rows[0].val_acc! - teacherFinal.val_acc!);
+        assert.ok(
+          run.startsWith('net2wider') ? gap === 0 : gap <= 0.05,
+          `${run} starts at the teacher's accuracy (${gap})`,
+        );
         assert.ok(Math.abs(config.train.optimizer.learningRate - 0.1 * teacherLr) < 1e-12, 'students use lr / 10');
       }
-      if (run === 'random-pad' || run === 'random-init')
-        assert.ok(transform.preservation.maxRel > 1e-2, `${run} is not function-preserving`);
+      if (run === 'random-pad' || run.startsWith('random-init')) {
+        assert.ok(inference.maxRel > 1e-2, `${run} is not function-preserving`);
+        assert.equal(enforced, false);
+      }
     }
     for (const panel of ['validation', 'training'])
       for (const ext of ['svg', 'png'])
@@ -141,25 +150,28 @@ test("the paper preset's code path: full Inception-BN at 224 on an ImageNet-layo
   await makeImageFolder(folder, { classes: 2, perClass: 2, valPerClass: 1, width: 40, height: 32 });
   const result = await runExperiment({
     ...smoke('wider', 'wider-paper'),
-    preset: PRESETS.paper,
+    // The paper's own evaluation sample (1,024 training images at 224) would dominate a CPU test: 2 images.
+    preset: { ...PRESETS.paper, evaluation: { batchNorm: 'precise', trainSampleExamples: 2 } },
     overrides: { data: `imagenet:${folder}`, teacherSteps: 2, studentSteps: 1, batchSize: 1 },
-    only: ['net2wider'],
+    only: ['net2wider@lr0.002'],
+    allowCpu: true,
     decodeThreads: 2,
   });
   const teacher = json(join(result.out, 'teacher', 'config.json'));
   assert.equal(teacher.model.family, 'inception-bn');
   assert.deepEqual(teacher.model.options.inputShape, [224, 224, 3]);
   assert.equal(teacher.train.optimizer.learningRate, 0.045);
-  assert.deepEqual(teacher.train.schedule, { kind: 'exponential', rate: 0.94, everyEpochs: 2, staircase: true });
+  assert.equal(teacher.train.schedule.rate, 0.1, 'annealed to 1/10 over its own steps');
   assert.deepEqual(
     readCurve(join(result.out, 'teacher', 'curve.csv')).map((r) => r.step),
     [0, 2],
   );
-  const transform = readTransformFile(join(result.out, 'net2wider'))!;
-  assert.ok(transform.preservation.maxRel < 1e-4, `full-size Net2WiderNet preserves: ${transform.preservation.maxRel}`);
+  const transform = readTransformFile(join(result.out, 'net2wider@lr0.002'))!;
+  const { maxRel } = transform.preservation.inference;
+  assert.ok(maxRel < 1e-4, `full-size Net2WiderNet preserves: ${maxRel}`);
   assert.ok(transform.params.student > 3 * transform.params.teacher * 0.9, 'the student has the standard width');
   assert.deepEqual(
-    readCurve(join(result.out, 'net2wider', 'curve.csv')).map((r) => r.step),
+    readCurve(join(result.out, 'net2wider@lr0.002', 'curve.csv')).map((r) => r.step),
     [0, 1],
   );
 });

@@ -25,6 +25,8 @@ const row = (step: number, trained: boolean): CurveRow => ({
   val_acc: 0.25 + step / 500,
   lr: 0.01 * 0.99 ** step,
   wall_s: step * 0.5,
+  running_loss: trained ? 1.3 - step / 100 : null,
+  running_acc: trained ? 0.45 + step / 1000 : null,
 });
 
 test('curve.csv: what CurveLog writes, readCurveFile reads back; resuming keeps the rows the checkpoint recorded', async () => {

@@ -11,7 +11,7 @@ import { findCheckpoint, loadCheckpoint, readTrainState } from '../src/train/che
 import { readCurveFile } from '../src/train/curve-log.ts';
 import type { CurveRow } from '../src/train/curve-log.ts';
 import { learningRateAt } from '../src/train/schedule.ts';
-import { INCEPTION_RMSPROP, TrainingDivergedError, train } from '../src/train/trainer.ts';
+import { INCEPTION_RMSPROP, TrainingDivergedError, train, validateTrainConfig } from '../src/train/trainer.ts';
 import type { TrainConfig } from '../src/train/trainer.ts';
 
 await selectBackend('wasm', () => {});
@@ -229,6 +229,56 @@ test('the time spent waiting for batches is measured, reported to the progress b
     });
     fast.model.dispose();
     assert.ok(fast.dataWaitSeconds < run.dataWaitSeconds, `${fast.dataWaitSeconds} s without the delay`);
+  } finally {
+    await dataset.close();
+  }
+});
+
+test('evaluation on a fixed training sample with precise BatchNorm: its own columns, resumable, leaves no tensors', async () => {
+  const dataset = await openDataset(DATA);
+  const evaluation = { batchNorm: 'precise', trainSampleExamples: 16 } as const;
+  try {
+    const before = tf.memory().numTensors;
+    const whole = await train({
+      runDir: join(root, 'sampled'),
+      config: config({ evaluation }),
+      dataset,
+      resume: false,
+      initialModel: smallModel,
+    });
+    whole.model.dispose();
+    assert.equal(tf.memory().numTensors, before, 'the sample and everything else is released');
+    const rows = readCurve(join(root, 'sampled', 'curve.csv'));
+    assert.notEqual(rows[0]!.train_acc, null, 'the step-0 row measures the sample before any training');
+    assert.equal(rows[0]!.running_acc, null);
+    assert.ok(rows.slice(1).every((r) => r.running_acc !== null && r.train_acc !== null));
+    assert.ok(
+      rows.slice(1).some((r) => r.running_acc !== r.train_acc),
+      'the sample is measured in inference mode, not copied from the running means',
+    );
+
+    const killedDir = join(root, 'sampled-killed');
+    const crash = (step: number) => {
+      if (step === 5) throw new Error('simulated crash at step 5');
+    };
+    const run = (resume: boolean, afterStep?: (step: number) => void) =>
+      train({
+        runDir: killedDir,
+        config: config({ evaluation }),
+        dataset,
+        resume,
+        initialModel: smallModel,
+        afterStep,
+      });
+    await assert.rejects(run(false, crash), /simulated crash/);
+    const resumed = await run(true);
+    resumed.model.dispose();
+    assert.deepEqual(withoutWall(readCurve(join(killedDir, 'curve.csv'))), withoutWall(rows));
+
+    assert.throws(
+      () => validateTrainConfig(config({ evaluation: { batchNorm: 'precise', trainSampleExamples: 0 } })),
+      /precise BatchNorm evaluation needs a training sample/,
+    );
   } finally {
     await dataset.close();
   }

@@ -5,6 +5,7 @@
  * `npm run experiment -- cache list|prune [--cache-dir D] [--unfinished]`: the trained-teacher cache.
  * Bad arguments exit with status 2 and a message naming the value and the accepted ones; runtime errors exit 1.
  */
+import { existsSync } from 'node:fs';
 import yargs from 'yargs';
 import type { Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
@@ -13,6 +14,7 @@ import type { ExperimentName } from '../../experiments/names.ts';
 import { PRESET_NAMES, PRESETS } from '../../experiments/presets.ts';
 import type { PresetName } from '../../experiments/presets.ts';
 import type { ExperimentOptions } from '../experiment/options.ts';
+import type { NoiseSpec } from '../net2net/noise.ts';
 import { UsageError } from '../usage-error.ts';
 import { choiceArgument, integerArgument, listArgument, positiveNumberArgument } from './arguments.ts';
 
@@ -47,7 +49,7 @@ function experimentOptions(y: Argv) {
     .option('out', { describe: 'experiment folder (default results/<experiment>[-<preset>])', type: 'string' })
     .option('resume', { describe: 'continue the runs found in --out', type: 'boolean', default: false })
     .option('overwrite', { describe: 'start the runs found in --out again', type: 'boolean', default: false })
-    .option('seed', { type: 'string', default: '1' })
+    .option('seed', { describe: 'the experiment seed (default 1)', type: 'string' })
     .option('workers', { describe: 'data-parallel worker threads (wasm/cpu backends)', type: 'string', default: '1' })
     .option('eval-every', { describe: 'evaluate every N minibatches', type: 'string' })
     .option('checkpoint-every', { describe: 'checkpoint every N minibatches', type: 'string' })
@@ -60,7 +62,32 @@ function experimentOptions(y: Argv) {
         'imagenet:/folder: threads that read, decode and resample images (default: the cores available; 0: this thread)',
       type: 'string',
     })
-    .option('runs', { describe: 'only these student runs, comma-separated (the teacher always runs)', type: 'string' })
+    .option('runs', {
+      describe: 'only these student runs or methods, comma-separated (the teacher always runs)',
+      type: 'string',
+    })
+    .option('student-lr', {
+      describe: 'learning rates that Net2Net and random pad each run at, e.g. 0.002,0.005,0.01 (fig. 4)',
+      type: 'string',
+    })
+    .option('noise', {
+      describe: "students' symmetry breaking: zero-sum (exact), none, or a Gaussian scale such as 0.01 (the paper's)",
+      type: 'string',
+    })
+    .option('seeds', {
+      describe: 'run once per seed (e.g. 1,2,3) under one folder: seed-<s>/ each, figures and claims over all',
+      type: 'string',
+    })
+    .option('claim-margin', {
+      describe: "accuracy above the teacher's that the converges-faster claim asks for (default 0.01)",
+      type: 'string',
+    })
+    .option('allow-cpu', {
+      describe: 'run a GPU-sized preset (paper) on a CPU anyway',
+      type: 'boolean',
+      default: false,
+    })
+    .option('val-labels', { describe: 'imagenet:/folder: labels file of a flat val/ folder', type: 'string' })
     .option('cache-dir', { describe: CACHE_DIR_HELP, type: 'string' })
     .option('figures', { describe: 'draw the figures at the end', type: 'boolean', default: true });
 }
@@ -74,6 +101,8 @@ async function toOptions(args: ExperimentArgs): Promise<ExperimentOptions> {
   const { BACKEND_CHOICES } = await import('../backend/backend.ts');
   if (args.resume && args.overwrite) throw new UsageError('--resume and --overwrite exclude each other');
   if (args.data !== undefined) parseDataSpec(args.data);
+  if (args['val-labels'] !== undefined && !existsSync(args['val-labels']))
+    throw new UsageError(`--val-labels '${args['val-labels']}' does not exist`);
   const steps = integerArgument('steps', args.steps);
   // The torch backend reads its thread count from NET2NET_THREADS when selectBackend loads it.
   const threads = integerArgument('threads', args.threads, 1);
@@ -92,12 +121,19 @@ async function toOptions(args: ExperimentArgs): Promise<ExperimentOptions> {
       imageSize: integerArgument('image-size', args['image-size']),
       limitTrain: integerArgument('limit-train', args['limit-train']),
       limitVal: integerArgument('limit-val', args['limit-val']),
+      studentLearningRates: listArgument('student-lr', args['student-lr'])?.map((rate) =>
+        positiveNumberArgument('student-lr', rate)!,
+      ),
     },
+    noise: noiseArgument(args.noise),
+    allowCpu: args['allow-cpu'],
+    claimMargin: positiveNumberArgument('claim-margin', args['claim-margin']),
+    valLabels: args['val-labels'],
     backend: choiceArgument('backend', args.backend, BACKEND_CHOICES) ?? 'auto',
     out: args.out,
     resume: args.resume,
     overwrite: args.overwrite,
-    seed: integerArgument('seed', args.seed, 0)!,
+    seed: integerArgument('seed', args.seed, 0) ?? 1,
     workers: integerArgument('workers', args.workers),
     decodeThreads: integerArgument('decode-threads', args['decode-threads'], 0),
     cacheDir: args['cache-dir'],
@@ -106,8 +142,25 @@ async function toOptions(args: ExperimentArgs): Promise<ExperimentOptions> {
   };
 }
 
+/** --noise: 'zero-sum', 'none' or a Gaussian scale > 0. */
+function noiseArgument(given: string | undefined): NoiseSpec | undefined {
+  if (given === undefined || given === 'zero-sum' || given === 'none') return given;
+  const scale = Number(given);
+  if (!(Number.isFinite(scale) && scale > 0))
+    throw new UsageError(`--noise '${given}' is invalid: accepted values are zero-sum, none, or a positive number`);
+  return scale;
+}
+
 async function runExperimentCommand(args: ExperimentArgs): Promise<void> {
   const options = await toOptions(args);
+  const seeds = listArgument('seeds', args.seeds)?.map((seed) => integerArgument('seeds', seed, 0)!);
+  if (seeds !== undefined) {
+    if (args.seed !== undefined) throw new UsageError('--seed and --seeds exclude each other');
+    const { runExperimentSeeds } = await import('../experiment/run-seeds.ts');
+    const result = await runExperimentSeeds(options, seeds);
+    console.log(JSON.stringify({ out: result.out, seeds, figures: result.figures }));
+    return;
+  }
   const { runExperiment } = await import('../experiment/run-experiment.ts');
   const result = await runExperiment(options);
   console.log(JSON.stringify({ out: result.out, wall_s: Math.round(result.wallSeconds), runs: result.statistics }));

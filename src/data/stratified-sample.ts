@@ -15,13 +15,23 @@ export interface StratifiedSample {
   perClassTaken: number[];
 }
 
-export async function stratifiedValSample(dataset: Dataset, perClass: number, batchSize = 64): Promise<StratifiedSample> {
+/**
+ * Reads at most `maxRead` validation examples (default: 20 times the sample, at least 2,000): a set stored by class
+ * would otherwise be read whole (ImageNet's 50,000 images) to find the last class.
+ */
+export async function stratifiedValSample(
+  dataset: Dataset,
+  perClass: number,
+  batchSize = 64,
+  maxRead = Math.max(2000, 20 * perClass * dataset.classNames.length),
+): Promise<StratifiedSample> {
   if (!(Number.isInteger(perClass) && perClass > 0)) throw new Error(`perClass must be a positive integer, got ${perClass}`);
   const classes = dataset.classNames.length;
   const taken = new Array<number>(classes).fill(0);
   const keptX: tf.Tensor[] = [];
   const keptY: number[] = [];
   const full = () => taken.every((n) => n >= perClass);
+  let read = 0;
   const iterator = dataset.valBatches(batchSize);
   try {
     for await (const { x, y } of iterator) {
@@ -35,9 +45,10 @@ export async function stratifiedValSample(dataset: Dataset, perClass: number, ba
         }
       });
       if (rows.length > 0) keptX.push(tf.tidy(() => tf.gather(x, rows)));
+      read += labels.length;
       x.dispose();
       y.dispose();
-      if (full()) break;
+      if (full() || read >= maxRead) break;
     }
   } finally {
     await iterator.return?.(undefined);

@@ -7,6 +7,8 @@ import type { ModelName, ModelOptions } from '../models/registry.ts';
 import type { NoiseSpec } from '../net2net/noise.ts';
 import type { RecordSink } from '../net2net/transform-record.ts';
 import type { LearningRateSchedule } from '../train/schedule.ts';
+import type { EvaluationConfig } from '../train/trainer.ts';
+import type { ClaimSpec } from '../figures/paper-claims.ts';
 
 /** Which model family, data, widths, steps and intervals the runs of an experiment use. */
 export interface Preset {
@@ -33,8 +35,22 @@ export interface Preset {
   checkpointEvery: number;
   /** The teacher's initial learning rate; students use it times their method's multiplier. */
   learningRate: number;
-  schedule: LearningRateSchedule;
+  /**
+   * The decay of every run's learning rate. `{ kind: 'anneal-teacher', to }` is the paper's reading: the teacher's
+   * rate decays exponentially to `to` x its initial rate over the teacher's own steps, so a student starting at 1/10
+   * of the initial rate follows an annealed teacher instead of a rate drop; students decay at the same per-epoch rate.
+   */
+  schedule: LearningRateSchedule | { kind: 'anneal-teacher'; to: number };
   weightDecay: number;
+  /** How evaluations measure the weights (BatchNorm statistics; the training-accuracy sample). */
+  evaluation: EvaluationConfig;
+  /**
+   * Absolute learning rates the students that sweep (Net2Net and random pad) each run at, as in fig. 4; absent: one
+   * run each at the teacher's rate x their multiplier.
+   */
+  studentLearningRates?: number[];
+  /** Sized for a GPU: refused on a CPU backend unless --allow-cpu. */
+  needsGpu?: boolean;
 }
 
 /** What the command line may change in a preset. */
@@ -51,6 +67,7 @@ export type PresetOverrides = Partial<
     | 'imageSize'
     | 'limitTrain'
     | 'limitVal'
+    | 'studentLearningRates'
   >
 >;
 
@@ -81,6 +98,10 @@ export interface MethodDefinition {
   learningRateMultiplier: number;
   /** The run keeps the teacher's architecture (the teacher trained further) instead of the student's. */
   continuesTeacher?: boolean;
+  /** The run's architecture when it is not the experiment's student (explore grows two different students). */
+  architecture?: (preset: Preset) => ArchitectureOptions;
+  /** The run repeats at each of the preset's `studentLearningRates` (fig. 4's sweep). */
+  sweepsLearningRate?: boolean;
   /** Whether the preset can afford this run (default: always). */
   enabled?: (preset: Preset) => boolean;
   /** Returns a new model; must not dispose or mutate the teacher. */
@@ -93,7 +114,11 @@ export interface ExperimentDefinition {
   teacherLabel: (preset: Preset) => string;
   teacher: (preset: Preset) => ArchitectureOptions;
   student: (preset: Preset) => ArchitectureOptions;
-  /** Symmetry breaking of the widened units (see NoiseSpec). */
+  /** Symmetry breaking of the widened units (see NoiseSpec); --noise replaces it. */
   noise: NoiseSpec;
   methods: MethodDefinition[];
+  /** Draw the teacher's own curve (the original model trained from scratch) as the reference, as fig. 6 does. */
+  drawTeacherCurve?: boolean;
+  /** The paper's claims this experiment tests (see figures/paper-claims.ts). */
+  claims?: ClaimSpec[];
 }

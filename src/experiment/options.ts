@@ -1,6 +1,7 @@
 /** What one experiment invocation asks for: the command line's options, typed once, down to the runner. */
 import { join } from 'node:path';
 import type { BackendChoice } from '../backend/backend.ts';
+import type { NoiseSpec } from '../net2net/noise.ts';
 import { UsageError } from '../usage-error.ts';
 import type { ExperimentDefinition, Preset, PresetOverrides } from './definition.ts';
 import type { ResolvedPreset } from './run-plan.ts';
@@ -22,6 +23,14 @@ export interface ExperimentOptions {
   workers?: number;
   /** Image folders: decode worker threads (default: half the cores, 1 to 4; 0 = this thread). */
   decodeThreads?: number;
+  /** Symmetry breaking of the students' new units; default: the experiment's ('zero-sum'). */
+  noise?: NoiseSpec;
+  /** Accuracy above the teacher's final one that the `converges-faster` claim asks for (default 0.01). */
+  claimMargin?: number;
+  /** Run a preset sized for a GPU on a CPU backend anyway. */
+  allowCpu?: boolean;
+  /** Image folders: the labels file of a flat val/ (default: searched for). */
+  valLabels?: string;
   /** Where trained teachers are cached; default DEFAULT_CACHE_DIR (results/cache). */
   cacheDir?: string;
   /**

@@ -11,9 +11,12 @@ import { execFileSync } from 'node:child_process';
 import { join, resolve } from 'node:path';
 import type { BackendInfo } from '../backend/backend.ts';
 import { selectBackend } from '../backend/backend.ts';
+import { enforceDevicePolicy } from '../backend/device-policy.ts';
 import type { Dataset } from '../data/dataset.ts';
 import { openDataset } from '../data/open-dataset.ts';
+import { stratifiedValSample } from '../data/stratified-sample.ts';
 import { drawExperimentFigures } from '../figures/draw-experiment.ts';
+import { DEFAULT_CLAIM_MARGIN } from '../figures/seed-statistics.ts';
 import { loadModel } from '../models/model-files.ts';
 import { buildModel } from '../models/registry.ts';
 import { writeExperimentManifest } from '../run-folder/experiment-manifest.ts';
@@ -33,7 +36,7 @@ import type { ExperimentOptions } from './options.ts';
 import { defaultOutDir, resolvePreset } from './options.ts';
 import { prepareOutDir, withEarlierRuns } from './out-folder.ts';
 import type { ExperimentPlan, PlannedRun, ResolvedPreset } from './run-plan.ts';
-import { planExperiment, runDataOptions, selectMethods } from './run-plan.ts';
+import { planExperiment, runDataOptions, selectMethodRuns } from './run-plan.ts';
 import { makeStudent } from './student-init.ts';
 import { DEFAULT_CACHE_DIR, provideTeacher, teacherCacheKey } from './teacher-cache.ts';
 
@@ -70,6 +73,8 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
       only: options.only,
       inputShape: session.dataset.inputShape,
       classes: session.dataset.classNames.length,
+      numTrain: session.dataset.numTrain,
+      valLabels: options.valLabels,
     });
     recordExperiment(session, plan);
     const teacher = await provideTeacherRun(session, plan);
@@ -91,16 +96,17 @@ async function openSession(options: ExperimentOptions): Promise<Session> {
   const definition = options.experiment;
   const preset = resolvePreset(options.preset, options.overrides);
   const out = resolve(options.out ?? defaultOutDir(definition.name, preset.name));
-  const methods = selectMethods(definition, preset, options.only);
-  prepareOutDir(out, ['teacher', ...methods.map((m) => m.run)], {
+  const methodRuns = selectMethodRuns(definition, preset, options.only);
+  prepareOutDir(out, ['teacher', ...methodRuns.map((m) => m.run)], {
     resume: options.resume,
     overwrite: options.overwrite ?? false,
   });
   const backend = await selectBackend(options.backend, log);
+  enforceDevicePolicy(backend, { presetNeedsGpu: preset.needsGpu ?? false, allowCpu: options.allowCpu ?? false });
   const workers = options.workers ?? 1;
   const createEngine = engineFactory(backend, workers);
   const dataset = await openDataset(preset.data, {
-    ...runDataOptions(preset),
+    ...runDataOptions(preset, options.valLabels),
     ...(options.decodeThreads !== undefined ? { decodeThreads: options.decodeThreads } : {}),
     log,
   });
@@ -121,6 +127,11 @@ function recordExperiment(session: Session, plan: ExperimentPlan): void {
     runs: withEarlierRuns(session.out, experiment, [plan.teacher, ...plan.students].map(describeRun)),
     description: experiment.description,
     data: preset.data,
+    backend: session.backend.choice,
+    seed: session.options.seed,
+    drawTeacherCurve: experiment.drawTeacherCurve ?? false,
+    claims: experiment.claims ?? [],
+    claimMargin: session.options.claimMargin ?? DEFAULT_CLAIM_MARGIN,
   });
 }
 
@@ -223,9 +234,18 @@ async function trainStudents(session: Session, plan: ExperimentPlan, teacherRun:
   try {
     const trainImages = await firstImages(dataset.trainBatches({ batchSize, seed: plan.transformBatchSeed }));
     resources.push(trainImages);
-    const checkImages = await firstImages(dataset.valBatches(batchSize));
-    resources.push(checkImages);
-    const inputs = { teacher, trainImages, checkImages, noise: plan.experiment.noise, log };
+    const perClass = Math.max(1, Math.ceil(batchSize / dataset.classNames.length));
+    const check = await stratifiedValSample(dataset, perClass);
+    resources.push(check.x, check.y);
+    const inputs = {
+      teacher,
+      trainImages,
+      checkImages: check.x,
+      checkPerClass: perClass,
+      checkChunk: batchSize,
+      noise: options.noise ?? plan.experiment.noise,
+      log,
+    };
     for (const planned of plan.students) {
       const runDir = join(session.out, planned.run);
       if (options.resume && isFinished(runDir, planned.train.steps)) {

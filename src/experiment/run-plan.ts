@@ -6,6 +6,7 @@ import type { InputShape } from '../data/dataset.ts';
 import type { ModelName, ModelOptions } from '../models/registry.ts';
 import type { RunDescription } from '../run-folder/experiment-manifest.ts';
 import type { RunDataOptions, RunSeeds } from '../run-folder/run-config.ts';
+import type { LearningRateSchedule } from '../train/schedule.ts';
 import type { TrainConfig } from '../train/trainer.ts';
 import { INCEPTION_RMSPROP } from '../train/trainer.ts';
 import { UsageError } from '../usage-error.ts';
@@ -35,51 +36,100 @@ export interface ExperimentPlan {
 }
 
 /** The seeds every run of an experiment derives from its --seed. */
-export function experimentSeeds(seed: number): { teacher: RunSeeds; student: RunSeeds; transformBatch: number } {
+export function experimentSeeds(seed: number): {
+  teacher: RunSeeds;
+  student: RunSeeds;
+  transformBatch: number;
+  evaluationSample: number;
+} {
   return {
     teacher: { model: seed, data: seed, transform: null },
     student: { model: seed + 3, data: seed + 1, transform: seed + 3 },
     transformBatch: seed + 2,
+    // Shared by every run: students are evaluated on the training sample their teacher was.
+    evaluationSample: seed + 4,
   };
 }
 
-/** The methods the plan runs: `only` (by run name) or every one the preset affords. */
-export function selectMethods(
+/** One student run of the plan: a method, at one learning rate when the method sweeps the preset's rates. */
+export interface MethodRun {
+  method: MethodDefinition;
+  /** Run folder name: the method's, with `@lr<rate>` when it sweeps. */
+  run: string;
+  label: string;
+  /** Absolute rate of a sweep; undefined: the teacher's rate x the method's multiplier. */
+  learningRate?: number;
+}
+
+function expandMethod(method: MethodDefinition, preset: Preset): MethodRun[] {
+  const rates = method.sweepsLearningRate ? preset.studentLearningRates : undefined;
+  if (!rates || rates.length === 0) return [{ method, run: method.run, label: method.label }];
+  return rates.map((rate) => ({
+    method,
+    run: `${method.run}@lr${rate}`,
+    label: `${method.label}, lr ${rate}`,
+    learningRate: rate,
+  }));
+}
+
+/**
+ * The student runs of the plan: every one the preset affords, or `only` (method names, which take all of a
+ * method's learning rates, or run names such as `net2wider@lr0.005`).
+ */
+export function selectMethodRuns(
   definition: ExperimentDefinition,
   preset: Preset,
   only: readonly string[] | undefined,
-): MethodDefinition[] {
-  if (only === undefined) return definition.methods.filter((m) => m.enabled?.(preset) ?? true);
-  const known = definition.methods.map((m) => m.run);
+): MethodRun[] {
+  if (only === undefined)
+    return definition.methods.filter((m) => m.enabled?.(preset) ?? true).flatMap((m) => expandMethod(m, preset));
+  const all = definition.methods.flatMap((m) => expandMethod(m, preset));
   for (const name of only)
-    if (!known.includes(name))
+    if (!all.some((r) => r.run === name || r.method.run === name))
       throw new UsageError(
-        `--runs '${name}' is not a run of experiment '${definition.name}': accepted runs are ${known.join(', ')}`,
+        `--runs '${name}' is not a run of experiment '${definition.name}': accepted runs are ` +
+          [...new Set(all.flatMap((r) => [r.method.run, r.run]))].join(', '),
       );
-  return definition.methods.filter((m) => only.includes(m.run));
+  return all.filter((r) => only.includes(r.run) || only.includes(r.method.run));
 }
 
 /** The dataset options of the plan: the preset's, the image size only where the data has a choice. */
-export function runDataOptions(preset: ResolvedPreset): RunDataOptions {
+export function runDataOptions(preset: ResolvedPreset, valLabels?: string): RunDataOptions {
   const imageFolder = /^(imagenet|folder):/.test(preset.data);
   return {
     ...(imageFolder && preset.imageSize !== undefined ? { imageSize: preset.imageSize } : {}),
     ...(preset.limitTrain !== undefined ? { limitTrain: preset.limitTrain } : {}),
     ...(preset.limitVal !== undefined ? { limitVal: preset.limitVal } : {}),
     ...(preset.augment !== undefined ? { augment: preset.augment } : {}),
+    ...(imageFolder && valLabels !== undefined ? { valLabels } : {}),
   };
 }
 
-function trainConfig(preset: ResolvedPreset, steps: number, learningRate: number, dataSeed: number): TrainConfig {
+/** A preset's schedule as the trainer takes it: 'anneal-teacher' becomes a decay over the teacher's epochs. */
+export function runSchedule(preset: ResolvedPreset, numTrain: number): LearningRateSchedule {
+  const schedule = preset.schedule;
+  if (schedule.kind !== 'anneal-teacher') return schedule;
+  const teacherEpochs = (preset.teacherSteps * preset.batchSize) / numTrain;
+  return { kind: 'exponential', rate: schedule.to, everyEpochs: teacherEpochs, staircase: false };
+}
+
+function trainConfig(
+  preset: ResolvedPreset,
+  schedule: LearningRateSchedule,
+  steps: number,
+  learningRate: number,
+  seeds: { data: number; evaluationSample: number },
+): TrainConfig {
   return {
     steps,
     batchSize: preset.batchSize,
     optimizer: { ...INCEPTION_RMSPROP, learningRate, weightDecay: preset.weightDecay },
-    schedule: preset.schedule,
+    schedule,
     evalEvery: preset.evalEvery,
     checkpointEvery: preset.checkpointEvery,
     evalBatchSize: preset.evalBatchSize,
-    dataSeed,
+    dataSeed: seeds.data,
+    evaluation: { ...preset.evaluation, sampleSeed: seeds.evaluationSample },
   };
 }
 
@@ -88,14 +138,18 @@ export interface PlanInput {
   preset: ResolvedPreset;
   seed: number;
   only?: readonly string[];
-  /** The dataset's image shape and class count. */
+  /** The dataset's image shape, class count and training-set size. */
   inputShape: InputShape;
   classes: number;
+  numTrain: number;
+  /** Image folders: the labels file of a flat val/ (decides the validation labels, so it is part of the plan). */
+  valLabels?: string;
 }
 
 export function planExperiment(input: PlanInput): ExperimentPlan {
   const { definition, preset } = input;
   const seeds = experimentSeeds(input.seed);
+  const schedule = runSchedule(preset, input.numTrain);
   const model = (arch: ArchitectureOptions, seed: number) => ({
     family: preset.model,
     options: {
@@ -113,33 +167,39 @@ export function planExperiment(input: PlanInput): ExperimentPlan {
     init: 'random initialization',
     learningRateMultiplier: 1,
     model: model(definition.teacher(preset), seeds.teacher.model),
-    train: trainConfig(preset, preset.teacherSteps, preset.learningRate, seeds.teacher.data),
+    train: trainConfig(preset, schedule, preset.teacherSteps, preset.learningRate, {
+      data: seeds.teacher.data,
+      evaluationSample: seeds.evaluationSample,
+    }),
     seeds: seeds.teacher,
     method: null,
   };
-  const students = selectMethods(definition, preset, input.only).map((method): PlannedRun => ({
-    run: method.run,
-    role: method.role,
-    label: method.label,
-    init: method.init,
-    learningRateMultiplier: method.learningRateMultiplier,
-    model: model(
-      method.continuesTeacher ? definition.teacher(preset) : definition.student(preset),
-      seeds.student.model,
-    ),
-    train: trainConfig(
-      preset,
-      preset.studentSteps,
-      preset.learningRate * method.learningRateMultiplier,
-      seeds.student.data,
-    ),
-    seeds: seeds.student,
-    method,
-  }));
+  const students = selectMethodRuns(definition, preset, input.only).map(
+    ({ method, run, label, learningRate }): PlannedRun => {
+      const architecture =
+        method.architecture?.(preset) ??
+        (method.continuesTeacher ? definition.teacher(preset) : definition.student(preset));
+      const rate = learningRate ?? preset.learningRate * method.learningRateMultiplier;
+      return {
+        run,
+        role: method.role,
+        label,
+        init: method.init,
+        learningRateMultiplier: rate / preset.learningRate,
+        model: model(architecture, seeds.student.model),
+        train: trainConfig(preset, schedule, preset.studentSteps, rate, {
+          data: seeds.student.data,
+          evaluationSample: seeds.evaluationSample,
+        }),
+        seeds: seeds.student,
+        method,
+      };
+    },
+  );
   return {
     experiment: definition,
     preset,
-    data: { spec: preset.data, options: runDataOptions(preset) },
+    data: { spec: preset.data, options: runDataOptions(preset, input.valLabels) },
     transformBatchSeed: seeds.transformBatch,
     teacher,
     students,

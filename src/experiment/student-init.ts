@@ -1,13 +1,16 @@
 /**
  * A student's initial model: its method makes it from the trained teacher, then it is checked to be the planned
- * architecture, compared with the teacher on a validation batch, and described in the run's transform.json.
+ * architecture, compared with the teacher on a class-stratified validation sample in inference and training mode,
+ * and described in the run's transform.json. A Net2Net student that does not keep the function stops the run.
  */
 import type * as tf from '@tensorflow/tfjs';
 import { architectureDifference } from '../models/architecture.ts';
 import { buildModel } from '../models/registry.ts';
-import { checkPreserved } from '../net2net/check.ts';
+import type { CheckResult } from '../net2net/check.ts';
+import { DEFAULT_TOLERANCE, checkPreserved } from '../net2net/check.ts';
 import type { NoiseSpec } from '../net2net/noise.ts';
 import type { TransformRecord } from '../net2net/transform-record.ts';
+import type { Preservation } from '../run-folder/transform-file.ts';
 import { writeTransformFile } from '../run-folder/transform-file.ts';
 import type { PlannedRun } from './run-plan.ts';
 
@@ -16,15 +19,19 @@ export interface TransformInputs {
   teacher: tf.LayersModel;
   /** Training images Net2DeeperNet measures BatchNorm statistics on. */
   trainImages: tf.Tensor4D;
-  /** Validation images the preservation check runs on. */
+  /** Class-stratified validation images the preservation check runs on. */
   checkImages: tf.Tensor4D;
+  /** Images per class in `checkImages`. */
+  checkPerClass: number;
+  /** Largest batch the check runs at once (the preset's transform batch size). */
+  checkChunk: number;
   noise: NoiseSpec;
   log: (line: string) => void;
 }
 
 /** Makes the planned run's initial model (the caller owns it) and writes `<runDir>/transform.json`. */
 export function makeStudent(planned: PlannedRun, runDir: string, inputs: TransformInputs): tf.LayersModel {
-  const { teacher, trainImages, checkImages } = inputs;
+  const { teacher, trainImages } = inputs;
   const seed = planned.seeds.transform!;
   const records: TransformRecord[] = [];
   const student = planned.method!.makeInitialModel({
@@ -45,20 +52,80 @@ export function makeStudent(planned: PlannedRun, runDir: string, inputs: Transfo
         `${[...unexpected.map((l) => `unexpected ${l}`), ...missing.map((l) => `missing ${l}`)].slice(0, 4).join('; ')}`,
     );
   }
-  const preserved = checkPreserved(teacher, student, checkImages);
-  inputs.log(
-    `[experiment] ${planned.run}: ${planned.init}; teacher vs initial student on ${checkImages.shape[0]} ` +
-      `validation images (inference): max abs ${preserved.maxAbs.toExponential(2)}, ` +
-      `max rel ${preserved.maxRel.toExponential(2)}`,
-  );
+  const preservation = checkPreservation(planned, teacher, student, inputs);
   writeTransformFile(runDir, {
     run: planned.run,
     init: planned.init,
     seed,
     noise: inputs.noise,
-    preservation: { mode: 'inference', images: checkImages.shape[0], ...preserved },
+    preservation,
     params: { teacher: teacher.countParams(), student: student.countParams() },
     records,
   });
+  if (preservation.enforced && !preservation.inference.ok) {
+    student.dispose();
+    throw new PreservationError(planned.run, preservation);
+  }
   return student;
+}
+
+export class PreservationError extends Error {
+  constructor(run: string, preservation: Preservation) {
+    const { inference, training, images } = preservation;
+    super(
+      `${run}: the Net2Net student does not compute the teacher's function: on ${images} validation images ` +
+        `(inference mode) max abs ${inference.maxAbs.toExponential(2)}, max rel ${inference.maxRel.toExponential(2)} ` +
+        `(tolerance ${DEFAULT_TOLERANCE}; training mode max rel ${training.maxRel.toExponential(2)}). The run stops ` +
+        'here: a transform that loses the function is a bug, not a result (transform.json has the details)',
+    );
+    this.name = 'PreservationError';
+  }
+}
+
+/** The check over `images` in chunks: the largest differences and output scale of any chunk. */
+function checkInChunks(
+  teacher: tf.LayersModel,
+  student: tf.LayersModel,
+  images: tf.Tensor4D,
+  chunk: number,
+  training: boolean,
+): CheckResult {
+  const results: CheckResult[] = [];
+  for (let start = 0; start < images.shape[0]; start += chunk) {
+    const size = Math.min(chunk, images.shape[0] - start);
+    const part = images.slice([start, 0, 0, 0], [size, -1, -1, -1]);
+    try {
+      results.push(checkPreserved(teacher, student, part, { training }));
+    } finally {
+      part.dispose();
+    }
+  }
+  return {
+    maxAbs: Math.max(...results.map((r) => r.maxAbs)),
+    maxRel: Math.max(...results.map((r) => r.maxRel)),
+    ok: results.every((r) => r.ok),
+  };
+}
+
+/**
+ * Teacher against the initial student in inference and training mode. Enforced for Net2Net students whose noise is
+ * exact ('none', 'zero-sum'); the paper's Gaussian noise changes the function on purpose, so it is only recorded.
+ */
+function checkPreservation(
+  planned: PlannedRun,
+  teacher: tf.LayersModel,
+  student: tf.LayersModel,
+  inputs: TransformInputs,
+): Preservation {
+  const { checkImages, checkChunk } = inputs;
+  const inference = checkInChunks(teacher, student, checkImages, checkChunk, false);
+  const training = checkInChunks(teacher, student, checkImages, checkChunk, true);
+  const enforced = planned.role === 'net2net' && typeof inputs.noise !== 'number';
+  inputs.log(
+    `[experiment] ${planned.run}: ${planned.init}; teacher vs initial student on ${checkImages.shape[0]} ` +
+      `validation images (${inputs.checkPerClass} per class): max rel ${inference.maxRel.toExponential(2)} ` +
+      `(inference), ${training.maxRel.toExponential(2)} (training mode)` +
+      (enforced ? '' : planned.role === 'net2net' ? ', not enforced (noise changes the function)' : ''),
+  );
+  return { images: checkImages.shape[0], perClass: inputs.checkPerClass, inference, training, enforced };
 }

@@ -11,12 +11,14 @@ import type { RunConfig } from '../run-folder/run-config.ts';
 import { readRunConfig, resumeKey, writeRunConfig } from '../run-folder/run-config.ts';
 import { isFinished } from '../run-folder/run-state.ts';
 import { readRunSummary } from '../train/run-summary.ts';
+import { trainingCodeVersion } from '../train/code-version.ts';
 
 /** Where teachers are cached when --cache-dir is not given (relative to the working directory). */
 export const DEFAULT_CACHE_DIR = join('results', 'cache');
 
-export function teacherCacheKey(config: RunConfig): string {
-  return createHash('sha256').update(resumeKey(config)).digest('hex').slice(0, 16);
+/** The configuration that decides the teacher's curve, and the code that trains it: a changed builder retrains. */
+export function teacherCacheKey(config: RunConfig, codeVersion: string = trainingCodeVersion()): string {
+  return createHash('sha256').update(resumeKey(config)).update(codeVersion).digest('hex').slice(0, 16);
 }
 
 function teachersDir(cacheDir: string): string {

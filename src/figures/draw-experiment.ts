@@ -5,12 +5,21 @@
  */
 import { join, resolve } from 'node:path';
 import { writeFileAtomic } from '../io/atomic-file.ts';
-import { FIGURES_DIR, readExperiment, writeFiguresSummary } from '../run-folder/experiment-summary.ts';
+import { FIGURES_DIR, writeFiguresSummary } from '../run-folder/experiment-summary.ts';
+import { readSeedReadings } from '../run-folder/seed-folders.ts';
+import type { SeedReading } from '../run-folder/seed-folders.ts';
+import {
+  DEFAULT_CLAIM_MARGIN,
+  claimsAcrossSeeds,
+  methodSummaries,
+  seriesAcrossSeeds,
+  spread,
+} from './seed-statistics.ts';
 import type { ExperimentSummary } from '../run-folder/experiment-summary.ts';
 import type { TeacherReference } from '../run-folder/run-statistics.ts';
+import type { ExperimentManifest } from '../run-folder/experiment-manifest.ts';
 import type { CurveRow } from '../train/curve-log.ts';
 import { accuracyChartSpec } from './accuracy-chart.ts';
-import type { AccuracySeries } from './accuracy-chart.ts';
 import { renderPng, renderSvg } from './chart-render.ts';
 import { figureFonts } from './figure-fonts.ts';
 import { summaryMarkdown } from './summary-table.ts';
@@ -52,8 +61,37 @@ const PANELS: PanelDefinition[] = [
   },
 ];
 
+/** What the figure shows, for a reader who sees only the picture: preset, data, seeds, backend. */
+export function figureCaption(manifest: ExperimentManifest, seeds: readonly (number | null)[]): string {
+  const parts = [
+    `preset ${manifest.preset ?? '?'}`,
+    `data ${manifest.data ?? '?'}`,
+    `${seeds.length > 1 ? 'seeds' : 'seed'} ${seeds.map((s) => s ?? '?').join(', ')}`,
+    `backend ${manifest.backend ?? '?'}`,
+  ];
+  return parts.join(' · ');
+}
+
 function fileStem(experiment: string): string {
   return experiment.replace(/[^A-Za-z0-9._-]+/g, '_');
+}
+
+/** The experiment's summary over its seeds: one seed's as it is; several seeds' runs side by side, teacher averaged. */
+function combinedSummary(seeds: readonly SeedReading[]): ExperimentSummary {
+  if (seeds.length === 1) return seeds[0]!.reading.summary;
+  const first = seeds[0]!.reading.summary;
+  const teachers = seeds.map((s) => s.reading.summary.teacher).filter((t): t is TeacherReference => t !== null);
+  const mean = (pick: (t: TeacherReference) => number | null) => spread(teachers.map(pick))?.mean ?? null;
+  return {
+    experiment: first.experiment,
+    preset: first.preset,
+    teacher:
+      teachers.length === 0
+        ? null
+        : { ...teachers[0]!, finalValAcc: mean((t) => t.finalValAcc), finalTrainAcc: mean((t) => t.finalTrainAcc) },
+    runs: seeds.flatMap((s) => s.reading.summary.runs.map((run) => ({ ...run, seed: s.seed }))),
+    notes: seeds.flatMap((s) => s.reading.summary.notes.map((note) => `seed ${s.seed}: ${note}`)),
+  };
 }
 
 export async function drawExperimentFigures(
@@ -62,37 +100,45 @@ export async function drawExperimentFigures(
 ): Promise<DrawExperimentResult> {
   const log = options.log ?? (() => {});
   const dir = resolve(experimentDir);
-  const { manifest, curves, summary } = readExperiment(experimentDir);
-  for (const note of manifest.notes) log(`figures: ${note}`);
-  for (const { run, curve } of curves) {
-    for (const problem of curve.problems) log(`figures: ${run.label}: ${problem}`);
+  const seeds = readSeedReadings(experimentDir);
+  const manifest = seeds[0]!.reading.manifest;
+  for (const { reading } of seeds) {
+    for (const note of reading.manifest.notes) log(`figures: ${note}`);
+    for (const { run, curve } of reading.curves)
+      for (const problem of curve.problems) log(`figures: ${run.label}: ${problem}`);
   }
-  const teacher = summary.teacher;
-
-  const students = curves.filter(({ run }) => run.run !== manifest.teacherRun);
-  const incomplete = curves.filter(({ curve }) => curve.problems.length > 0).map(({ run }) => run.label);
-  const subtitle = incomplete.length > 0 ? [`Incomplete data: ${incomplete.join(', ')} (see summary.md)`] : [];
+  const summary = combinedSummary(seeds);
+  const incomplete = [
+    ...new Set(seeds.flatMap(({ reading }) => reading.curves.filter((c) => c.curve.problems.length > 0))),
+  ].map(({ run }) => run.label);
+  const warnings =
+    incomplete.length > 0 ? [`Incomplete data: ${[...new Set(incomplete)].join(', ')} (see summary.md)`] : [];
+  const caption = figureCaption(
+    manifest,
+    seeds.map((s) => s.seed),
+  );
 
   const figuresDir = join(dir, FIGURES_DIR);
   const stem = fileStem(manifest.experiment);
   const files: string[] = [];
   log(`figures: PNG text uses ${figureFonts().source}`);
   for (const panel of PANELS) {
-    const series: AccuracySeries[] = students.map(({ run, curve }) => ({
-      label: run.label,
-      points: curve.rows.flatMap((row) => {
-        const accuracy = panel.accuracy(row);
-        return accuracy === null ? [] : [{ step: row.step, accuracy }];
-      }),
-    }));
-    const teacherAccuracy = teacher === null ? null : panel.teacherAccuracy(teacher);
+    const teacherAccuracy = summary.teacher === null ? null : panel.teacherAccuracy(summary.teacher);
+    const teacherLabel = summary.teacher?.label ?? '';
     const spec = accuracyChartSpec({
       title: `${manifest.experiment}: ${panel.title}`,
-      warnings: subtitle,
+      caption: [caption],
+      warnings,
       yTitle: panel.yTitle,
-      series,
+      // Fig. 6 draws the original model's own curve (the teacher, from scratch) as the reference.
+      series: seriesAcrossSeeds(seeds, panel.accuracy, manifest.drawTeacherCurve ?? false),
       teacher:
-        teacher !== null && teacherAccuracy !== null ? { label: teacher.label, accuracy: teacherAccuracy } : null,
+        teacherAccuracy === null
+          ? null
+          : {
+              label: `${teacherLabel}${manifest.drawTeacherCurve ? ', final' : ''}${seeds.length > 1 ? ' (mean)' : ''}`,
+              accuracy: teacherAccuracy,
+            },
     });
     const svg = await renderSvg(spec);
     const svgPath = join(figuresDir, `${stem}-${panel.name}.svg`);
@@ -102,12 +148,15 @@ export async function drawExperimentFigures(
     files.push(svgPath, pngPath);
   }
 
-  const markdown = summaryMarkdown(summary);
+  const claimMargin = manifest.claimMargin ?? DEFAULT_CLAIM_MARGIN;
+  const methods = methodSummaries(seeds, claimMargin);
+  const claims = claimsAcrossSeeds(seeds, claimMargin);
+  const markdown = summaryMarkdown(summary, { seeds: seeds.map((s) => s.seed), methods, claims, claimMargin });
   const markdownPath = join(figuresDir, 'summary.md');
   const jsonPath = join(figuresDir, 'summary.json');
   files.push(markdownPath, jsonPath);
   writeFileAtomic(markdownPath, markdown);
-  writeFiguresSummary(dir, { ...summary, files });
+  writeFiguresSummary(dir, { ...summary, files, seeds: seeds.map((s) => s.seed), methods, claims, claimMargin });
   for (const file of files) log(`figures: wrote ${file}`);
   return { files, summaryMarkdown: markdown, summary };
 }

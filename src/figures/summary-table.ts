@@ -1,6 +1,8 @@
 /** The experiment's summary as a markdown table: one row per run, the teacher first. */
 import type { ExperimentSummary } from '../run-folder/experiment-summary.ts';
 import type { RunStatistics, TeacherReference } from '../run-folder/run-statistics.ts';
+import type { ClaimResult } from './paper-claims.ts';
+import type { MethodSummary, Spread } from './seed-statistics.ts';
 
 export function formatAccuracy(value: number | null): string {
   return value === null ? '—' : `${(value * 100).toFixed(2)}%`;
@@ -34,7 +36,57 @@ function stepsToTeacherCell(run: RunStatistics, teacher: TeacherReference | null
   return formatCount(run.stepsToTeacherValAcc);
 }
 
-export function summaryMarkdown(summary: ExperimentSummary): string {
+export interface SeedSections {
+  seeds: readonly (number | null)[];
+  methods: readonly MethodSummary[];
+  claims: readonly ClaimResult[];
+  claimMargin: number;
+}
+
+function spreadCell(value: Spread | null): string {
+  if (value === null) return '—';
+  if (value.n === 1 || value.min === value.max) return formatAccuracy(value.mean);
+  return `${formatAccuracy(value.mean)} (${formatAccuracy(value.min)}–${formatAccuracy(value.max)})`;
+}
+
+const stepsCell = (steps: readonly (number | null)[]) =>
+  steps.length === 0 ? '—' : steps.map((s) => (s === null ? 'never' : formatCount(s))).join(' / ');
+
+/** Each method over the seeds: mean (min–max) accuracies, minibatches per seed, accuracy after N minibatches. */
+function methodsSection(sections: SeedSections): string[] {
+  const margin = formatAccuracy(sections.claimMargin);
+  const lines = [
+    `## Convergence over seeds ${sections.seeds.map((s) => s ?? '?').join(', ')}`,
+    '',
+    `Accuracies are the mean (min–max) over seeds; minibatches are per seed, in seed order ("never": not within the run). ` +
+      `The target of the last two minibatch columns is each seed's teacher's final validation accuracy, then that plus ${margin}.`,
+    '',
+    `| Method | Final val acc | Val acc at step 0 | Val acc after N minibatches | Minibatches to teacher | Minibatches to teacher + ${margin} |`,
+    '| --- | ---: | ---: | ---: | ---: | ---: |',
+  ];
+  for (const m of sections.methods) {
+    const after = m.accuracyAfter.map((a) => `${formatCount(a.steps)}: ${spreadCell(a.accuracy)}`).join('; ');
+    lines.push(
+      `| ${escapeCell(m.label)} | ${spreadCell(m.finalValAcc)} | ${spreadCell(m.stepZeroValAcc)} | ${after || '—'} | ` +
+        `${m.role === 'teacher' ? '(teacher)' : stepsCell(m.stepsToTeacher)} | ` +
+        `${m.role === 'teacher' ? '(teacher)' : stepsCell(m.stepsToTeacherPlusMargin)} |`,
+    );
+  }
+  return lines;
+}
+
+function claimsSection(claims: readonly ClaimResult[]): string[] {
+  if (claims.length === 0) return [];
+  const verdict = (held: boolean | null) => (held === null ? 'not tested' : held ? 'held' : 'did not hold');
+  const lines = ['## Paper claims', ''];
+  for (const claim of claims) {
+    lines.push(`- **${verdict(claim.held)}**: ${escapeCell(claim.claim)}`);
+    for (const line of claim.evidence) lines.push(`  - ${escapeCell(line)}`);
+  }
+  return lines;
+}
+
+export function summaryMarkdown(summary: ExperimentSummary, sections?: SeedSections): string {
   const lines: string[] = [];
   lines.push(`# ${summary.experiment}${summary.preset ? ` (preset ${summary.preset})` : ''}: summary`, '');
   const teacher = summary.teacher;
@@ -70,7 +122,9 @@ export function summaryMarkdown(summary: ExperimentSummary): string {
   for (const run of summary.runs) {
     const best = run.bestValAcc === null ? '—' : `${formatAccuracy(run.bestValAcc)} (${formatCount(run.bestValStep)})`;
     const cells = [
-      escapeCell(run.label) + (run.problems.length > 0 ? ' *' : ''),
+      escapeCell(run.label) +
+        (run.seed !== undefined ? ` (seed ${run.seed ?? '?'})` : '') +
+        (run.problems.length > 0 ? ' *' : ''),
       run.role,
       formatAccuracy(run.finalValAcc),
       best,
@@ -82,6 +136,7 @@ export function summaryMarkdown(summary: ExperimentSummary): string {
     ];
     lines.push(`| ${cells.join(' | ')} |`);
   }
+  if (sections) lines.push('', ...methodsSection(sections), '', ...claimsSection(sections.claims));
   const problems = summary.runs.flatMap((run) => run.problems.map((problem) => `${run.label}: ${problem}`));
   if (problems.length > 0 || summary.notes.length > 0) {
     lines.push('', '\\* incomplete or partly unreadable data:', '');

@@ -8,6 +8,7 @@ import { basename, join, resolve } from 'node:path';
 import { writeJsonAtomic } from '../io/atomic-file.ts';
 import { CURVE_CSV } from '../train/curve-log.ts';
 import { UsageError } from '../usage-error.ts';
+import type { ClaimSpec } from '../figures/paper-claims.ts';
 
 export const EXPERIMENT_JSON = 'experiment.json';
 
@@ -28,6 +29,14 @@ export interface ExperimentManifest {
   description?: string;
   /** The dataset spec. */
   data?: string;
+  /** The backend the runs trained on, and the experiment's --seed (figure captions). */
+  backend?: string;
+  seed?: number;
+  /** Draw the teacher's own curve as the from-scratch reference (fig. 6), besides its final accuracy. */
+  drawTeacherCurve?: boolean;
+  /** The paper's claims this experiment tests, and the margin above the teacher that `converges-faster` asks for. */
+  claims?: ClaimSpec[];
+  claimMargin?: number;
   /** Notes about how the manifest was obtained (e.g. inferred from folders); not written. */
   notes: string[];
 }
@@ -88,6 +97,11 @@ function parseManifest(text: string, path: string): ExperimentManifest {
     preset: typeof record.preset === 'string' ? record.preset : undefined,
     description: typeof record.description === 'string' ? record.description : undefined,
     data: typeof record.data === 'string' ? record.data : undefined,
+    backend: typeof record.backend === 'string' ? record.backend : undefined,
+    seed: typeof record.seed === 'number' ? record.seed : undefined,
+    drawTeacherCurve: record.drawTeacherCurve === true,
+    claims: Array.isArray(record.claims) ? (record.claims as ClaimSpec[]) : undefined,
+    claimMargin: typeof record.claimMargin === 'number' ? record.claimMargin : undefined,
     teacherRun: teacherRun ?? runs.find((run) => run.role === 'teacher')?.run,
     runs,
     notes: [],

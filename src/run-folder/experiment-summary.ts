@@ -12,6 +12,8 @@ import type { ExperimentManifest, RunDescription } from './experiment-manifest.t
 import { readExperimentManifest } from './experiment-manifest.ts';
 import { runStatistics, teacherReference } from './run-statistics.ts';
 import type { RunStatistics, TeacherReference } from './run-statistics.ts';
+import type { MethodSummary } from '../figures/seed-statistics.ts';
+import type { ClaimResult } from '../figures/paper-claims.ts';
 
 export const EXPERIMENT_SUMMARY_JSON = 'summary.json';
 export const FIGURES_DIR = 'figures';
@@ -75,9 +77,17 @@ export function readSessionSummary(experimentDir: string): ExperimentSessionSumm
   return readJsonIfPresent<ExperimentSessionSummary>(join(experimentDir, EXPERIMENT_SUMMARY_JSON));
 }
 
-/** `figures/summary.json`: the summary beside the figures, with the files drawn. */
+/**
+ * `figures/summary.json`: the summary beside the figures, with the files drawn; over several seeds, `runs` has one
+ * entry per run and seed (each with its `seed`), `methods` each run's numbers with their spread, and `claims` the
+ * paper's claims as checked on every seed.
+ */
 export interface FiguresSummary extends ExperimentSummary {
   files: string[];
+  seeds?: (number | null)[];
+  methods?: MethodSummary[];
+  claims?: ClaimResult[];
+  claimMargin?: number;
 }
 
 export function writeFiguresSummary(experimentDir: string, summary: FiguresSummary): string {

@@ -15,7 +15,10 @@ import type { RunRole } from './experiment-manifest.ts';
 export const RUN_CONFIG_JSON = 'config.json';
 
 /** The dataset options that decide which images a run sees (not how fast they are read). */
-export type RunDataOptions = Pick<OpenDatasetOptions, 'imageSize' | 'limitTrain' | 'limitVal' | 'augment'>;
+export type RunDataOptions = Pick<
+  OpenDatasetOptions,
+  'imageSize' | 'limitTrain' | 'limitVal' | 'augment' | 'valLabels'
+>;
 
 /** The seeds of one run, by what they draw. */
 export interface RunSeeds {

@@ -16,6 +16,8 @@ export interface TeacherReference {
 }
 
 export interface RunStatistics extends RunDescription {
+  /** The experiment seed of this run (in a multi-seed summary). */
+  seed?: number | null;
   evaluations: number;
   finalStep: number | null;
   finalValAcc: number | null;

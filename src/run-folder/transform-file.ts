@@ -14,10 +14,22 @@ export interface TransformFile {
   /** The transform's seed. */
   seed: number;
   noise: NoiseSpec;
-  /** Teacher against the initial student on a validation batch. */
-  preservation: { mode: 'inference'; images: number } & CheckResult;
+  /** Teacher against the initial student on a class-stratified validation sample, in both modes. */
+  preservation: Preservation;
   params: { teacher: number; student: number };
   records: TransformRecord[];
+}
+
+export interface Preservation {
+  images: number;
+  /** Validation images per class in the sample (the classes the set had). */
+  perClass: number;
+  /** BatchNorm on moving statistics: the function the paper preserves. */
+  inference: CheckResult;
+  /** BatchNorm on the sample's batch statistics (in chunks of the transform batch size). */
+  training: CheckResult;
+  /** Whether a failed inference check stops the run (Net2Net students with exact noise). */
+  enforced: boolean;
 }
 
 export function writeTransformFile(runDir: string, transform: TransformFile): void {

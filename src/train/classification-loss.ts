@@ -1,6 +1,6 @@
 /**
  * The training objective shared by every step engine: softmax cross-entropy on the model's logits (our models end in
- * a Dense layer without softmax) plus an optional L2 penalty on conv and dense kernels.
+ * a Dense layer without softmax) plus an optional L2 penalty on conv and dense kernels, as TF-slim defines it.
  */
 import * as tf from '@tensorflow/tfjs';
 
@@ -36,8 +36,10 @@ export function classificationLoss(
     const correct = tf.sum(tf.cast(tf.equal(tf.argMax(logits, 1), tf.cast(y, 'int32')), 'int32')) as tf.Scalar;
     let total = crossEntropy;
     if (weightDecay > 0) {
+      // TF-slim's l2_regularizer (tf.nn.l2_loss): weightDecay * sum(w^2) / 2, so the Inception recipe's 4e-5 means
+      // what it means there (its gradient is weightDecay * w).
       const l2 = tf.addN(decayedKernels(model).map((w) => tf.sum(tf.square(w.read()))));
-      total = tf.add(crossEntropy, tf.mul(weightDecay, l2));
+      total = tf.add(crossEntropy, tf.mul(weightDecay / 2, l2));
     }
     return { total, crossEntropy, correct };
   });

@@ -21,14 +21,21 @@ export const CURVE_COLUMNS = [
   'val_acc',
   'lr',
   'wall_s',
+  'running_loss',
+  'running_acc',
 ] as const;
 
 export type CurveColumn = (typeof CURVE_COLUMNS)[number];
 
+/** Columns that curves written by earlier versions lack: read as empty, not reported. */
+const ADDED_LATER: ReadonlySet<string> = new Set(['running_loss', 'running_acc']);
+
 /**
  * One evaluation. `step` is always a finite number; any other value is null when its cell was empty or not a number
  * (the trainer writes every cell except the training loss and accuracy of the row before training).
- * - train_loss, train_acc: mean over the minibatches since the previous row;
+ * - train_loss, train_acc: the fixed training sample in inference mode (the paper's "accuracy on the training set"),
+ *   or, for a run configured without a sample, the same as running_loss/running_acc;
+ * - running_loss, running_acc: mean over the minibatches since the previous row, in training mode on augmented data;
  * - lr: the learning rate of the last step before this row (of the first step, for a row at step 0);
  * - wall_s: seconds of this run's wall-clock time, summed over resumed sessions.
  */
@@ -56,6 +63,8 @@ function formatRow(row: CurveRow): CsvRecord {
     val_acc: fixed(row.val_acc, 6),
     lr: row.lr === null ? '' : row.lr.toPrecision(6),
     wall_s: fixed(row.wall_s, 2),
+    running_loss: fixed(row.running_loss, 6),
+    running_acc: fixed(row.running_acc, 6),
   };
 }
 
@@ -89,7 +98,7 @@ export function parseCurveCsv(text: string, path: string): CurveFile {
       };
     }
   }
-  const missingColumns = CURVE_COLUMNS.filter((name) => !columnIndex.has(name));
+  const missingColumns = CURVE_COLUMNS.filter((name) => !columnIndex.has(name) && !ADDED_LATER.has(name));
   if (missingColumns.length > 0) problems.push(`${path}: header lacks column(s) ${missingColumns.join(', ')}`);
 
   const byStep = new Map<number, CurveRow>();

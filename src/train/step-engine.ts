@@ -18,7 +18,7 @@ export interface RmsPropConfig {
   decay: number;
   momentum: number;
   epsilon: number;
-  /** L2 penalty added to the loss: weightDecay * sum(w^2) over kernels (not biases, not BatchNorm). */
+  /** L2 penalty added to the loss, TF-slim's: weightDecay * sum(w^2) / 2 over kernels (not biases, not BatchNorm). */
   weightDecay: number;
 }
 

@@ -6,7 +6,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { join } from 'node:path';
 import { mkdirSync } from 'node:fs';
-import type { Dataset } from '../data/dataset.ts';
+import type { Batch, Dataset } from '../data/dataset.ts';
 import { explainWasmHeapError } from '../backend/wasm-heap.ts';
 import type { RmsPropConfig, StepEngine } from './step-engine.ts';
 import { LocalStepEngine } from './local-step-engine.ts';
@@ -18,7 +18,10 @@ import type { CurveRow } from './curve-log.ts';
 import { CURVE_CSV, CurveLog, readCurveFile } from './curve-log.ts';
 import type { RunLabels } from './run-summary.ts';
 import { writeRunSummary } from './run-summary.ts';
-import { evaluate } from './evaluate.ts';
+import type { Evaluation } from './evaluate.ts';
+import { evaluate, evaluateSample } from './evaluate.ts';
+import { withPreciseBatchNorm } from './precise-batch-norm.ts';
+import { disposeSample, drawTrainSample } from '../data/train-sample.ts';
 import type { ProgressReporter } from './progress.ts';
 import { silentProgress } from './progress.ts';
 
@@ -39,7 +42,31 @@ export interface TrainConfig {
   evalBatchSize: number;
   /** Seed of the training-data order. */
   dataSeed: number;
+  /** How evaluations measure the weights; default: moving BatchNorm averages, train_* = running means. */
+  evaluation?: EvaluationConfig;
 }
+
+export interface EvaluationConfig {
+  /**
+   * 'precise': before each evaluation, BatchNorm statistics are re-estimated from the training sample with the
+   * current weights (precise-batch-norm.ts); 'moving': the layers' moving averages (momentum 0.99) as they are.
+   */
+  batchNorm: 'moving' | 'precise';
+  /**
+   * Training examples in the fixed sample (drawn once per run, whole batches of `batchSize`) that train_loss and
+   * train_acc measure in inference mode, and that precise BatchNorm is estimated from. 0: no sample; train_* are
+   * then the running means of the minibatches (and 'precise' is refused).
+   */
+  trainSampleExamples: number;
+  /**
+   * Seed of the sample's order (default: derived from the run's data seed). An experiment gives all its runs the same
+   * one, so a student's first evaluation measures its teacher's function exactly as the teacher's last did.
+   */
+  sampleSeed?: number;
+}
+
+/** The fixed training sample is drawn in its own order, apart from the run's training stream. */
+const TRAIN_SAMPLE_SEED_OFFSET = 1_000_003;
 
 export type EngineFactory = (model: tf.LayersModel, optimizer: RmsPropConfig) => StepEngine | Promise<StepEngine>;
 
@@ -98,6 +125,15 @@ export function validateTrainConfig(config: TrainConfig): void {
   if (!(epsilon > 0)) throw new Error(`RMSProp epsilon must be positive, got ${epsilon}`);
   if (!(weightDecay >= 0)) throw new Error(`weight decay must be >= 0, got ${weightDecay}`);
   validateSchedule(config.schedule);
+  const evaluation = config.evaluation;
+  if (evaluation) {
+    if (!Number.isInteger(evaluation.trainSampleExamples) || evaluation.trainSampleExamples < 0)
+      throw new Error(`train sample examples must be an integer >= 0, got ${evaluation.trainSampleExamples}`);
+    if (evaluation.batchNorm === 'precise' && evaluation.trainSampleExamples === 0)
+      throw new Error('precise BatchNorm evaluation needs a training sample (trainSampleExamples > 0)');
+    if (evaluation.batchNorm !== 'precise' && evaluation.batchNorm !== 'moving')
+      throw new Error(`evaluation batchNorm must be 'moving' or 'precise', got '${String(evaluation.batchNorm)}'`);
+  }
 }
 
 function weightsAreFinite(model: tf.LayersModel): boolean {
@@ -115,6 +151,8 @@ interface Session {
   state: TrainState;
   /** The checkpoint the session resumed from, or null for a fresh run. */
   resumedFrom: string | null;
+  /** The fixed training sample (see EvaluationConfig); empty without one. */
+  trainSample: Batch[];
 }
 
 async function startSession(options: TrainOptions, createEngine: EngineFactory): Promise<Session> {
@@ -136,7 +174,7 @@ async function startSession(options: TrainOptions, createEngine: EngineFactory):
     options.log?.(
       `[train] ${runDir}: resuming at step ${state.step}/${config.steps} (${state.curveRows} curve rows kept)`,
     );
-    return { model: restored.model, engine, curve, state, resumedFrom: found };
+    return { model: restored.model, engine, curve, state, resumedFrom: found, trainSample: [] };
   }
   const model = await options.initialModel();
   const state: TrainState = {
@@ -149,10 +187,29 @@ async function startSession(options: TrainOptions, createEngine: EngineFactory):
     lastLearningRate: learningRateAt(config.optimizer.learningRate, config.schedule, 0),
   };
   const engine = await createEngine(model, config.optimizer);
-  return { model, engine, curve: new CurveLog(curvePath, null), state, resumedFrom: null };
+  return { model, engine, curve: new CurveLog(curvePath, null), state, resumedFrom: null, trainSample: [] };
 }
 
-/** Evaluates on the validation set, appends the curve row and resets the running training sums. */
+/** Validation (and training-sample) loss and accuracy of the current weights, as the run's config measures them. */
+async function measure(
+  options: TrainOptions,
+  session: Session,
+): Promise<{ val: Evaluation; train: Evaluation | null }> {
+  const { config, dataset } = options;
+  const { model, trainSample } = session;
+  const both = async () => ({
+    val: await evaluate(model, dataset, config.evalBatchSize),
+    train: trainSample.length > 0 ? await evaluateSample(model, trainSample) : null,
+  });
+  if (config.evaluation?.batchNorm !== 'precise') return both();
+  return withPreciseBatchNorm(
+    model,
+    trainSample.map((batch) => batch.x),
+    both,
+  );
+}
+
+/** Evaluates, appends the curve row and resets the running training sums. */
 async function writeEvaluation(
   options: TrainOptions,
   session: Session,
@@ -161,16 +218,18 @@ async function writeEvaluation(
 ): Promise<void> {
   const { runDir, config, dataset } = options;
   const { state } = session;
-  const result = await evaluate(session.model, dataset, config.evalBatchSize);
-  if (!Number.isFinite(result.loss))
+  const { val, train: sampled } = await measure(options, session);
+  if (!Number.isFinite(val.loss))
     throw new TrainingDivergedError(
-      `validation loss is ${result.loss} at step ${state.step} of '${runDir}': the model's outputs are no longer finite (training diverged). ` +
+      `validation loss is ${val.loss} at step ${state.step} of '${runDir}': the model's outputs are no longer finite (training diverged). ` +
         lastGoodCheckpointNote(runDir),
       state.step,
     );
   const r = state.running;
-  const trainLoss = r.steps > 0 ? r.lossSum / r.steps : null;
-  const trainAccuracy = r.examples > 0 ? r.correct / r.examples : null;
+  const runningLoss = r.steps > 0 ? r.lossSum / r.steps : null;
+  const runningAccuracy = r.examples > 0 ? r.correct / r.examples : null;
+  const trainLoss = sampled ? sampled.loss : runningLoss;
+  const trainAccuracy = sampled ? sampled.accuracy : runningAccuracy;
   const wallSeconds = elapsed();
   const row: CurveRow = {
     step: state.step,
@@ -178,10 +237,12 @@ async function writeEvaluation(
     epoch: state.images / dataset.numTrain,
     train_loss: trainLoss,
     train_acc: trainAccuracy,
-    val_loss: result.loss,
-    val_acc: result.accuracy,
+    val_loss: val.loss,
+    val_acc: val.accuracy,
     lr: state.lastLearningRate,
     wall_s: wallSeconds,
+    running_loss: runningLoss,
+    running_acc: runningAccuracy,
   };
   await session.curve.append(row);
   state.curveRows = session.curve.rowCount;
@@ -189,8 +250,8 @@ async function writeEvaluation(
   progress.evaluation({
     step: state.step,
     totalSteps: config.steps,
-    valLoss: result.loss,
-    valAccuracy: result.accuracy,
+    valLoss: val.loss,
+    valAccuracy: val.accuracy,
     trainLoss,
     trainAccuracy,
     learningRate: state.lastLearningRate,
@@ -257,6 +318,14 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const progress = options.progress ?? silentProgress;
   mkdirSync(runDir, { recursive: true });
   const session = await startSession(options, options.createEngine ?? localEngine);
+  const sampleExamples = config.evaluation?.trainSampleExamples ?? 0;
+  if (sampleExamples > 0) {
+    session.trainSample = await drawTrainSample(dataset, {
+      examples: sampleExamples,
+      batchSize: config.batchSize,
+      seed: config.evaluation?.sampleSeed ?? config.dataSeed + TRAIN_SAMPLE_SEED_OFFSET,
+    });
+  }
   const { state } = session;
   const resumedFrom = state.step;
   const sessionStart = performance.now();
@@ -295,6 +364,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     throw explainWasmHeapError(err);
   } finally {
     await batches.return?.(undefined);
+    disposeSample(session.trainSample);
   }
   progress.done();
   await session.engine.dispose();

@@ -1,0 +1,158 @@
+/**
+ * What an experiment's seeds say together: each method's curve as the mean over seeds with its min-max band, each
+ * method's numbers with their spread (final accuracy, minibatches to the teacher and to the teacher plus a margin,
+ * accuracy after a few minibatch counts), and the paper's claims checked over every seed.
+ */
+import type { SeedReading } from '../run-folder/seed-folders.ts';
+import type { RunDescription } from '../run-folder/experiment-manifest.ts';
+import type { CurveRow } from '../train/curve-log.ts';
+import type { AccuracyPoint, AccuracySeries } from './accuracy-chart.ts';
+import type { ClaimResult, ClaimSpec, CurvePoint, SeedCurves } from './paper-claims.ts';
+import { accuracyAfter, checkClaims, stepsToReach } from './paper-claims.ts';
+
+export const DEFAULT_CLAIM_MARGIN = 0.01;
+
+/** Mean, lowest and highest of some numbers; null when there are none. */
+export interface Spread {
+  mean: number;
+  min: number;
+  max: number;
+  /** How many seeds gave a number. */
+  n: number;
+}
+
+export function spread(values: readonly (number | null)[]): Spread | null {
+  const present = values.filter((v): v is number => v !== null && Number.isFinite(v));
+  if (present.length === 0) return null;
+  return {
+    mean: present.reduce((a, b) => a + b, 0) / present.length,
+    min: Math.min(...present),
+    max: Math.max(...present),
+    n: present.length,
+  };
+}
+
+/** Every run of the experiment, in the first seed's order, with those only later seeds have after them. */
+function runsOf(seeds: readonly SeedReading[]): RunDescription[] {
+  const seen = new Map<string, RunDescription>();
+  for (const { reading } of seeds)
+    for (const run of reading.manifest.runs) if (!seen.has(run.run)) seen.set(run.run, run);
+  return [...seen.values()];
+}
+
+function rowsOf(seed: SeedReading, run: string): readonly CurveRow[] {
+  return seed.reading.curves.find((c) => c.run.run === run)?.curve.rows ?? [];
+}
+
+/** The mean curve of `run` over the seeds that have it, at the steps every one of them evaluated. */
+function meanCurve(
+  seeds: readonly SeedReading[],
+  run: string,
+  pick: (row: CurveRow) => number | null,
+): AccuracyPoint[] {
+  const perSeed = seeds
+    .map((seed) => new Map(rowsOf(seed, run).flatMap((row) => (pick(row) === null ? [] : [[row.step, pick(row)!]]))))
+    .filter((byStep) => byStep.size > 0);
+  if (perSeed.length === 0) return [];
+  const steps = [...perSeed[0]!.keys()].filter((step) => perSeed.every((byStep) => byStep.has(step)));
+  return steps.map((step) => {
+    const s = spread(perSeed.map((byStep) => byStep.get(step)!))!;
+    return perSeed.length > 1 ? { step, accuracy: s.mean, low: s.min, high: s.max } : { step, accuracy: s.mean };
+  });
+}
+
+/** One series per run (the teacher's only when `withTeacher`), mean over seeds with a band when there are several. */
+export function seriesAcrossSeeds(
+  seeds: readonly SeedReading[],
+  pick: (row: CurveRow) => number | null,
+  withTeacher: boolean,
+): AccuracySeries[] {
+  return runsOf(seeds)
+    .filter((run) => withTeacher || run.role !== 'teacher')
+    .map((run) => ({ label: run.label, points: meanCurve(seeds, run.run, pick) }));
+}
+
+export interface MethodSummary {
+  run: string;
+  label: string;
+  role: string;
+  seeds: number[];
+  finalValAcc: Spread | null;
+  stepZeroValAcc: Spread | null;
+  /** Minibatches to each seed's teacher's final validation accuracy (null: not reached), per seed. */
+  stepsToTeacher: (number | null)[];
+  /** ... and to that accuracy plus the margin. */
+  stepsToTeacherPlusMargin: (number | null)[];
+  /** Validation accuracy after N minibatches, for a few N. */
+  accuracyAfter: { steps: number; accuracy: Spread | null }[];
+}
+
+const valCurve = (rows: readonly CurveRow[]): CurvePoint[] =>
+  rows.flatMap((row) => (row.val_acc === null ? [] : [{ step: row.step, accuracy: row.val_acc }]));
+
+function teacherRows(seed: SeedReading): readonly CurveRow[] {
+  const teacherRun = seed.reading.manifest.teacherRun;
+  return teacherRun === undefined ? [] : rowsOf(seed, teacherRun);
+}
+
+export function methodSummaries(seeds: readonly SeedReading[], margin: number): MethodSummary[] {
+  return runsOf(seeds).map((run) => {
+    const having = seeds.filter((seed) => rowsOf(seed, run.run).length > 0);
+    const curves = having.map((seed) => valCurve(rowsOf(seed, run.run)));
+    const targets = having.map((seed) => valCurve(teacherRows(seed)).at(-1)?.accuracy ?? null);
+    const reach = (extra: number) =>
+      run.role === 'teacher'
+        ? []
+        : curves.map((curve, i) => (targets[i] === null ? null : stepsToReach(curve, targets[i]! + extra)));
+    const lastStep = Math.max(0, ...curves.map((c) => c.at(-1)?.step ?? 0));
+    const marks = [...new Set([Math.round(lastStep / 4), Math.round(lastStep / 2), lastStep])].filter((n) => n > 0);
+    return {
+      run: run.run,
+      label: run.label,
+      role: run.role,
+      seeds: having.map((seed) => seed.seed ?? 0),
+      finalValAcc: spread(curves.map((c) => c.at(-1)?.accuracy ?? null)),
+      stepZeroValAcc: spread(curves.map((c) => c.find((p) => p.step === 0)?.accuracy ?? null)),
+      stepsToTeacher: reach(0),
+      stepsToTeacherPlusMargin: reach(margin),
+      accuracyAfter: marks.map((steps) => ({ steps, accuracy: spread(curves.map((c) => accuracyAfter(c, steps))) })),
+    };
+  });
+}
+
+/**
+ * A claim about a method that sweeps learning rates (`net2wider` with runs `net2wider@lr0.005`, ...) becomes one
+ * claim per rate, compared with the baselines at the same rate where they sweep too.
+ */
+export function expandClaims(specs: readonly ClaimSpec[], runNames: readonly string[]): ClaimSpec[] {
+  const names = new Set(runNames);
+  const at = (name: string, suffix: string) => (names.has(name + suffix) ? name + suffix : name);
+  return specs.flatMap((spec) => {
+    if (names.has(spec.run)) return [spec];
+    const suffixes = runNames.filter((n) => n.startsWith(`${spec.run}@`)).map((n) => n.slice(spec.run.length));
+    return suffixes.map((suffix): ClaimSpec => {
+      const run = spec.run + suffix;
+      if (spec.kind === 'converges-faster') return { ...spec, run, than: spec.than.map((t) => at(t, suffix)) };
+      if (spec.kind === 'ends-above') return { ...spec, run, than: at(spec.than, suffix) };
+      return { ...spec, run };
+    });
+  });
+}
+
+export function claimsAcrossSeeds(seeds: readonly SeedReading[], margin: number): ClaimResult[] {
+  const specs = seeds[0]?.reading.manifest.claims ?? [];
+  if (specs.length === 0) return [];
+  const curves: SeedCurves[] = seeds.map((seed) => ({
+    seed: seed.seed ?? 0,
+    teacher: valCurve(teacherRows(seed)),
+    runs: new Map(seed.reading.curves.map(({ run, curve }) => [run.run, valCurve(curve.rows)])),
+  }));
+  return checkClaims(
+    expandClaims(
+      specs,
+      runsOf(seeds).map((r) => r.run),
+    ),
+    curves,
+    { margin },
+  );
+}
