@@ -8,6 +8,7 @@ import * as tf from '@tensorflow/tfjs';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic, writeJsonAtomic } from '../io/atomic-file.ts';
+import { fileSize, readFileRange } from '../io/chunked-read.ts';
 import { loadModel, saveModel } from '../models/model-files.ts';
 
 export const CHECKPOINT_DIR = 'checkpoint';
@@ -78,10 +79,11 @@ async function writeOptimizerSlots(dir: string, slots: OptimizerSlot[]): Promise
     const values = await tensor.data();
     const bytes = Buffer.from(values.buffer, values.byteOffset, values.byteLength);
     manifest.push({ name, shape: tensor.shape, dtype: tensor.dtype, byteOffset: offset });
-    chunks.push(Buffer.from(bytes));
+    chunks.push(bytes);
     offset += bytes.length;
   }
-  writeFileAtomic(join(dir, 'optimizer.bin'), Buffer.concat(chunks));
+  // Written piece by piece, never joined: the larger students' optimizer state passes 2 GiB (see io/atomic-file.ts).
+  writeFileAtomic(join(dir, 'optimizer.bin'), chunks);
   writeJsonAtomic(join(dir, 'optimizer.json'), { slots: manifest });
 }
 
@@ -118,15 +120,15 @@ function readOptimizerSlots(dir: string): OptimizerSlot[] {
   if (!existsSync(jsonPath) || !existsSync(binPath))
     throw new Error(`checkpoint '${dir}' lacks optimizer.json or optimizer.bin`);
   const { slots } = JSON.parse(readFileSync(jsonPath, 'utf8')) as { slots: OptimizerManifestEntry[] };
-  const bin = readFileSync(binPath);
+  const size = fileSize(binPath);
   return slots.map((entry) => {
     const count = entry.shape.reduce((a, b) => a * b, 1);
     const end = entry.byteOffset + count * 4;
-    if (end > bin.length)
-      throw new Error(
-        `'${binPath}' is truncated: slot '${entry.name}' needs bytes up to ${end}, file has ${bin.length}`,
-      );
-    const copy = new Uint8Array(bin.subarray(entry.byteOffset, end)).buffer;
+    if (end > size)
+      throw new Error(`'${binPath}' is truncated: slot '${entry.name}' needs bytes up to ${end}, file has ${size}`);
+    // One positional read per slot: a file over 2 GiB is never read whole (readFileSync refuses it).
+    const bytes = readFileRange(binPath, entry.byteOffset, count * 4);
+    const copy = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength);
     const values = entry.dtype === 'int32' ? new Int32Array(copy) : new Float32Array(copy);
     return { name: entry.name, tensor: tf.tensor(values, entry.shape, entry.dtype) };
   });
