@@ -384,15 +384,18 @@ test(
   'Net2NetBatchNormTraining and its gradient equal the tf.moments + tf.batchNorm composite on cpu',
   opts,
   async () => {
-    for (const shape of [
-      [4, 5, 3, 6],
-      [16, 6],
-      [2, 7, 7, 3],
-    ]) {
+    // [shape, spread, shift]: the last case has |mean| >> std.
+    const cases: [number[], number, number][] = [
+      [[4, 5, 3, 6], 2, 0.5],
+      [[16, 6], 2, 0.5],
+      [[2, 7, 7, 3], 2, 0.5],
+      [[8, 2, 2, 6], 0.1, 30],
+    ];
+    for (const [shape, spread, shift] of cases) {
       const channels = shape[shape.length - 1]!;
       const epsilon = 1e-3;
       const inputs = () => ({
-        x: r(shape, 111, 2).add(0.5),
+        x: r(shape, 111, spread).add(shift),
         scale: r([channels], 112).add(1),
         offset: r([channels], 113),
       });

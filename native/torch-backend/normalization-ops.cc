@@ -19,15 +19,14 @@ void batchNorm(const Args& a, Result& r) {
   r.add(y);
 }
 
-// Per-channel sums over the rows of a [rows, C] float32 array, in double, one partial per thread.
+// Per-channel sums of term(index, channel) over the elements of [rows, C] arrays, in double, one partial per thread.
 template <typename F>
-std::vector<double> channelSums(const float* x, int64_t rows, int64_t channels, F&& term) {
+std::vector<double> channelSums(int64_t rows, int64_t channels, F&& term) {
   std::vector<double> partial(static_cast<size_t>(at::get_num_threads() * channels), 0.0);
   at::parallel_for(0, rows, std::max<int64_t>(1, 16384 / channels), [&](int64_t begin, int64_t end) {
     double* acc = partial.data() + at::get_thread_num() * channels;
     for (int64_t i = begin; i < end; i++) {
-      const float* row = x + i * channels;
-      for (int64_t c = 0; c < channels; c++) acc[c] += term(row[c], c);
+      for (int64_t c = 0; c < channels; c++) acc[c] += term(i * channels + c, c);
     }
   });
   std::vector<double> total(static_cast<size_t>(channels), 0.0);
@@ -53,10 +52,10 @@ void bnTraining(const Args& a, Result& r) {
   }
   int64_t count = rows.size(0);
   const float* px = rows.data_ptr<float>();
-  std::vector<double> mean = channelSums(px, count, channels, [](float v, int64_t) { return static_cast<double>(v); });
+  std::vector<double> mean = channelSums(count, channels, [&](int64_t i, int64_t) { return double{px[i]}; });
   for (double& m : mean) m /= static_cast<double>(count);
-  std::vector<double> variance = channelSums(px, count, channels, [&](float v, int64_t c) {
-    double d = static_cast<double>(v) - mean[c];
+  std::vector<double> variance = channelSums(count, channels, [&](int64_t i, int64_t c) {
+    double d = double{px[i]} - mean[c];
     return d * d;
   });
   at::Tensor meanOut = at::empty({channels}, rows.options());
@@ -84,19 +83,56 @@ void bnTraining(const Args& a, Result& r) {
   r.add(varianceOut);
 }
 
-// bnTrainingGrad(dy, x, scale, mean, variance, epsilon) -> dx, dScale, dOffset (the batch's statistics).
+// bnTrainingGrad(dy, x, scale, mean, variance, epsilon) -> dx, dScale, dOffset through the batch's statistics. With
+// N rows and xhat = (x - mean) * invStd: dOffset = sum(dy), dScale = sum(dy * xhat), and
+// dx = scale * invStd * (dy - dOffset / N - xhat * dScale / N); sums in double, dx in one pass.
 void bnTrainingGrad(const Args& a, Result& r) {
   const at::Tensor& x = a.tensor(1);
-  int64_t channels = x.size(-1);
-  at::Tensor rows = x.reshape({-1, channels});
-  at::Tensor dRows = a.tensor(0).reshape({-1, channels});
   double epsilon = a.number(5);
-  at::Tensor invStd = at::rsqrt(a.tensor(4) + epsilon);
-  auto grads = at::native_batch_norm_backward(dRows, rows, a.tensor(2), c10::nullopt, c10::nullopt, a.tensor(3), invStd,
-                                              true, epsilon, {true, true, true});
-  r.add(std::get<0>(grads).reshape(x.sizes()));
-  r.add(std::get<1>(grads));
-  r.add(std::get<2>(grads));
+  int64_t channels = x.size(-1);
+  at::Tensor rows = x.reshape({-1, channels}).contiguous();
+  at::Tensor dRows = a.tensor(0).reshape({-1, channels}).contiguous();
+  at::Tensor scale = a.tensor(2).contiguous(), mean = a.tensor(3).contiguous(), variance = a.tensor(4).contiguous();
+  if (rows.scalar_type() != at::kFloat || !rows.device().is_cpu() || rows.size(0) == 0) {
+    auto grads = at::native_batch_norm_backward(dRows, rows, scale, c10::nullopt, c10::nullopt, mean,
+                                                at::rsqrt(variance + epsilon), true, epsilon, {true, true, true});
+    r.add(std::get<0>(grads).reshape(x.sizes()));
+    r.add(std::get<1>(grads));
+    r.add(std::get<2>(grads));
+    return;
+  }
+  int64_t count = rows.size(0);
+  const float *px = rows.data_ptr<float>(), *pdy = dRows.data_ptr<float>();
+  const float *pmean = mean.data_ptr<float>(), *pvar = variance.data_ptr<float>(), *pscale = scale.data_ptr<float>();
+  std::vector<double> dOffset = channelSums(count, channels, [&](int64_t i, int64_t) { return double{pdy[i]}; });
+  std::vector<double> dyCentered = channelSums(count, channels, [&](int64_t i, int64_t c) {
+    return double{pdy[i]} * (double{px[i]} - double{pmean[c]});
+  });
+  at::Tensor dScaleOut = at::empty({channels}, rows.options()), dOffsetOut = at::empty({channels}, rows.options());
+  std::vector<float> k1(channels), k2(channels), k3(channels);
+  for (int64_t c = 0; c < channels; c++) {
+    double invStd = 1.0 / std::sqrt(double{pvar[c]} + epsilon);
+    double dScale = dyCentered[c] * invStd;
+    dScaleOut.data_ptr<float>()[c] = static_cast<float>(dScale);
+    dOffsetOut.data_ptr<float>()[c] = static_cast<float>(dOffset[c]);
+    double gain = double{pscale[c]} * invStd;
+    k1[c] = static_cast<float>(gain);
+    k2[c] = static_cast<float>(-gain * invStd * dScale / static_cast<double>(count));
+    k3[c] = static_cast<float>(-gain * dOffset[c] / static_cast<double>(count));
+  }
+  at::Tensor dx = at::empty_like(rows);
+  float* pdx = dx.data_ptr<float>();
+  at::parallel_for(0, count, std::max<int64_t>(1, 16384 / channels), [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; i++) {
+      const int64_t row = i * channels;
+      for (int64_t c = 0; c < channels; c++) {
+        pdx[row + c] = k1[c] * pdy[row + c] + (k2[c] * (px[row + c] - pmean[c]) + k3[c]);
+      }
+    }
+  });
+  r.add(dx.reshape(x.sizes()));
+  r.add(dScaleOut);
+  r.add(dOffsetOut);
 }
 
 // rmsProp(value, ms, mom, gradient, learningRate, decay, momentum, epsilon) -> value', ms', mom'
