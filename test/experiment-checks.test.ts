@@ -8,6 +8,7 @@ import { runExperiment } from '../src/experiment/run-experiment.ts';
 import type { ExperimentOptions } from '../src/experiment/options.ts';
 import { EXPERIMENTS } from '../experiments/registry.ts';
 import { PRESETS } from '../experiments/presets.ts';
+import { smokeOptions } from './experiment-fixtures.ts';
 import { readTransformFile } from '../src/run-folder/transform-file.ts';
 
 await selectBackend('wasm', () => {});
@@ -15,19 +16,8 @@ await selectBackend('wasm', () => {});
 const root = mkdtempSync(join(tmpdir(), 'net2net-checks-'));
 process.on('exit', () => rmSync(root, { recursive: true, force: true }));
 
-const options = (out: string, extra: Partial<ExperimentOptions> = {}): ExperimentOptions => ({
-  experiment: EXPERIMENTS.wider,
-  preset: PRESETS.smoke,
-  backend: 'wasm',
-  resume: false,
-  seed: 1,
-  out: join(root, out),
-  cacheDir: join(root, 'cache'),
-  progress: false,
-  figures: false,
-  log: () => {},
-  ...extra,
-});
+const options = (out: string, extra: Partial<ExperimentOptions> = {}): ExperimentOptions =>
+  smokeOptions(root, out, { figures: false, ...extra });
 
 test('a Net2Net student that loses the function stops the run with the numbers; transform.json keeps them', async () => {
   const randomPad = EXPERIMENTS.wider.methods.find((m) => m.run === 'random-pad')!;

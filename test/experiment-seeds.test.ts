@@ -6,8 +6,7 @@ import { join } from 'node:path';
 import { selectBackend } from '../src/backend/backend.ts';
 import { runExperimentSeeds } from '../src/experiment/run-seeds.ts';
 import type { ExperimentOptions } from '../src/experiment/options.ts';
-import { EXPERIMENTS } from '../experiments/registry.ts';
-import { PRESETS } from '../experiments/presets.ts';
+import { smokeOptions } from './experiment-fixtures.ts';
 import { readFiguresSummary } from '../src/run-folder/experiment-summary.ts';
 import { readCurveFile } from '../src/train/curve-log.ts';
 import type { CurveRow } from '../src/train/curve-log.ts';
@@ -17,18 +16,8 @@ await selectBackend('wasm', () => {});
 const root = mkdtempSync(join(tmpdir(), 'net2net-seeds-'));
 process.on('exit', () => rmSync(root, { recursive: true, force: true }));
 
-const options = (out: string, extra: Partial<ExperimentOptions> = {}): ExperimentOptions => ({
-  experiment: EXPERIMENTS.wider,
-  preset: PRESETS.smoke,
-  backend: 'wasm',
-  resume: false,
-  seed: 1,
-  out: join(root, out),
-  cacheDir: join(root, 'cache'),
-  progress: false,
-  log: () => {},
-  ...extra,
-});
+const options = (out: string, extra: Partial<ExperimentOptions> = {}): ExperimentOptions =>
+  smokeOptions(root, out, extra);
 const withoutWall = (rows: CurveRow[]) => rows.map(({ wall_s: _wall, ...rest }) => rest);
 const RUNS = ['teacher', 'net2wider', 'random-pad', 'random-init', 'teacher-continued'];
 
