@@ -8,15 +8,23 @@ const series = (label: string, f: (s: number) => number): AccuracySeries => ({
   points: steps.map((step) => ({ step, accuracy: f(step) })),
 });
 
-test('teacher label: right above by default, moved to where no curve passes', () => {
-  assert.deepEqual(placeTeacherLabel([series('low', () => 0.2)], 0.75, [0, 1]), { along: 'right', side: 'above' });
+test('teacher label: beside its line where that hides no curve, else in the clearest free space', () => {
+  assert.deepEqual(placeTeacherLabel([series('low', () => 0.2)], 0.75, [0, 1]), {
+    along: 'right',
+    y: 0.75,
+    baseline: 'bottom',
+  });
   // A student just above the teacher's line everywhere, a baseline just below it on the right half.
   const student = series('student', () => 0.77);
   const baseline = series('baseline', (s) => (s >= 100 ? 0.73 : 0.2));
-  const place = placeTeacherLabel([student, baseline], 0.75, [0, 1]);
-  assert.deepEqual(place, { along: 'left', side: 'below' });
+  assert.deepEqual(placeTeacherLabel([student, baseline], 0.75, [0, 1]), { along: 'left', y: 0.75, baseline: 'top' });
+  // Curves on both sides of the line all along (the default wider figure): the label moves to empty space.
+  const below = series('below', () => 0.73);
+  const free = placeTeacherLabel([series('above', () => 0.77), below], 0.75, [0, 1], 40);
+  assert.equal(free.baseline, 'middle');
+  assert.ok(Math.abs(free.y - 0.75) > 0.05, `away from the line: ${JSON.stringify(free)}`);
   // Label boxes may not leave the plot: a teacher at the top of the range goes below.
-  assert.equal(placeTeacherLabel([], 0.995, [0.5, 1]).side, 'below');
+  assert.equal(placeTeacherLabel([], 0.995, [0.5, 1]).baseline, 'top');
 });
 
 test('several seeds draw a min-max band per method; one seed draws none; the caption is the subtitle', () => {

@@ -50,58 +50,89 @@ export interface AccuracyChartInput {
   teacher: { label: string; accuracy: number } | null;
 }
 
-/** Where the teacher's label goes: a corner of the plot along the teacher's line, above or below it. */
+/**
+ * Where the teacher's label goes: `y` is the accuracy its text is anchored at and `baseline` how the text sits on it.
+ * Beside the teacher's line ('bottom': just above it, 'top': just below) when that hides no curve, else in the
+ * emptiest free space of the plot (the legend already names the dashed line).
+ */
 export interface LabelPlacement {
   along: 'left' | 'middle' | 'right';
-  side: 'above' | 'below';
+  y: number;
+  baseline: 'bottom' | 'top' | 'middle';
 }
 
-const LABEL_WIDTH_FRACTION = 0.4;
-const LABEL_HEIGHT_FRACTION = 0.07;
+const PLOT_WIDTH = 560;
+const PLOT_HEIGHT = 340;
+/** DejaVu Sans at 11 px: about 6.6 px a character; a line is about 14 px high. */
+const CHAR_WIDTH = 6.6;
+const LINE_HEIGHT = 14;
+const FREE_ROWS = [0.08, 0.2, 0.35, 0.5, 0.65, 0.8, 0.92];
 
 /** A series' value at `step`, linearly between evaluations; null outside its range. */
-function valueAt(points: readonly AccuracyPoint[], step: number): number | null {
+function valueAt(points: readonly AccuracyPoint[], step: number, pick: (p: AccuracyPoint) => number): number | null {
   for (let i = 1; i < points.length; i++) {
     const [a, b] = [points[i - 1]!, points[i]!];
     if (step >= a.step && step <= b.step) {
       const t = b.step === a.step ? 0 : (step - a.step) / (b.step - a.step);
-      return a.accuracy + t * (b.accuracy - a.accuracy);
+      return pick(a) + t * (pick(b) - pick(a));
     }
   }
-  return points.length === 1 && points[0]!.step === step ? points[0]!.accuracy : null;
+  return points.length === 1 && points[0]!.step === step ? pick(points[0]!) : null;
 }
 
 /**
- * The placement whose label box (about 40% of the width, 7% of the height, beside the teacher's line) is crossed
- * by the fewest curve samples and band edges; ties keep the earlier candidate (right above first, as is usual).
+ * The placement whose label box (sized from the text) is crossed by the fewest samples of the curves and of their
+ * bands' edges: beside the line if some spot there is clear, else the clearest free spot; ties keep the earlier
+ * candidate (right before left before middle; above before below; lower free rows first).
  */
 export function placeTeacherLabel(
   series: readonly AccuracySeries[],
   teacherAccuracy: number,
   yDomain: [number, number],
+  labelChars = 30,
 ): LabelPlacement {
   const steps = series.flatMap((s) => s.points.map((p) => p.step));
   const [xMin, xMax] = steps.length ? [Math.min(0, ...steps), Math.max(...steps)] : [0, 1];
-  const height = (yDomain[1] - yDomain[0]) * LABEL_HEIGHT_FRACTION;
-  const candidates: LabelPlacement[] = (['right', 'left', 'middle'] as const).flatMap((along) =>
-    (['above', 'below'] as const).map((side) => ({ along, side })),
-  );
-  const intrusions = ({ along, side }: LabelPlacement): number => {
-    const start = { left: 0, middle: (1 - LABEL_WIDTH_FRACTION) / 2, right: 1 - LABEL_WIDTH_FRACTION }[along];
-    const [low, high] =
-      side === 'above' ? [teacherAccuracy, teacherAccuracy + height] : [teacherAccuracy - height, teacherAccuracy];
-    const outside = side === 'above' ? high > yDomain[1] : low < yDomain[0];
-    let count = outside ? 1e6 : 0;
+  const span = yDomain[1] - yDomain[0];
+  const width = Math.min(1, (labelChars * CHAR_WIDTH + 8) / PLOT_WIDTH);
+  const height = (span * (LINE_HEIGHT + 3)) / PLOT_HEIGHT;
+  const alongs = ['right', 'left', 'middle'] as const;
+  const box = (place: LabelPlacement): [number, number] =>
+    place.baseline === 'bottom'
+      ? [place.y, place.y + height]
+      : place.baseline === 'top'
+        ? [place.y - height, place.y]
+        : [place.y - height / 2, place.y + height / 2];
+  const intrusions = (place: LabelPlacement): number => {
+    const [low, high] = box(place);
+    if (low < yDomain[0] || high > yDomain[1]) return Infinity;
+    const start = { left: 0, middle: (1 - width) / 2, right: 1 - width }[place.along];
+    let count = place.baseline === 'middle' && teacherAccuracy >= low && teacherAccuracy <= high ? 1 : 0;
     for (let k = 0; k <= 40; k++) {
-      const step = xMin + (xMax - xMin) * (start + (LABEL_WIDTH_FRACTION * k) / 40);
-      for (const s of series) {
-        const y = valueAt(s.points, step);
-        if (y !== null && y >= low && y <= high) count++;
-      }
+      const step = xMin + (xMax - xMin) * (start + (width * k) / 40);
+      for (const s of series)
+        for (const pick of [
+          (p: AccuracyPoint) => p.accuracy,
+          (p: AccuracyPoint) => p.low ?? p.accuracy,
+          (p: AccuracyPoint) => p.high ?? p.accuracy,
+        ]) {
+          const y = valueAt(s.points, step, pick);
+          if (y !== null && y >= low && y <= high) count++;
+        }
     }
     return count;
   };
-  return candidates.reduce((best, c) => (intrusions(c) < intrusions(best) ? c : best));
+  const beside = alongs.flatMap((along) =>
+    (['bottom', 'top'] as const).map((baseline): LabelPlacement => ({ along, y: teacherAccuracy, baseline })),
+  );
+  const free = FREE_ROWS.flatMap((row) =>
+    alongs.map((along): LabelPlacement => ({ along, y: yDomain[0] + row * span, baseline: 'middle' })),
+  );
+  const best = (candidates: LabelPlacement[]) => candidates.reduce((a, b) => (intrusions(b) < intrusions(a) ? b : a));
+  const besideBest = best(beside);
+  if (intrusions(besideBest) === 0) return besideBest;
+  const freeBest = best(free);
+  return intrusions(freeBest) < intrusions(besideBest) ? freeBest : besideBest;
 }
 
 /** The y range: the data's, padded a little (so equal values still get an axis), within [0, 1]. */
@@ -124,7 +155,8 @@ function teacherLayers(
   legendAndScale: LegendAndScale,
 ): Layers {
   const domainOfY = 'domain' in yScale ? yScale.domain : ([0, 1] as [number, number]);
-  const place = placeTeacherLabel(series, teacher.accuracy, domainOfY);
+  const caption = `${teacher.label}: ${(teacher.accuracy * 100).toFixed(2)}%`;
+  const place = placeTeacherLabel(series, teacher.accuracy, domainOfY, caption.length);
   const labelX = {
     left: { x: 0, align: 'left', dx: 4 },
     middle: { x: 'width', align: 'center', dx: 0 },
@@ -134,7 +166,8 @@ function teacherLayers(
     {
       method: teacher.label,
       accuracy: teacher.accuracy,
-      caption: `${teacher.label}: ${(teacher.accuracy * 100).toFixed(2)}%`,
+      labelY: place.y,
+      caption,
     },
   ];
   return [
@@ -150,14 +183,14 @@ function teacherLayers(
         type: 'text' as const,
         ...(place.along === 'middle' ? { x: { expr: 'width / 2' } } : { x: labelX.x as 0 | 'width' }),
         align: labelX.align as 'left' | 'center' | 'right',
-        baseline: place.side === 'above' ? ('bottom' as const) : ('top' as const),
+        baseline: place.baseline,
         dx: labelX.dx,
-        dy: place.side === 'above' ? -3 : 3,
+        dy: { bottom: -3, top: 3, middle: 0 }[place.baseline],
         fontSize: 11,
         ...(halo ? { stroke: 'white', strokeWidth: 4, strokeOpacity: 0.9, strokeJoin: 'round' as const } : {}),
       },
       encoding: {
-        y: { field: 'accuracy', type: 'quantitative' as const },
+        y: { field: 'labelY', type: 'quantitative' as const },
         text: { field: 'caption', type: 'nominal' as const },
         color: { value: TEACHER_COLOUR },
       },
