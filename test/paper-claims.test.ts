@@ -43,6 +43,13 @@ test('wider claims hold on curves where they hold, in every seed', () => {
   assert.match(faster!.evidence[0]!, /seed 1: to 71\.0%: net2wider 10, random-pad 20, random-init never/);
 });
 
+test('starts-at-teacher: a gap of exactly the tolerance (one image in 1,000) holds, one more does not', () => {
+  const seed = (first: number) => widerSeed(1, { net2wider: curve([0, first], [10, 0.9]) });
+  const teacherAt = (acc: number): SeedCurves => ({ ...seed(0.866), teacher: curve([0, 0.1], [20, acc]) });
+  assert.equal(checkClaims([WIDER[0]!], [teacherAt(0.867)])[0]!.held, true);
+  assert.equal(checkClaims([WIDER[0]!], [teacherAt(0.868)])[0]!.held, false);
+});
+
 test('wider claims fail: a student that starts below the teacher; one seed where random pad is as fast', () => {
   const dipped = widerSeed(2, { net2wider: curve([0, 0.69], [10, 0.715], [20, 0.73]) });
   assert.equal(checkClaims(WIDER, [widerSeed(1), dipped])[0]!.held, false);
