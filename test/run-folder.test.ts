@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { summaryMarkdown } from '../src/figures/summary-table.ts';
+import { figuresSummaryMarkdown } from '../src/figures/summary-table.ts';
 import { readExperimentManifest, writeExperimentManifest } from '../src/run-folder/experiment-manifest.ts';
 import { readFiguresSummary } from '../src/run-folder/experiment-summary.ts';
 import type { RunConfig } from '../src/run-folder/run-config.ts';
@@ -93,5 +93,5 @@ for (const experiment of ['wider', 'deeper'])
     const summary = readFiguresSummary(dir);
     assert.ok(summary !== null);
     assert.equal(summary.experiment, experiment);
-    assert.equal(summaryMarkdown(summary), readFileSync(join(dir, 'summary.md'), 'utf8'));
+    assert.equal(figuresSummaryMarkdown(summary), readFileSync(join(dir, 'summary.md'), 'utf8'));
   });

@@ -22,7 +22,7 @@ import type { CurveRow } from '../train/curve-log.ts';
 import { accuracyChartSpec } from './accuracy-chart.ts';
 import { renderPng, renderSvg } from './chart-render.ts';
 import { figureFonts } from './figure-fonts.ts';
-import { summaryMarkdown } from './summary-table.ts';
+import { figuresSummaryMarkdown } from './summary-table.ts';
 
 export interface DrawExperimentOptions {
   log?: (line: string) => void;
@@ -151,12 +151,13 @@ export async function drawExperimentFigures(
   const claimMargin = manifest.claimMargin ?? DEFAULT_CLAIM_MARGIN;
   const methods = methodSummaries(seeds, claimMargin);
   const claims = claimsAcrossSeeds(seeds, claimMargin);
-  const markdown = summaryMarkdown(summary, { seeds: seeds.map((s) => s.seed), methods, claims, claimMargin });
   const markdownPath = join(figuresDir, 'summary.md');
   const jsonPath = join(figuresDir, 'summary.json');
   files.push(markdownPath, jsonPath);
+  const figuresSummary = { ...summary, files, seeds: seeds.map((s) => s.seed), methods, claims, claimMargin };
+  const markdown = figuresSummaryMarkdown(figuresSummary);
   writeFileAtomic(markdownPath, markdown);
-  writeFiguresSummary(dir, { ...summary, files, seeds: seeds.map((s) => s.seed), methods, claims, claimMargin });
+  writeFiguresSummary(dir, figuresSummary);
   for (const file of files) log(`figures: wrote ${file}`);
   return { files, summaryMarkdown: markdown, summary };
 }

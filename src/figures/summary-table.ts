@@ -1,5 +1,5 @@
 /** The experiment's summary as a markdown table: one row per run, the teacher first. */
-import type { ExperimentSummary } from '../run-folder/experiment-summary.ts';
+import type { ExperimentSummary, FiguresSummary } from '../run-folder/experiment-summary.ts';
 import type { RunStatistics, TeacherReference } from '../run-folder/run-statistics.ts';
 import type { ClaimResult } from './paper-claims.ts';
 import type { MethodSummary, Spread } from './seed-statistics.ts';
@@ -84,6 +84,13 @@ function claimsSection(claims: readonly ClaimResult[]): string[] {
     for (const line of claim.evidence) lines.push(`  - ${escapeCell(line)}`);
   }
   return lines;
+}
+
+/** The markdown of a figures folder's summary.json: the runs' table, and the sections over seeds when it has them. */
+export function figuresSummaryMarkdown(summary: FiguresSummary): string {
+  const { seeds, methods, claims, claimMargin } = summary;
+  if (seeds === undefined || methods === undefined) return summaryMarkdown(summary);
+  return summaryMarkdown(summary, { seeds, methods, claims: claims ?? [], claimMargin: claimMargin ?? 0.01 });
 }
 
 export function summaryMarkdown(summary: ExperimentSummary, sections?: SeedSections): string {
