@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { expandClaims } from '../src/figures/seed-statistics.ts';
 import {
   accuracyAfter,
   checkClaims,
@@ -92,4 +93,22 @@ test('explore claims: ahead of the from-scratch curve, ends above the teacher tr
     checkClaims(specs, [missing]).map((r) => r.held),
     [null, null],
   );
+});
+
+test('a claim about a method that sweeps learning rates becomes one claim per rate, against baselines at that rate', () => {
+  const runs = [
+    'teacher',
+    'net2wider@lr0.002',
+    'net2wider@lr0.01',
+    'random-pad@lr0.002',
+    'random-pad@lr0.01',
+    'random-init',
+  ];
+  assert.deepEqual(expandClaims(WIDER, runs), [
+    { kind: 'starts-at-teacher', run: 'net2wider@lr0.002' },
+    { kind: 'starts-at-teacher', run: 'net2wider@lr0.01' },
+    { kind: 'converges-faster', run: 'net2wider@lr0.002', than: ['random-pad@lr0.002', 'random-init'] },
+    { kind: 'converges-faster', run: 'net2wider@lr0.01', than: ['random-pad@lr0.01', 'random-init'] },
+  ]);
+  assert.deepEqual(expandClaims(WIDER, ['net2wider', 'random-pad', 'random-init']), WIDER);
 });
