@@ -260,6 +260,7 @@ test('one usage error class: every command exits with status 2 and names the bad
     ['data', ['make-folder', join(root, 'f'), '--classes', '0'], /--classes '0' is invalid/],
     ['models', ['summary', 'inception-bn', '--seed', '-2'], /--seed '-2' is invalid: expected an integer >= 0/],
     ['experiment', ['wider', '--noise', 'loud'], /--noise 'loud' is invalid: accepted values are zero-sum, none/],
+    ['experiment', ['wider', '--bn-momentum', '1.5'], /--bn-momentum '1.5' is invalid: expected a number in \(0, 1\)/],
     ['experiment', ['wider', '--student-lr', '0.01,-1'], /--student-lr '-1' is invalid/],
     ['experiment', ['wider', '--val-labels', join(root, 'none.txt')], /--val-labels '.*none\.txt' does not exist/],
   ];
@@ -269,4 +270,25 @@ test('one usage error class: every command exits with status 2 and names the bad
     assert.equal(status, 2, `${script} ${args.join(' ')}: ${stderr}`);
     assert.match(stderr, pattern, script);
   });
+});
+
+test('BatchNorm momentum is a preset setting: absent, the builders keep 0.99; set, every BatchNorm layer has it', () => {
+  const momenta = (options: ModelOptions) => {
+    const model = buildModel('inception-bn-small', { ...options, inputShape: [12, 12, 1], classes: 4, width: 0.1 });
+    const values = new Set(
+      model.layers
+        .filter((l) => l.getClassName() === 'BatchNormalization')
+        .map((l) => (l.getConfig() as { momentum: number }).momentum),
+    );
+    model.dispose();
+    return [...values];
+  };
+  const plain = planExperiment(input('wider'));
+  assert.equal('batchNormMomentum' in plain.teacher.model.options, false, 'configs (and cache keys) unchanged');
+  assert.deepEqual(momenta(plain.teacher.model.options), [0.99]);
+  const preset = resolvePreset(PRESETS.smoke, { batchNormMomentum: 0.9 });
+  const tuned = planExperiment({ ...input('wider'), preset });
+  for (const run of [tuned.teacher, ...tuned.students]) assert.equal(run.model.options.batchNormMomentum, 0.9, run.run);
+  assert.deepEqual(momenta(tuned.teacher.model.options), [0.9]);
+  assert.throws(() => buildModel('inception-bn-small', { batchNormMomentum: 1 }), /batchNormMomentum = 1 is invalid/);
 });

@@ -82,6 +82,10 @@ function experimentOptions(y: Argv) {
       describe: "accuracy above the teacher's that the converges-faster claim asks for (default 0.01)",
       type: 'string',
     })
+    .option('bn-momentum', {
+      describe: "BatchNorm moving-average momentum of the built networks, in (0, 1) (default: the preset's, 0.99)",
+      type: 'string',
+    })
     .option('allow-cpu', {
       describe: 'run a GPU-sized preset (paper) on a CPU anyway',
       type: 'boolean',
@@ -121,6 +125,7 @@ async function toOptions(args: ExperimentArgs): Promise<ExperimentOptions> {
       imageSize: integerArgument('image-size', args['image-size']),
       limitTrain: integerArgument('limit-train', args['limit-train']),
       limitVal: integerArgument('limit-val', args['limit-val']),
+      batchNormMomentum: momentumArgument(args['bn-momentum']),
       studentLearningRates: listArgument('student-lr', args['student-lr'])?.map((rate) =>
         positiveNumberArgument('student-lr', rate)!,
       ),
@@ -140,6 +145,14 @@ async function toOptions(args: ExperimentArgs): Promise<ExperimentOptions> {
     only: listArgument('runs', args.runs),
     figures: args.figures,
   };
+}
+
+/** --bn-momentum: a number in (0, 1). */
+function momentumArgument(given: string | undefined): number | undefined {
+  const value = positiveNumberArgument('bn-momentum', given);
+  if (value !== undefined && value >= 1)
+    throw new UsageError(`--bn-momentum '${given}' is invalid: expected a number in (0, 1)`);
+  return value;
 }
 
 /** --noise: 'zero-sum', 'none' or a Gaussian scale > 0. */

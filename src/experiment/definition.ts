@@ -49,6 +49,8 @@ export interface Preset {
    * run each at the teacher's rate x their multiplier.
    */
   studentLearningRates?: number[];
+  /** BatchNormalization momentum of every built network (default TensorFlow.js's 0.99). */
+  batchNormMomentum?: number;
   /** Sized for a GPU: refused on a CPU backend unless --allow-cpu. */
   needsGpu?: boolean;
 }
@@ -68,6 +70,7 @@ export type PresetOverrides = Partial<
     | 'limitTrain'
     | 'limitVal'
     | 'studentLearningRates'
+    | 'batchNormMomentum'
   >
 >;
 

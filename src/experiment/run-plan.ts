@@ -158,6 +158,7 @@ export function planExperiment(input: PlanInput): ExperimentPlan {
       inputShape: [...input.inputShape] as [number, number, number],
       classes: input.classes,
       seed,
+      ...(preset.batchNormMomentum === undefined ? {} : { batchNormMomentum: preset.batchNormMomentum }),
     },
   });
   const teacher: PlannedRun = {

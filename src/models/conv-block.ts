@@ -17,6 +17,8 @@ import { batchNormalization } from './batch-norm-layer.ts';
 export interface BlockContext {
   /** Base seed for reproducible initialization; undefined = unseeded. */
   readonly seed: number | undefined;
+  /** BatchNormalization momentum of the moving averages; undefined = TensorFlow.js's 0.99. */
+  readonly batchNormMomentum?: number;
 }
 
 export interface ConvBlockSpec {
@@ -58,7 +60,8 @@ export function convBlock(ctx: BlockContext, x: tf.SymbolicTensor, spec: ConvBlo
     useBias: false,
     kernelInitializer: kernelInitializer(ctx, spec.name),
   });
-  const bn = batchNormalization({ name: `${spec.name}/bn`, axis: -1 });
+  const momentum = ctx.batchNormMomentum === undefined ? {} : { momentum: ctx.batchNormMomentum };
+  const bn = batchNormalization({ name: `${spec.name}/bn`, axis: -1, ...momentum });
   const relu = tf.layers.reLU({ name: `${spec.name}/relu` });
   return relu.apply(bn.apply(conv.apply(x))) as tf.SymbolicTensor;
 }

@@ -13,6 +13,8 @@ export interface FamilyBuildOptions {
   extraPairs: number;
   topPairs: number;
   seed: number | undefined;
+  /** BatchNormalization momentum; undefined = TensorFlow.js's default 0.99. */
+  batchNormMomentum?: number;
 }
 
 export interface ModelFamily {

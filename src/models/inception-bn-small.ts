@@ -57,7 +57,7 @@ function smallModule(
 }
 
 function buildInceptionBnSmall(options: FamilyBuildOptions): tf.LayersModel {
-  const ctx: BlockContext = { seed: options.seed };
+  const ctx: BlockContext = { seed: options.seed, batchNormMomentum: options.batchNormMomentum };
   const input = tf.input({ name: 'input', shape: options.inputShape });
   let x = convBlock(ctx, input, {
     name: 'conv1',

@@ -127,7 +127,7 @@ function inceptionModule(
 }
 
 function buildInceptionBn(options: FamilyBuildOptions): tf.LayersModel {
-  const ctx: BlockContext = { seed: options.seed };
+  const ctx: BlockContext = { seed: options.seed, batchNormMomentum: options.batchNormMomentum };
   const input = tf.input({ name: 'input', shape: options.inputShape });
   let x = stem(ctx, input, options);
   for (const spec of INCEPTION_BN_MODULES) x = inceptionModule(ctx, x, spec, options);

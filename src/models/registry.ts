@@ -29,6 +29,8 @@ export interface ModelOptions {
   extraPairs?: number;
   topPairs?: number;
   seed?: number;
+  /** BatchNormalization momentum of the moving averages, in (0, 1); default TensorFlow.js's 0.99. */
+  batchNormMomentum?: number;
 }
 
 const FAMILIES: Record<ModelName, ModelFamily> = {
@@ -83,7 +85,12 @@ export function resolveModelOptions(family: ModelFamily, options: ModelOptions =
   if (options.seed !== undefined && !Number.isInteger(options.seed)) {
     throw new Error(`model option seed = ${options.seed} is invalid: expected an integer`);
   }
+  const momentum = options.batchNormMomentum;
+  if (momentum !== undefined && !(momentum > 0 && momentum < 1)) {
+    throw new Error(`model option batchNormMomentum = ${momentum} is invalid: expected a number in (0, 1)`);
+  }
   return {
+    ...(momentum === undefined ? {} : { batchNormMomentum: momentum }),
     inputShape: [...inputShape] as [number, number, number],
     classes: requireCount('classes', options.classes ?? family.defaultClasses, 1),
     width: { width, scope, minimum: family.minimumChannels },
