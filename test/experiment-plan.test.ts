@@ -221,22 +221,22 @@ test('the teacher cache is listed and pruned (all, or only unfinished); a teache
     pruneCachedTeachers(cacheDir, { unfinishedOnly: true }).map((t) => t.key),
     ['bbbb'],
   );
-  const cli = spawnSync(
-    process.execPath,
-    ['--import', 'tsx', 'src/cli/experiment.ts', 'cache', 'prune', '--cache-dir', cacheDir],
-    { encoding: 'utf8' },
-  );
+  const cacheCommand = (action: 'list' | 'prune') =>
+    spawnSync(
+      process.execPath,
+      ['--import', 'tsx', 'src/cli/experiment.ts', 'cache', action, '--cache-dir', cacheDir],
+      {
+        encoding: 'utf8',
+      },
+    );
+  const cli = cacheCommand('prune');
   assert.equal(cli.status, 0, cli.stderr);
   assert.deepEqual(JSON.parse(cli.stdout).removed, ['aaaa']);
   assert.deepEqual(
     listCachedTeachers(cacheDir).map((t) => t.key),
     ['cccc'],
   );
-  const list = spawnSync(
-    process.execPath,
-    ['--import', 'tsx', 'src/cli/experiment.ts', 'cache', 'list', '--cache-dir', cacheDir],
-    { encoding: 'utf8' },
-  );
+  const list = cacheCommand('list');
   assert.equal(list.status, 0, list.stderr);
   assert.match(list.stderr, /cccc .*unfinished.*in use by pid/);
 });
