@@ -21,11 +21,12 @@ export const DEEPER: ExperimentDefinition = {
       run: 'net2deeper',
       role: 'net2net',
       label: 'Net2DeeperNet',
-      init: `deeper(teacher, ${EXTRA_PAIRS} conv-BN-ReLU pairs after each factorized pair), BN statistics from a training batch`,
+      init: `deeper(teacher, ${EXTRA_PAIRS} conv-BN-ReLU pairs after each factorized pair), BN statistics averaged over training batches`,
       learningRateMultiplier: STUDENT_LR_MULTIPLIER,
       makeInitialModel: (c) =>
         deeper(c.teacher, extraPairInserts(c.teacher, EXTRA_PAIRS), {
           data: c.trainImages,
+          statisticsBatchSize: c.trainBatchSize,
           record: c.record,
         }),
     },

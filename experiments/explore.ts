@@ -49,11 +49,15 @@ export const EXPLORE: ExperimentDefinition = {
       run: 'net2deeper',
       role: 'net2net',
       label: `Net2DeeperNet (+${TOP_PAIRS} pairs per module)`,
-      init: `deeper(teacher): ${TOP_PAIRS} conv-BN-ReLU pairs on every module output, BN statistics from a training batch`,
+      init: `deeper(teacher): ${TOP_PAIRS} conv-BN-ReLU pairs on every module output, BN statistics averaged over training batches`,
       learningRateMultiplier: STUDENT_LR_MULTIPLIER,
       architecture: deeperArchitecture,
       makeInitialModel: (c) =>
-        deeper(c.teacher, topPairInserts(c.teacher, TOP_PAIRS), { data: c.trainImages, record: c.record }),
+        deeper(c.teacher, topPairInserts(c.teacher, TOP_PAIRS), {
+          data: c.trainImages,
+          statisticsBatchSize: c.trainBatchSize,
+          record: c.record,
+        }),
     },
     teacherContinuedMethod(),
     randomInitMethod({

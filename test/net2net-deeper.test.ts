@@ -5,6 +5,7 @@ import { selectBackend } from '../src/backend/backend.ts';
 import { deeper, wider, checkPreserved, identityConvKernel } from '../src/index.ts';
 import type { DeeperRecord, DeeperSpec, TransformRecord } from '../src/index.ts';
 import * as F from './net2net-fixtures.ts';
+import { withPreciseBatchNorm } from '../src/train/precise-batch-norm.ts';
 
 await selectBackend('cpu', () => {});
 
@@ -101,6 +102,38 @@ test('training-mode statistics keep training-mode outputs closer than inference-
   assert.ok(results[0] < results[1]);
   assert.ok(results[0] < 0.05);
   data.dispose();
+  teacher.dispose();
+});
+
+test('statistics averaged per batch make the insert an identity under precise BatchNorm evaluation', async () => {
+  const teacher = F.convNetBn();
+  const data = F.randomInputs(teacher, 64, 3);
+  const batches = [0, 16, 32, 48].map((start) => data.slice(start, 16));
+  const spec: DeeperSpec[] = [{ after: 'conv1/relu', kind: 'conv', batchNorm: true }];
+  // How far the inserted BatchNorm is from an identity once precise evaluation re-estimated its statistics from the
+  // same four batches: |re-estimated mean - beta| and |re-estimated variance + eps - gamma^2|, relative to gamma^2.
+  const distance = async (statisticsBatchSize: number | undefined): Promise<number> => {
+    const student = deeper(teacher, spec, { data, statisticsBatchSize });
+    const bn = student.getLayer('conv1/relu/deeper1/bn');
+    const epsilon = Number(bn.getConfig()['epsilon']);
+    const [gamma, beta] = bn.getWeights().map((w) => Array.from(w.dataSync()));
+    const reEstimated = await withPreciseBatchNorm(student, batches, async () =>
+      bn.getWeights().map((w) => Array.from(w.dataSync())),
+    );
+    student.dispose();
+    const [, , mean, variance] = reEstimated;
+    return Math.max(
+      ...gamma!.map((g, c) => Math.abs(mean![c]! - beta![c]!) / g),
+      ...gamma!.map((g, c) => Math.abs(variance![c]! + epsilon - g * g) / (g * g)),
+    );
+  };
+  const perBatch = await distance(16);
+  const oneBatch = await distance(undefined);
+  console.log(`# inserted BN vs identity after precise re-estimation: per batch ${perBatch}, one batch ${oneBatch}`);
+  assert.ok(perBatch < 1e-5, `per-batch statistics: ${perBatch}`);
+  assert.ok(oneBatch > 100 * perBatch, `one-batch statistics: ${oneBatch}`);
+  assert.throws(() => deeper(teacher, spec, { data, statisticsBatchSize: 0 }), /statisticsBatchSize/);
+  tf.dispose([data, ...batches]);
   teacher.dispose();
 });
 

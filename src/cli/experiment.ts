@@ -26,7 +26,8 @@ function experimentOptions(y: Argv) {
   return y
     .positional('experiment', { describe: 'which experiment', choices: EXPERIMENT_NAMES, type: 'string' })
     .option('preset', {
-      describe: 'smoke: seconds (tests); cpu: full Fashion-MNIST, hours; paper: ImageNet at 224 (GPU); none: minutes',
+      describe:
+        'smoke: seconds (tests); cpu: full Fashion-MNIST, ~1 h for 3 seeds on torch; paper: ImageNet at 224 (GPU); none: minutes',
       choices: PRESET_NAMES,
       type: 'string',
     })

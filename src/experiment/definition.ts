@@ -84,6 +84,8 @@ export interface MethodContext {
   buildStudent: (seed: number) => tf.LayersModel;
   /** A batch of training images (Net2DeeperNet measures BatchNorm statistics on it). */
   trainImages: tf.Tensor4D;
+  /** The runs' training batch size: Net2DeeperNet averages BatchNorm statistics over batches of it. */
+  trainBatchSize: number;
   /** The transform's seed (also the seed `buildStudent` gets for a random initialization). */
   seed: number;
   noise: NoiseSpec;

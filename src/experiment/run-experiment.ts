@@ -240,6 +240,7 @@ async function trainStudents(session: Session, plan: ExperimentPlan, teacherRun:
     const inputs = {
       teacher,
       trainImages,
+      trainBatchSize: plan.preset.batchSize,
       checkImages: check.x,
       checkPerClass: perClass,
       checkChunk: batchSize,

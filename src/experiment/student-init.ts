@@ -19,6 +19,8 @@ export interface TransformInputs {
   teacher: tf.LayersModel;
   /** Training images Net2DeeperNet measures BatchNorm statistics on. */
   trainImages: tf.Tensor4D;
+  /** The runs' training batch size. */
+  trainBatchSize: number;
   /** Class-stratified validation images the preservation check runs on. */
   checkImages: tf.Tensor4D;
   /** Images per class in `checkImages`. */
@@ -38,6 +40,7 @@ export function makeStudent(planned: PlannedRun, runDir: string, inputs: Transfo
     teacher,
     buildStudent: (s) => buildModel(planned.model.family, { ...planned.model.options, seed: s }),
     trainImages,
+    trainBatchSize: inputs.trainBatchSize,
     seed,
     noise: inputs.noise,
     record: (r) => records.push(r),

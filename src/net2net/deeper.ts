@@ -31,6 +31,13 @@ export interface DeeperOptions {
    * exact at inference; 'training' (default) keeps training-mode outputs much closer to the teacher's.
    */
   statistics?: 'training' | 'inference';
+  /**
+   * Average the statistics over batches of this many inputs of `data`, as precise BatchNorm re-estimates them
+   * (train/precise-batch-norm.ts), instead of measuring all of `data` as one batch. A batch's variance is on average
+   * (n-1)/n of the whole sample's, so inserts measured as one batch are not identities under an evaluation that
+   * re-estimates statistics from training batches; measured per batch, the first insert of a stack is.
+   */
+  statisticsBatchSize?: number;
   record?: RecordSink;
 }
 
@@ -107,6 +114,7 @@ function summarize(stats: ChannelStatistics, mode: 'training' | 'inference'): In
   return {
     mode,
     samples: stats.samples,
+    batchSize: stats.batchSize,
     channels: mean.length,
     mean,
     variance,
@@ -171,7 +179,7 @@ export function deeper(model: tf.LayersModel, inserts: DeeperSpec[], options: De
   const needStats = [...new Set(inserts.filter((s) => s.batchNorm).map((s) => s.after))];
   const stats =
     needStats.length > 0
-      ? measureChannelStatistics(model, needStats, options.data!, mode)
+      ? measureChannelStatistics(model, needStats, options.data!, mode, options.statisticsBatchSize)
       : new Map<string, ChannelStatistics>();
 
   const names = new Set(graph.order);

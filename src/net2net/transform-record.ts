@@ -26,6 +26,8 @@ export interface InsertStatistics {
   /** 'training' or 'inference': which mode the model ran in while the statistics were measured. */
   mode: 'training' | 'inference';
   samples: number;
+  /** Inputs per batch the moments were averaged over (= samples: measured as one batch). */
+  batchSize: number;
   channels: number;
   mean: number[];
   variance: number[];
