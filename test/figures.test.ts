@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import sharp from 'sharp';
 import { drawExperimentFigures } from '../src/figures/draw-experiment.ts';
 import { UsageError } from '../src/usage-error.ts';
@@ -178,6 +178,11 @@ test('draws validation and training figures (SVG + PNG) and a summary with minib
   assert.match(randomInitRow, /not reached/);
   assert.equal(result.files.length, 6);
   for (const file of result.files) assert.ok(existsSync(file), file);
+  // summary.json names them relative to its own folder (no machine paths in committed summaries).
+  assert.deepEqual(
+    (JSON.parse(readFileSync(join(figures, 'summary.json'), 'utf8')) as { files: string[] }).files,
+    result.files.map((file) => basename(file)),
+  );
   assert.ok(lines.some((line) => line.includes('wrote')));
 });
 

@@ -3,7 +3,7 @@
  * the teacher as a dashed line) as SVG and PNG, and writes its summary table (markdown and JSON), all into
  * `<experiment dir>/figures/`. Runs with missing or partial curves are drawn as far as they go and named as such.
  */
-import { join, resolve } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import { writeFileAtomic } from '../io/atomic-file.ts';
 import { FIGURES_DIR, writeFiguresSummary } from '../run-folder/experiment-summary.ts';
 import { readSeedReadings } from '../run-folder/seed-folders.ts';
@@ -154,7 +154,9 @@ export async function drawExperimentFigures(
   const markdownPath = join(figuresDir, 'summary.md');
   const jsonPath = join(figuresDir, 'summary.json');
   files.push(markdownPath, jsonPath);
-  const figuresSummary = { ...summary, files, seeds: seeds.map((s) => s.seed), methods, claims, claimMargin };
+  // Names relative to the figures folder, so a committed summary.json does not carry this machine's paths.
+  const drawn = files.map((file) => relative(figuresDir, file));
+  const figuresSummary = { ...summary, files: drawn, seeds: seeds.map((s) => s.seed), methods, claims, claimMargin };
   const markdown = figuresSummaryMarkdown(figuresSummary);
   writeFileAtomic(markdownPath, markdown);
   writeFiguresSummary(dir, figuresSummary);

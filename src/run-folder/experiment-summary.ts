@@ -78,7 +78,7 @@ export function readSessionSummary(experimentDir: string): ExperimentSessionSumm
 }
 
 /**
- * `figures/summary.json`: the summary beside the figures, with the files drawn; over several seeds, `runs` has one
+ * `figures/summary.json`: the summary beside the figures, with the files drawn (relative to that folder); over several seeds, `runs` has one
  * entry per run and seed (each with its `seed`), `methods` each run's numbers with their spread, and `claims` the
  * paper's claims as checked on every seed.
  */
