@@ -283,3 +283,46 @@ test('evaluation on a fixed training sample with precise BatchNorm: its own colu
     await dataset.close();
   }
 });
+
+test('BatchNorm momentum changes the curves measured with moving averages, and nothing under precise evaluation', async () => {
+  const dataset = await openDataset(DATA);
+  const curveWith = async (evaluation: TrainConfig['evaluation'], batchNormMomentum: number, name: string) => {
+    const result = await train({
+      runDir: join(root, name),
+      config: config({ evaluation }),
+      dataset,
+      resume: false,
+      initialModel: () =>
+        buildModel('inception-bn-small', {
+          inputShape: [12, 12, 1],
+          classes: 4,
+          width: 0.1,
+          widthScope: 'all',
+          seed: 7,
+          batchNormMomentum,
+        }),
+    });
+    result.model.dispose();
+    return withoutWall(readCurve(join(root, name, 'curve.csv')));
+  };
+  try {
+    const precise = { batchNorm: 'precise', trainSampleExamples: 16 } as const;
+    const moving = { batchNorm: 'moving', trainSampleExamples: 16 } as const;
+    // Training-mode BatchNorm never reads the moving averages; precise evaluation replaces them before measuring.
+    assert.deepEqual(await curveWith(precise, 0.9, 'precise-0.9'), await curveWith(precise, 0.99, 'precise-0.99'));
+    const fast = await curveWith(moving, 0.9, 'moving-0.9');
+    const slow = await curveWith(moving, 0.99, 'moving-0.99');
+    assert.notDeepEqual(
+      fast.map((r) => r.val_loss),
+      slow.map((r) => r.val_loss),
+      'evaluated with the moving averages, the momentum shows',
+    );
+    assert.deepEqual(
+      fast.map((r) => r.running_loss),
+      slow.map((r) => r.running_loss),
+      'and training itself is the same',
+    );
+  } finally {
+    await dataset.close();
+  }
+});
