@@ -1,6 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { accuracyChartSpec, placeTeacherLabel, type AccuracySeries } from '../src/figures/accuracy-chart.ts';
+import {
+  accuracyChartSpec,
+  placeTeacherLabel,
+  zoomedDomain,
+  type AccuracySeries,
+} from '../src/figures/accuracy-chart.ts';
 
 const steps = [0, 50, 100, 150, 200];
 const series = (label: string, f: (s: number) => number): AccuracySeries => ({
@@ -50,4 +55,20 @@ test('several seeds draw a min-max band per method; one seed draws none; the cap
     layer: { mark: { type: string } }[];
   };
   assert.ok(single.layer.every((l) => l.mark.type !== 'area'));
+});
+
+test('the zoomed panel: 3 points under the teacher to just over the highest point, lines clipped at its edges', () => {
+  const [low, high] = zoomedDomain(0.7, [0.1, 0.65, 0.74]);
+  assert.ok(Math.abs(low - 0.67) < 1e-12 && Math.abs(high - 0.745) < 1e-12, `${low}, ${high}`);
+  assert.deepEqual(zoomedDomain(0.02, [0.999]), [0, 1], 'kept within [0, 1]');
+  const spec = accuracyChartSpec({
+    title: 'zoomed',
+    yTitle: 'A',
+    series: [series('far below', () => 0.1), series('near', () => 0.71)],
+    teacher: { label: 'Teacher', accuracy: 0.7 },
+    yRange: [0.67, 0.715],
+  }) as unknown as { layer: { mark: { type: string; clip?: boolean }; encoding?: { y?: { scale?: object } } }[] };
+  const line = spec.layer.find((l) => l.mark.type === 'line')!;
+  assert.deepEqual(line.encoding!.y!.scale, { domain: [0.67, 0.715], nice: false });
+  assert.equal(line.mark.clip, true);
 });

@@ -176,7 +176,8 @@ test('draws validation and training figures (SVG + PNG) and a summary with minib
   assert.ok(randomPadRow.includes('| 4,500 |'), randomPadRow);
   const randomInitRow = result.summaryMarkdown.split('\n').find((line) => line.startsWith('| Random init |'))!;
   assert.match(randomInitRow, /not reached/);
-  assert.equal(result.files.length, 6);
+  assert.equal(result.files.length, 8);
+  assert.ok(result.files.some((file) => file.endsWith('wider-validation-zoom.png')));
   for (const file of result.files) assert.ok(existsSync(file), file);
   // summary.json names them relative to its own folder (no machine paths in committed summaries).
   assert.deepEqual(

@@ -12,7 +12,7 @@ async function main(argv: string[]): Promise<number> {
   const args = await yargs(argv)
     .scriptName('npm run figures --')
     .usage(
-      '$0 <experiment dir>\n\nDraws figures/<experiment>-{validation,training}.{svg,png} and figures/summary.{md,json}.',
+      '$0 <experiment dir>\n\nDraws figures/<experiment>-{validation,training,validation-zoom}.{svg,png} and figures/summary.{md,json}.',
     )
     .command('$0 <dir>', 'experiment folder (holds experiment.json and one folder per run with curve.csv)', (y) =>
       y.positional('dir', { type: 'string', demandOption: true, describe: 'experiment folder, e.g. results/wider' }),

@@ -48,6 +48,8 @@ export interface AccuracyChartInput {
   yTitle: string;
   series: AccuracySeries[];
   teacher: { label: string; accuracy: number } | null;
+  /** The y range drawn (lines and bands outside it are clipped at its edges); default: the data's. */
+  yRange?: [number, number];
 }
 
 /**
@@ -133,6 +135,16 @@ export function placeTeacherLabel(
   if (intrusions(besideBest) === 0) return besideBest;
   const freeBest = best(free);
   return intrusions(freeBest) < intrusions(besideBest) ? freeBest : besideBest;
+}
+
+/**
+ * The y range of a panel zoomed on the teacher: from `below` under the teacher's accuracy to a little over the
+ * highest point drawn, where the Net2Net students, the teacher trained further and the best baselines differ by
+ * a point or two that the full range (chance to the top) flattens into one line.
+ */
+export function zoomedDomain(teacherAccuracy: number, accuracies: number[], below = 0.03): [number, number] {
+  const high = Math.max(teacherAccuracy, ...accuracies);
+  return [Math.max(0, teacherAccuracy - below), Math.min(1, high + 0.005)];
 }
 
 /** The y range: the data's, padded a little (so equal values still get an axis), within [0, 1]. */
@@ -248,9 +260,9 @@ export function accuracyChartSpec(input: AccuracyChartInput): TopLevelSpec {
     })),
   );
   const hasBands = values.some((v) => v.low !== v.high);
-  const yScale = accuracyDomain(
-    values.flatMap((v) => [v.low, v.high]).concat(input.teacher ? [input.teacher.accuracy] : []),
-  );
+  const yScale = input.yRange
+    ? { domain: input.yRange, nice: false as const }
+    : accuracyDomain(values.flatMap((v) => [v.low, v.high]).concat(input.teacher ? [input.teacher.accuracy] : []));
   const xEncoding = {
     field: 'step',
     type: 'quantitative' as const,

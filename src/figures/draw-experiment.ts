@@ -1,6 +1,6 @@
 /**
  * Draws an experiment folder's figures (training and validation accuracy against minibatches, one line per method,
- * the teacher as a dashed line) as SVG and PNG, and writes its summary table (markdown and JSON), all into
+ * the teacher as a dashed line; validation once more zoomed on the teacher's accuracy) as SVG and PNG, and writes its summary table (markdown and JSON), all into
  * `<experiment dir>/figures/`. Runs with missing or partial curves are drawn as far as they go and named as such.
  */
 import { join, relative, resolve } from 'node:path';
@@ -19,7 +19,7 @@ import type { ExperimentSummary } from '../run-folder/experiment-summary.ts';
 import type { TeacherReference } from '../run-folder/run-statistics.ts';
 import type { ExperimentManifest } from '../run-folder/experiment-manifest.ts';
 import type { CurveRow } from '../train/curve-log.ts';
-import { accuracyChartSpec } from './accuracy-chart.ts';
+import { accuracyChartSpec, zoomedDomain } from './accuracy-chart.ts';
 import { renderPng, renderSvg } from './chart-render.ts';
 import { figureFonts } from './figure-fonts.ts';
 import { figuresSummaryMarkdown } from './summary-table.ts';
@@ -37,11 +37,13 @@ export interface DrawExperimentResult {
 }
 
 interface PanelDefinition {
-  name: 'validation' | 'training';
+  name: 'validation' | 'training' | 'validation-zoom';
   title: string;
   yTitle: string;
   accuracy: (row: CurveRow) => number | null;
   teacherAccuracy: (teacher: TeacherReference) => number | null;
+  /** Draw only the 3 points under the teacher's accuracy and everything above it. */
+  zoomOnTeacher?: boolean;
 }
 
 const PANELS: PanelDefinition[] = [
@@ -58,6 +60,14 @@ const PANELS: PanelDefinition[] = [
     yTitle: 'Accuracy on training set',
     accuracy: (row) => row.train_acc,
     teacherAccuracy: (teacher) => teacher.finalTrainAcc,
+  },
+  {
+    name: 'validation-zoom',
+    title: 'Validation accuracy near the teacher',
+    yTitle: 'Accuracy on validation set',
+    accuracy: (row) => row.val_acc,
+    teacherAccuracy: (teacher) => teacher.finalValAcc,
+    zoomOnTeacher: true,
   },
 ];
 
@@ -125,13 +135,23 @@ export async function drawExperimentFigures(
   for (const panel of PANELS) {
     const teacherAccuracy = summary.teacher === null ? null : panel.teacherAccuracy(summary.teacher);
     const teacherLabel = summary.teacher?.label ?? '';
+    const series = seriesAcrossSeeds(seeds, panel.accuracy, manifest.drawTeacherCurve ?? false);
+    if (panel.zoomOnTeacher && teacherAccuracy === null) continue;
+    const yRange =
+      panel.zoomOnTeacher && teacherAccuracy !== null
+        ? zoomedDomain(
+            teacherAccuracy,
+            series.flatMap((s) => s.points.map((p) => p.high ?? p.accuracy)),
+          )
+        : undefined;
     const spec = accuracyChartSpec({
       title: `${manifest.experiment}: ${panel.title}`,
       caption: [caption],
       warnings,
       yTitle: panel.yTitle,
       // Fig. 6 draws the original model's own curve (the teacher, from scratch) as the reference.
-      series: seriesAcrossSeeds(seeds, panel.accuracy, manifest.drawTeacherCurve ?? false),
+      series,
+      ...(yRange ? { yRange } : {}),
       teacher:
         teacherAccuracy === null
           ? null
