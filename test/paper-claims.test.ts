@@ -56,13 +56,37 @@ test('wider claims fail: a student that starts below the teacher; one seed where
   assert.equal(checkClaims(WIDER, [widerSeed(1), dipped])[0]!.held, false);
   const tie = widerSeed(3, { 'random-pad': curve([0, 0.1], [10, 0.72], [20, 0.75]) });
   assert.equal(checkClaims(WIDER, [widerSeed(1), tie])[1]!.held, false);
-  const neither = widerSeed(4, { net2wider: curve([0, 0.7], [20, 0.705]), 'random-pad': curve([0, 0.1], [20, 0.6]) });
-  assert.equal(checkClaims(WIDER, [neither])[1]!.held, false, 'never reaching the target is not faster than never');
+  const slower = widerSeed(4, { net2wider: curve([0, 0.7], [20, 0.705]) });
+  assert.equal(checkClaims(WIDER, [slower])[1]!.verdict, 'did not hold', 'random pad reaches 71% and net2wider never');
   assert.equal(
-    checkClaims(WIDER, [widerSeed(1)], { margin: 0.05 })[1]!.held,
-    false,
+    checkClaims(WIDER, [widerSeed(1), slower, undecidedSeed(5)])[1]!.verdict,
+    'did not hold',
+    'a failing seed outweighs an undecided one',
+  );
+  assert.equal(
+    checkClaims(WIDER, [widerSeed(1)], { margin: 0.05 })[1]!.verdict,
+    'undecided',
     'margin 5 points: nobody reaches 75%',
   );
+});
+
+/** A seed where nobody reaches teacher + 1 point within the run. */
+function undecidedSeed(seed: number): SeedCurves {
+  return widerSeed(seed, { net2wider: curve([0, 0.7], [20, 0.705]), 'random-pad': curve([0, 0.1], [20, 0.6]) });
+}
+
+test('converges-faster is undecided in a seed where no run reaches the target, and overall if no seed failed', () => {
+  const [, alone] = checkClaims(WIDER, [undecidedSeed(1)]);
+  assert.equal(alone!.verdict, 'undecided');
+  assert.equal(alone!.held, null);
+  assert.match(
+    alone!.evidence[0]!,
+    /net2wider never, random-pad never, random-init never \(undecided: no run reached it\)/,
+  );
+  const [, mixed] = checkClaims(WIDER, [widerSeed(1), undecidedSeed(2)]);
+  assert.equal(mixed!.verdict, 'undecided', 'held in one seed, undecided in the other: not "held"');
+  assert.equal(checkClaims(WIDER, [widerSeed(1), widerSeed(2)])[1]!.verdict, 'held');
+  assert.equal(checkClaims(WIDER, [])[1]!.verdict, 'not tested');
 });
 
 test('explore claims: ahead of the from-scratch curve, ends above the teacher trained further; missing runs give null', () => {

@@ -7,12 +7,15 @@
  * - `converges-faster` (figs. 4-5): the method reaches its teacher's final accuracy plus `margin` in fewer minibatches
  *   than each baseline named. A Net2Net student starts at the teacher's accuracy, so "reaches the teacher" alone is 0
  *   by construction; the margin asks for learning beyond it. A run that never reaches the target counts as infinitely
- *   slow; two runs that both never reach it are a tie, and a tie is not "faster".
+ *   slow: a baseline that reaches it first, or at the same step, contradicts the claim. A seed where neither the
+ *   method nor any baseline reaches it within the run decides nothing (undecided: the run was too short for the
+ *   margin), rather than counting as "not faster".
  * - `ahead-of-scratch` (fig. 6): at every evaluation step the student shares with the teacher's own curve (the
  *   original model trained from random initialization, counted from its first minibatch), the student is ahead.
  * - `ends-above` (fig. 6): the method's final accuracy is above the other run's (e.g. the teacher trained further
  *   for the same number of minibatches).
- * A claim holds when it holds in every seed; the per-seed numbers say by how much.
+ * A claim holds when it holds in every seed, did not hold when it failed in at least one, and is undecided when it
+ * failed in none but some seed could not decide it; the per-seed numbers say by how much.
  */
 
 export interface CurvePoint {
@@ -41,10 +44,14 @@ export interface ClaimOptions {
   tolerance?: number;
 }
 
+export type ClaimVerdict = 'held' | 'did not hold' | 'undecided' | 'not tested';
+
 export interface ClaimResult {
   claim: string;
-  /** true: held in every seed; false: failed in at least one; null: no seed had the runs it needs. */
+  /** true: held in every seed; false: failed in at least one; null: undecided, or no seed had the runs it needs. */
   held: boolean | null;
+  /** 'undecided': failed in no seed, but some seed could not decide it; 'not tested': no seed had the runs. */
+  verdict: ClaimVerdict;
   /** One line per seed with the numbers. */
   evidence: string[];
 }
@@ -65,8 +72,15 @@ export function accuracyAfter(curve: readonly CurvePoint[], step: number): numbe
 
 const finalAccuracy = (curve: readonly CurvePoint[]) => curve.at(-1)?.accuracy ?? NaN;
 
-/** One seed's verdict on one claim, or null when a run it needs is missing for that seed. */
-function judgeSeed(spec: ClaimSpec, curves: SeedCurves, options: Required<ClaimOptions>): [boolean, string] | null {
+/**
+ * One seed's verdict on one claim (true, false, or null: undecided in this seed), or null when a run it needs is
+ * missing for that seed.
+ */
+function judgeSeed(
+  spec: ClaimSpec,
+  curves: SeedCurves,
+  options: Required<ClaimOptions>,
+): [boolean | null, string] | null {
   const run = curves.runs.get(spec.run);
   if (!run || run.length === 0 || curves.teacher.length === 0) return null;
   const teacherFinal = finalAccuracy(curves.teacher);
@@ -87,10 +101,12 @@ function judgeSeed(spec: ClaimSpec, curves: SeedCurves, options: Required<ClaimO
       const faster = (mine: number | null, theirs: number | null) =>
         mine !== null && (theirs === null || mine < theirs);
       const shown = (s: number | null) => (s === null ? 'never' : String(s));
+      const nobody = own === null && steps.every(([, s]) => s === null);
       return [
-        steps.every(([, s]) => faster(own, s)),
+        nobody ? null : steps.every(([, s]) => faster(own, s)),
         `${seed}: to ${pct(target)}: ${spec.run} ${shown(own)}, ` +
-          steps.map(([n, s]) => `${n} ${shown(s)}`).join(', '),
+          steps.map(([n, s]) => `${n} ${shown(s)}`).join(', ') +
+          (nobody ? ' (undecided: no run reached it)' : ''),
       ];
     }
     case 'ahead-of-scratch': {
@@ -133,9 +149,18 @@ export function checkClaims(
   const resolved = { margin: options.margin ?? 0.01, tolerance: options.tolerance ?? 0.001 };
   return specs.map((spec) => {
     const verdicts = seeds.map((s) => judgeSeed(spec, s, resolved)).filter((v) => v !== null);
+    const verdict: ClaimVerdict =
+      verdicts.length === 0
+        ? 'not tested'
+        : verdicts.some(([held]) => held === false)
+          ? 'did not hold'
+          : verdicts.some(([held]) => held === null)
+            ? 'undecided'
+            : 'held';
     return {
       claim: describe(spec, resolved),
-      held: verdicts.length === 0 ? null : verdicts.every(([held]) => held),
+      held: verdict === 'held' ? true : verdict === 'did not hold' ? false : null,
+      verdict,
       evidence: verdicts.map(([, line]) => line),
     };
   });

@@ -77,10 +77,9 @@ function methodsSection(sections: SeedSections): string[] {
 
 function claimsSection(claims: readonly ClaimResult[]): string[] {
   if (claims.length === 0) return [];
-  const verdict = (held: boolean | null) => (held === null ? 'not tested' : held ? 'held' : 'did not hold');
   const lines = ['## Paper claims', ''];
   for (const claim of claims) {
-    lines.push(`- **${verdict(claim.held)}**: ${escapeCell(claim.claim)}`);
+    lines.push(`- **${claim.verdict}**: ${escapeCell(claim.claim)}`);
     for (const line of claim.evidence) lines.push(`  - ${escapeCell(line)}`);
   }
   return lines;
