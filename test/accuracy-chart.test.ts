@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { renderPng, renderSvg } from '../src/figures/chart-render.ts';
 import {
   accuracyChartSpec,
   placeTeacherLabel,
@@ -57,7 +58,7 @@ test('several seeds draw a min-max band per method; one seed draws none; the cap
   assert.ok(single.layer.every((l) => l.mark.type !== 'area'));
 });
 
-test('the zoomed panel: 3 points under the teacher to just over the highest point, lines clipped at its edges', () => {
+test('the zoomed panel: 3 points under the teacher to just over the highest point, lines clipped at its edges', async () => {
   const [low, high] = zoomedDomain(0.7, [0.1, 0.65, 0.74]);
   assert.ok(Math.abs(low - 0.67) < 1e-12 && Math.abs(high - 0.745) < 1e-12, `${low}, ${high}`);
   assert.deepEqual(zoomedDomain(0.02, [0.999]), [0, 1], 'kept within [0, 1]');
@@ -67,8 +68,20 @@ test('the zoomed panel: 3 points under the teacher to just over the highest poin
     series: [series('far below', () => 0.1), series('near', () => 0.71)],
     teacher: { label: 'Teacher', accuracy: 0.7 },
     yRange: [0.67, 0.715],
-  }) as unknown as { layer: { mark: { type: string; clip?: boolean }; encoding?: { y?: { scale?: object } } }[] };
+  }) as unknown as {
+    layer: {
+      mark: { type: string; clip?: boolean };
+      encoding?: { y?: { scale?: object } };
+      data?: { values: { method: string }[] };
+    }[];
+    title: { subtitle: string[] };
+  };
   const line = spec.layer.find((l) => l.mark.type === 'line')!;
   assert.deepEqual(line.encoding!.y!.scale, { domain: [0.67, 0.715], nice: false });
   assert.equal(line.mark.clip, true);
+  // A line wholly outside the range is not drawn (resvg panics clipping a path to nothing) but named.
+  assert.deepEqual([...new Set(line.data!.values.map((v) => v.method))], ['near']);
+  assert.deepEqual(spec.title.subtitle, ['outside this range: far below']);
+  const png = renderPng(await renderSvg(spec as unknown as Parameters<typeof renderSvg>[0]));
+  assert.ok(png.length > 1000, 'renders');
 });

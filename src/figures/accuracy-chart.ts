@@ -147,6 +147,11 @@ export function zoomedDomain(teacherAccuracy: number, accuracies: number[], belo
   return [Math.max(0, teacherAccuracy - below), Math.min(1, high + 0.005)];
 }
 
+/** Whether any point of the series (or of its band) lies within [low, high]. */
+function reachesRange(series: AccuracySeries, [low, high]: [number, number]): boolean {
+  return series.points.some((p) => (p.high ?? p.accuracy) >= low && (p.low ?? p.accuracy) <= high);
+}
+
 /** The y range: the data's, padded a little (so equal values still get an axis), within [0, 1]. */
 export function accuracyDomain(accuracies: number[]): { domain: [number, number]; nice: false } | { zero: false } {
   if (accuracies.length === 0) return { zero: false };
@@ -249,7 +254,14 @@ export function accuracyChartSpec(input: AccuracyChartInput): TopLevelSpec {
     color: { field: 'method', type: 'nominal' as const, scale: { domain, range: colourRange }, title: null },
     strokeDash: { field: 'method', type: 'nominal' as const, scale: { domain, range: dashRange }, title: null },
   };
-  const values = input.series.flatMap((series) =>
+  // A line entirely outside the zoomed range is left out (resvg cannot clip a path to nothing) and named instead.
+  const outOfRange = input.yRange ? input.series.filter((series) => !reachesRange(series, input.yRange!)) : [];
+  const drawn = input.series.filter((series) => !outOfRange.includes(series));
+  const caption = [
+    ...(input.caption ?? []),
+    ...(outOfRange.length > 0 ? [`outside this range: ${outOfRange.map((s) => s.label).join(', ')}`] : []),
+  ];
+  const values = drawn.flatMap((series) =>
     series.points.map((point) => ({
       method: series.label,
       band: series.label,
@@ -299,13 +311,11 @@ export function accuracyChartSpec(input: AccuracyChartInput): TopLevelSpec {
     },
   });
   layers.push(...noteLayers(values.length === 0 && input.teacher === null, input.warnings ?? []));
-  if (input.teacher !== null) layers.push(...teacherLayers(input.series, input.teacher, yScale, legendAndScale));
+  if (input.teacher !== null) layers.push(...teacherLayers(drawn, input.teacher, yScale, legendAndScale));
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title:
-      input.caption && input.caption.length > 0
-        ? { text: input.title, subtitle: input.caption, subtitleColor: '#555555' }
-        : { text: input.title },
+      caption.length > 0 ? { text: input.title, subtitle: caption, subtitleColor: '#555555' } : { text: input.title },
     width: 560,
     height: 340,
     background: 'white',
