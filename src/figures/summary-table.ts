@@ -75,11 +75,16 @@ function methodsSection(sections: SeedSections): string[] {
   return lines;
 }
 
+/** A summary.json written before `verdict` existed has only `held`. */
+function verdictOf(claim: ClaimResult): string {
+  return claim.verdict ?? (claim.held === null ? 'not tested' : claim.held ? 'held' : 'did not hold');
+}
+
 function claimsSection(claims: readonly ClaimResult[]): string[] {
   if (claims.length === 0) return [];
   const lines = ['## Paper claims', ''];
   for (const claim of claims) {
-    lines.push(`- **${claim.verdict}**: ${escapeCell(claim.claim)}`);
+    lines.push(`- **${verdictOf(claim)}**: ${escapeCell(claim.claim)}`);
     for (const line of claim.evidence) lines.push(`  - ${escapeCell(line)}`);
   }
   return lines;
