@@ -20,8 +20,16 @@ const DATA = 'synthetic:12x12x1:4:64:32';
 const root = mkdtempSync(join(tmpdir(), 'net2net-train-'));
 process.on('exit', () => rmSync(root, { recursive: true, force: true }));
 
-const smallModel = () =>
-  buildModel('inception-bn-small', { inputShape: [12, 12, 1], classes: 4, width: 0.1, widthScope: 'all', seed: 7 });
+const smallModelWith = (batchNormMomentum?: number) => () =>
+  buildModel('inception-bn-small', {
+    inputShape: [12, 12, 1],
+    classes: 4,
+    width: 0.1,
+    widthScope: 'all',
+    seed: 7,
+    batchNormMomentum,
+  });
+const smallModel = smallModelWith();
 
 const config = (overrides: Partial<TrainConfig> = {}): TrainConfig => ({
   steps: 8,
@@ -292,15 +300,7 @@ test('BatchNorm momentum changes the curves measured with moving averages, and n
       config: config({ evaluation }),
       dataset,
       resume: false,
-      initialModel: () =>
-        buildModel('inception-bn-small', {
-          inputShape: [12, 12, 1],
-          classes: 4,
-          width: 0.1,
-          widthScope: 'all',
-          seed: 7,
-          batchNormMomentum,
-        }),
+      initialModel: smallModelWith(batchNormMomentum),
     });
     result.model.dispose();
     return withoutWall(readCurve(join(root, name, 'curve.csv')));

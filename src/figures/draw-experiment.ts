@@ -135,8 +135,8 @@ export async function drawExperimentFigures(
   for (const panel of PANELS) {
     const teacherAccuracy = summary.teacher === null ? null : panel.teacherAccuracy(summary.teacher);
     const teacherLabel = summary.teacher?.label ?? '';
-    const series = seriesAcrossSeeds(seeds, panel.accuracy, manifest.drawTeacherCurve ?? false);
     if (panel.zoomOnTeacher && teacherAccuracy === null) continue;
+    const series = seriesAcrossSeeds(seeds, panel.accuracy, manifest.drawTeacherCurve ?? false);
     const yRange =
       panel.zoomOnTeacher && teacherAccuracy !== null
         ? zoomedDomain(

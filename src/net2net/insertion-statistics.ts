@@ -18,7 +18,8 @@
  * BatchNorm evaluation re-estimates: the insert then stays an identity (1e-7) after that re-estimation, where one
  * batch of 64 leaves it 4e-4 to 1.4e-3 off (same test file).
  */
-import * as tf from '@tensorflow/tfjs';
+import type * as tf from '@tensorflow/tfjs';
+import { averagedBatchMoments } from '../models/batch-moments.ts';
 import { withBatchNormRestored } from './batchnorm-state.ts';
 
 export interface ChannelStatistics {
@@ -36,54 +37,23 @@ export function measureChannelStatistics(
   mode: 'training' | 'inference',
   batchSize?: number,
 ): Map<string, ChannelStatistics> {
-  // The probe shares the model's layers: it must never be disposed (that would dispose the model's weights).
-  const probe = tf.model({
-    inputs: model.inputs,
-    outputs: layerNames.map((n) => model.getLayer(n).output as tf.SymbolicTensor),
-  });
   const inputs = Array.isArray(data) ? data : [data];
   const samples = inputs[0]!.shape[0];
   const chunk = batchSize ?? samples;
   if (!(Number.isInteger(chunk) && chunk > 0))
     throw new Error(`deeper: statisticsBatchSize must be a positive integer; got ${String(batchSize)}`);
-  // Weighted by chunk size, as precise BatchNorm averages batch moments (train/precise-batch-norm.ts).
-  const sums = layerNames.map(() => ({ mean: null as Float64Array | null, variance: null as Float64Array | null }));
-  const measure = (): void => {
-    for (let start = 0; start < samples; start += chunk) {
-      const n = Math.min(chunk, samples - start);
-      const moments = tf.tidy(() => {
-        const slice = inputs.map((x) => x.slice(start, n));
-        const outputs = [
-          probe.apply(slice.length === 1 ? slice[0]! : slice, { training: mode === 'training' }) as
-            tf.Tensor | tf.Tensor[],
-        ].flat();
-        return outputs.map((out) => {
-          const { mean, variance } = tf.moments(out, [...Array(out.rank - 1).keys()]);
-          return [mean, variance];
-        });
-      });
-      moments.forEach(([mean, variance], i) => {
-        const m = mean!.dataSync();
-        const v = variance!.dataSync();
-        const sum = sums[i]!;
-        sum.mean ??= new Float64Array(m.length);
-        sum.variance ??= new Float64Array(v.length);
-        for (let c = 0; c < m.length; c++) {
-          sum.mean[c] += m[c]! * n;
-          sum.variance[c] += v[c]! * n;
-        }
-      });
-      tf.dispose(moments);
-    }
+  const outputs = layerNames.map((n) => model.getLayer(n).output as tf.SymbolicTensor);
+  const batchAt = (i: number): tf.Tensor | tf.Tensor[] => {
+    const slice = inputs.map((x) => x.slice(i * chunk, Math.min(chunk, samples - i * chunk)));
+    return slice.length === 1 ? slice[0]! : slice;
   };
-  if (mode === 'training') withBatchNormRestored([model], measure);
-  else measure();
+  const measure = () => averagedBatchMoments(model, outputs, Math.ceil(samples / chunk), batchAt, mode === 'training');
+  const moments = mode === 'training' ? withBatchNormRestored([model], measure) : measure();
   const result = new Map<string, ChannelStatistics>();
   layerNames.forEach((name, i) => {
-    const sum = sums[i]!;
     result.set(name, {
-      mean: Float32Array.from(sum.mean!, (v) => v / samples),
-      variance: Float32Array.from(sum.variance!, (v) => v / samples),
+      mean: Float32Array.from(moments[i]!.mean),
+      variance: Float32Array.from(moments[i]!.variance),
       samples,
       batchSize: chunk,
     });

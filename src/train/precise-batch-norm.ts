@@ -8,6 +8,7 @@
  * variances. After the evaluation the layers get their own moving averages back, so evaluating changes nothing.
  */
 import * as tf from '@tensorflow/tfjs';
+import { averagedBatchMoments } from '../models/batch-moments.ts';
 
 interface BatchNormStatistics {
   layer: tf.layers.Layer;
@@ -30,34 +31,9 @@ function movingIndices(layer: tf.layers.Layer): { mean: number; variance: number
 /** The averages, over `inputs`, of each BatchNorm layer's batch mean and variance in training mode. */
 function estimateStatistics(model: tf.LayersModel, inputs: readonly tf.Tensor[]): BatchNormStatistics[] {
   const layers = batchNormLayers(model);
-  const probe = tf.model({ inputs: model.inputs, outputs: layers.map((l) => l.input as tf.SymbolicTensor) });
-  const sums = layers.map((layer) => {
-    const channels = (layer.input as tf.SymbolicTensor).shape.at(-1) as number;
-    return { layer, mean: new Float64Array(channels), variance: new Float64Array(channels) };
-  });
-  let examples = 0;
-  for (const x of inputs) {
-    const n = x.shape[0]!;
-    const moments = tf.tidy(() => {
-      const out = probe.apply(x, { training: true });
-      return (Array.isArray(out) ? out : [out]).map((t) => {
-        const m = tf.moments(t as tf.Tensor, [...Array(t.rank - 1).keys()]);
-        return [m.mean.dataSync(), m.variance.dataSync()] as const;
-      });
-    });
-    moments.forEach(([mean, variance], i) => {
-      for (let c = 0; c < mean.length; c++) {
-        sums[i]!.mean[c] += mean[c]! * n;
-        sums[i]!.variance[c] += variance[c]! * n;
-      }
-    });
-    examples += n;
-  }
-  for (const s of sums) {
-    s.mean.forEach((v, c) => (s.mean[c] = v / examples));
-    s.variance.forEach((v, c) => (s.variance[c] = v / examples));
-  }
-  return sums;
+  const inputsOf = layers.map((l) => l.input as tf.SymbolicTensor);
+  const moments = averagedBatchMoments(model, inputsOf, inputs.length, (i) => inputs[i]!, true);
+  return layers.map((layer, i) => ({ layer, ...moments[i]! }));
 }
 
 /**
