@@ -243,6 +243,22 @@ function noteLayers(empty: boolean, warnings: string[]): Layers {
   return layers;
 }
 
+/** Fonts, legend and title style of every accuracy chart. */
+const CHART_CONFIG = {
+  font: FIGURE_FONT_FAMILY,
+  legend: {
+    orient: 'bottom',
+    direction: 'horizontal',
+    columns: 2,
+    columnPadding: 24,
+    symbolType: 'stroke',
+    symbolStrokeWidth: 2,
+    labelLimit: 320,
+  },
+  title: { fontSize: 15, anchor: 'start' },
+  axis: { labelFontSize: 11, titleFontSize: 12 },
+} as const;
+
 export function accuracyChartSpec(input: AccuracyChartInput): TopLevelSpec {
   const methodLabels = input.series.map((series) => series.label);
   const teacherLabel = input.teacher?.label;
@@ -320,20 +336,7 @@ export function accuracyChartSpec(input: AccuracyChartInput): TopLevelSpec {
     height: 340,
     background: 'white',
     padding: 12,
-    config: {
-      font: FIGURE_FONT_FAMILY,
-      legend: {
-        orient: 'bottom',
-        direction: 'horizontal',
-        columns: 2,
-        columnPadding: 24,
-        symbolType: 'stroke',
-        symbolStrokeWidth: 2,
-        labelLimit: 320,
-      },
-      title: { fontSize: 15, anchor: 'start' },
-      axis: { labelFontSize: 11, titleFontSize: 12 },
-    },
+    config: CHART_CONFIG,
     layer: layers,
   };
 }
