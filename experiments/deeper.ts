@@ -1,6 +1,6 @@
 /**
- * Net2DeeperNet (paper sec. 4.2.2, fig. 5): a teacher whose stride-1 3x3 convs are factorized into 3x1 -> 1x3 pairs
- * gets 2 more identity-initialized pairs after each pair (the builder's `extraPairs: 2`); compared with the same
+ * Net2DeeperNet (paper sec. 4.2.2, fig. 5): the standard network, whose stride-1 3x3 convs are factorized into
+ * 3x1 -> 1x3 pairs, gets 2 more identity-initialized pairs after each pair (the builder's `extraPairs: 2`); compared with the same
  * architecture trained from random initialization, and with the teacher trained further.
  */
 import { deeper, extraPairInserts } from '../src/index.ts';
@@ -12,7 +12,7 @@ export const EXTRA_PAIRS = 2;
 export const DEEPER: ExperimentDefinition = {
   name: 'deeper',
   description: 'factorized teacher -> 2 extra identity pairs after each pair: Net2DeeperNet vs random init',
-  teacherLabel: (preset) => `Teacher (factorized ${preset.model})`,
+  teacherLabel: () => 'Teacher (standard network)',
   teacher: (preset) => ({ width: preset.baseWidth, factorized: true }),
   student: (preset) => ({ width: preset.baseWidth, factorized: true, extraPairs: EXTRA_PAIRS }),
   noise: 'none',

@@ -17,14 +17,22 @@ export const TOP_PAIRS = 4;
 const AFFORDS_RANDOM_INIT: readonly string[] = ['smoke', 'default'];
 const affordsRandomInit = (preset: Preset) => AFFORDS_RANDOM_INIT.includes(preset.name);
 
-const widerArchitecture = (preset: Preset): ArchitectureOptions => ({ width: preset.baseWidth * WIDTH_FACTOR });
-const deeperArchitecture = (preset: Preset): ArchitectureOptions => ({ width: preset.baseWidth, topPairs: TOP_PAIRS });
+/** The standard network of all three experiments: the factorized Inception-BN (paper sec. 3.3). */
+const standardArchitecture = (preset: Preset): ArchitectureOptions => ({ width: preset.baseWidth, factorized: true });
+const widerArchitecture = (preset: Preset): ArchitectureOptions => ({
+  ...standardArchitecture(preset),
+  width: preset.baseWidth * WIDTH_FACTOR,
+});
+const deeperArchitecture = (preset: Preset): ArchitectureOptions => ({
+  ...standardArchitecture(preset),
+  topPairs: TOP_PAIRS,
+});
 
 export const EXPLORE: ExperimentDefinition = {
   name: 'explore',
   description: `standard network -> width x sqrt(2) (Net2WiderNet), and -> ${TOP_PAIRS} pairs on top of every module (Net2DeeperNet)`,
-  teacherLabel: (preset) => `Original model (${preset.model}, from scratch)`,
-  teacher: (preset) => ({ width: preset.baseWidth }),
+  teacherLabel: () => 'Original model (from scratch)',
+  teacher: standardArchitecture,
   student: widerArchitecture,
   noise: 'zero-sum',
   drawTeacherCurve: true,

@@ -1,9 +1,9 @@
 /**
  * Experiment presets: which model family, data, widths, steps and intervals a run uses. `smoke` is for tests
  * (seconds), `default` (no --preset) shows the effect on the committed Fashion-MNIST subset within minutes on two
- * CPU cores, `cpu` runs the small family at the paper's widths on the full Fashion-MNIST (under an hour per experiment
- * over three seeds on torch), `paper` is the
- * full Inception-BN on ImageNet at 224 with the BN-Inception recipe (a GPU).
+ * CPU cores, `cpu` runs the small family at the paper's widths on the full Fashion-MNIST on two CPU cores, `paper` is
+ * the full Inception-BN on ImageNet at 224 with the BN-Inception recipe (a GPU). What each costs, measured, is in
+ * experiments/README.md ("Presets and what they cost").
  */
 import type { Preset } from '../src/experiment/definition.ts';
 
@@ -21,6 +21,7 @@ export const PRESETS: Record<PresetName, Preset & { name: PresetName }> = {
     batchSize: 8,
     evalBatchSize: 32,
     transformBatchSize: 16,
+    statisticsImages: 32,
     teacherSteps: 4,
     studentSteps: 4,
     evalEvery: 2,
@@ -33,24 +34,23 @@ export const PRESETS: Record<PresetName, Preset & { name: PresetName }> = {
   default: {
     name: 'default',
     description:
-      'minutes on two CPU cores: the committed Fashion-MNIST subset (10k/2k), inception-bn-small with every conv ' +
-      'at width 0.25 (student) / 0.137 (teacher)',
+      'minutes on two CPU cores: the committed Fashion-MNIST subset (10k/2k, all 2k validated), inception-bn-small ' +
+      'with every conv at width 0.25 as the standard network',
     model: 'inception-bn-small',
     baseWidth: 0.25,
     widthScope: 'all',
     data: 'fashion-mnist',
-    limitVal: 1000,
     batchSize: 32,
     evalBatchSize: 250,
     transformBatchSize: 256,
-    // 900 teacher minibatches (~2.9 epochs): at 600 wider's narrow teacher ended at 84.6% (83.5-85.5, seeds 1-3).
+    // 900 teacher minibatches (~2.9 epochs): at 600 wider's narrow teacher was not yet trained (experiments/README.md).
     teacherSteps: 900,
     studentSteps: 200,
     evalEvery: 25,
     checkpointEvery: 100,
-    // The Inception rate, halved every epoch. Evaluations re-estimate BatchNorm
-    // statistics first: with the moving averages (momentum 0.99) the validation accuracy of this schedule lags the
-    // weights by 5-50 points early on (experiments/README.md, "Evaluation").
+    // The Inception rate, halved every epoch. Evaluations re-estimate BatchNorm statistics first: with the moving
+    // averages the validation accuracy of this schedule lags the weights badly early on (experiments/README.md,
+    // "Evaluation").
     learningRate: 0.045,
     schedule: { kind: 'exponential', rate: 0.5, everyEpochs: 1, staircase: false },
     weightDecay: 4e-5,
@@ -59,22 +59,21 @@ export const PRESETS: Record<PresetName, Preset & { name: PresetName }> = {
   cpu: {
     name: 'cpu',
     description:
-      '20-45 minutes per seed-triple on two CPU cores (torch): the full Fashion-MNIST (60k, 2k of the 10k test ' +
-      "images for validation), inception-bn-small at the paper's widths (teacher sqrt(0.3) of the modules, student 1)",
+      'under an hour per experiment over three seeds on two CPU cores (torch): the full Fashion-MNIST (60k, 2k of ' +
+      "the 10k test images for validation), inception-bn-small at the paper's widths (the modules' channels)",
     model: 'inception-bn-small',
     baseWidth: 1,
     widthScope: 'modules',
     data: 'fashion-mnist:full',
     limitVal: 2000,
-    // Batch 32 (BN-Inception's own): at 64 the deeper student (factorized, 2 extra pairs, width 1) needs about 4.5 GB
-    // of wasm heap for one training step, over wasm's 4 GiB maximum (measured: 2.29 GB at 32, 642 MB at 8); torch
-    // trains 32 and 64 at the same images per second.
+    // Batch 32 (BN-Inception's own): at 64 the deeper student's training step needs more than wasm's 4 GiB heap
+    // (experiments/README.md, "Where the code deviates").
     batchSize: 32,
     evalBatchSize: 500,
     transformBatchSize: 512,
     // Sized from the torch backend's throughput on two cores (experiments/README.md, "The cpu preset"): 750 teacher
-    // minibatches (0.4 epoch) and 250 per student make each experiment's three seeds take 20-45 minutes. The rate is
-    // annealed to 1/4 over the teacher's run, as the default preset's x0.5 per epoch does over its 600 steps.
+    // minibatches (0.4 epoch) and 250 per student. The rate is annealed to 1/4 over the teacher's run, about what
+    // the default preset's x0.5 per epoch does over its teacher's steps.
     teacherSteps: 750,
     studentSteps: 250,
     evalEvery: 50,
@@ -94,10 +93,12 @@ export const PRESETS: Record<PresetName, Preset & { name: PresetName }> = {
     widthScope: 'modules',
     data: null,
     imageSize: 224,
-    limitVal: 10000,
+    // Every evaluation validates on all 50,000 ImageNet validation images, as the paper's validation accuracy does.
     batchSize: 32,
     evalBatchSize: 100,
     transformBatchSize: 64,
+    // Inserted BatchNorm statistics from 32 batches of 32 (a 64-image measurement varies by several percent).
+    statisticsImages: 1024,
     teacherSteps: 400_000,
     studentSteps: 200_000,
     evalEvery: 4000,

@@ -1,6 +1,7 @@
 /**
  * Net2WiderNet (paper sec. 4.2.1, fig. 4): a teacher with sqrt(0.3) of the standard width in every Inception module
- * (about 0.3 of its parameters) grows to the standard width; compared with random pad and random init, each of the
+ * (about 0.3 of its parameters) grows to the standard width. The standard network is the factorized Inception-BN of
+ * all three experiments (sec. 3.3: its modules have vertical-horizontal pairs); compared with random pad and random init, each of the
  * first two at every student learning rate of the preset's sweep (fig. 4: 0.002, 0.005, 0.01), and with the teacher
  * trained further (which separates growing from training longer at a lower rate).
  */
@@ -22,9 +23,9 @@ function studentTargets(context: MethodContext): Record<string, number> {
 export const WIDER: ExperimentDefinition = {
   name: 'wider',
   description: 'narrow teacher (sqrt(0.3) width) -> standard student: Net2WiderNet vs random pad vs random init',
-  teacherLabel: (preset) => `Teacher (${preset.model} x0.3)`,
-  teacher: (preset) => ({ width: preset.baseWidth * TEACHER_WIDTH_FACTOR }),
-  student: (preset) => ({ width: preset.baseWidth }),
+  teacherLabel: () => 'Teacher (x0.3 parameters)',
+  teacher: (preset) => ({ width: preset.baseWidth * TEACHER_WIDTH_FACTOR, factorized: true }),
+  student: (preset) => ({ width: preset.baseWidth, factorized: true }),
   noise: 'zero-sum',
   methods: [
     {

@@ -76,7 +76,12 @@ test('explore grows two networks, as the paper did: wider x sqrt(2) at no extra 
       model.dispose();
       return count;
     };
-    const common = { widthScope: preset.widthScope, inputShape: [12, 12, 1] as [number, number, number], classes: 4 };
+    const common = {
+      widthScope: preset.widthScope,
+      factorized: true,
+      inputShape: [12, 12, 1] as [number, number, number],
+      classes: 4,
+    };
     const teacher = params(plan.teacher.model.options);
     const widened = params(byRun['net2wider']!.model.options);
     const deepened = params(byRun['net2deeper']!.model.options);
@@ -90,6 +95,27 @@ test('explore grows two networks, as the paper did: wider x sqrt(2) at no extra 
       assert.deepEqual(byRun['random-init-wider']!.model.options, byRun['net2wider']!.model.options);
       assert.deepEqual(byRun['random-init-deeper']!.model.options, byRun['net2deeper']!.model.options);
     }
+  }
+});
+
+test("one standard network, as in the paper: wider's student, deeper's teacher and explore's original model", () => {
+  for (const preset of [PRESETS.smoke, PRESETS.default, PRESETS.cpu, PRESETS.paper]) {
+    const resolved = resolvePreset(preset, { data: 'synthetic' });
+    const options = (
+      name: keyof typeof EXPERIMENTS,
+      pick: (plan: ReturnType<typeof planExperiment>) => ModelOptions,
+    ) => {
+      const { seed: _seed, ...rest } = pick(planExperiment({ ...input(name), preset: resolved }));
+      return rest;
+    };
+    const widerStudent = options('wider', (p) => p.students.find((s) => s.run.startsWith('net2wider'))!.model.options);
+    const deeperTeacher = options('deeper', (p) => p.teacher.model.options);
+    const exploreTeacher = options('explore', (p) => p.teacher.model.options);
+    assert.equal(widerStudent.factorized, true, preset.name);
+    assert.deepEqual(deeperTeacher, widerStudent, preset.name);
+    assert.deepEqual(exploreTeacher, widerStudent, preset.name);
+    const widerTeacher = options('wider', (p) => p.teacher.model.options);
+    assert.deepEqual({ ...widerTeacher, width: widerStudent.width }, widerStudent, `${preset.name}: narrow standard`);
   }
 });
 

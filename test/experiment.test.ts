@@ -95,6 +95,15 @@ for (const experiment of ['wider', 'deeper', 'explore'] as const) {
         assert.ok(inference.maxRel < 1e-4, `${run} preserves the function: ${inference.maxRel}`);
         assert.equal(enforced, true);
         assert.ok(transform.records.length > 0, `${run} records its transform`);
+        const smokePreset = PRESETS.smoke;
+        for (const record of transform.records)
+          if (record.operator === 'deeper')
+            for (const insert of record.inserts)
+              assert.equal(
+                insert.statistics?.samples,
+                smokePreset.statisticsImages,
+                `${run}: inserted BatchNorm statistics from the preset's statisticsImages`,
+              );
         // Evaluated the way the teacher's last evaluation was (BatchNorm re-estimated on the same training sample):
         // exact for Net2WiderNet; Net2DeeperNet's inserted BatchNorm layers are identities only up to the sampling
         // difference between the transform batch and the sample's batches.

@@ -27,8 +27,13 @@ export interface Preset {
   augment?: boolean;
   batchSize: number;
   evalBatchSize: number;
-  /** Batch of training images that Net2DeeperNet measures BatchNorm statistics on, and the check batch size. */
+  /** Images per class x classes of the preservation check, and its batch size. */
   transformBatchSize: number;
+  /**
+   * Training images Net2DeeperNet measures its inserted BatchNorm statistics on (averaged over batches of the
+   * training batch size); default `transformBatchSize`.
+   */
+  statisticsImages?: number;
   teacherSteps: number;
   studentSteps: number;
   evalEvery: number;

@@ -232,7 +232,10 @@ async function trainStudents(session: Session, plan: ExperimentPlan, teacherRun:
   const batchSize = plan.preset.transformBatchSize;
   const resources: tf.Tensor[] = [];
   try {
-    const trainImages = await firstImages(dataset.trainBatches({ batchSize, seed: plan.transformBatchSeed }));
+    const statisticsImages = plan.preset.statisticsImages ?? batchSize;
+    const trainImages = await firstImages(
+      dataset.trainBatches({ batchSize: statisticsImages, seed: plan.transformBatchSeed }),
+    );
     resources.push(trainImages);
     const perClass = Math.max(1, Math.ceil(batchSize / dataset.classNames.length));
     const check = await stratifiedValSample(dataset, perClass);

@@ -53,6 +53,8 @@ export async function provideTeacher(request: TeacherRequest): Promise<void> {
     }
     rmSync(teacherDir, { recursive: true, force: true });
     cpSync(cachedRun, teacherDir, { recursive: true });
+    // The copy belongs to this experiment (a cached teacher may have been trained for another one with the same key).
+    writeRunConfig(teacherDir, config, false);
   } finally {
     lock.release();
   }
