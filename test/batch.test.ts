@@ -482,3 +482,13 @@ test('npm run batch -- <jobs> --emit slurm --out <file> writes an executable scr
   assert.equal(spawnSync('bash', ['-n', out]).status, 0);
   assert.ok(!existsSync(join(ws.state, 'state.json')), 'emitting a script must not start the batch');
 });
+
+test('the example jobs file parses, and its GPU experiments ask for --backend auto (torch on a GPU first)', () => {
+  const jobs = parseJobsFile(readFileSync('experiments/jobs.example.json', 'utf8'), 'experiments/jobs.example.json');
+  const gpuExperiments = jobs.filter((job) => job.kind === 'experiment' && job.gpus > 0);
+  assert.ok(gpuExperiments.length >= 3, 'the three paper experiments');
+  for (const job of gpuExperiments) {
+    const backend = job.argv[job.argv.indexOf('--backend') + 1];
+    assert.equal(backend, 'auto', `${job.name}: tfjs-node-gpu needs CUDA 11.2; auto takes torch on a GPU first`);
+  }
+});
