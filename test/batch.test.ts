@@ -485,7 +485,7 @@ test('npm run batch -- <jobs> --emit slurm --out <file> writes an executable scr
 
 test('the example jobs file parses, and its GPU experiments ask for --backend auto (torch on a GPU first)', () => {
   const jobs = parseJobsFile(readFileSync('experiments/jobs.example.json', 'utf8'), 'experiments/jobs.example.json');
-  const gpuExperiments = jobs.filter((job) => job.kind === 'experiment' && job.gpus > 0);
+  const gpuExperiments = jobs.filter((job) => job.kind === 'experiment' && (job.gpus ?? 0) > 0);
   assert.ok(gpuExperiments.length >= 3, 'the three paper experiments');
   for (const job of gpuExperiments) {
     const backend = job.argv[job.argv.indexOf('--backend') + 1];

@@ -189,6 +189,8 @@ async function pickAuto(
 ): Promise<{ choice: ConcreteChoice; activated: Activated } | null> {
   const torch = await attempt('torch');
   if (torch?.gpuInUse) return { choice: 'torch', activated: torch };
+  // A GPU asked for by name is a GPU or an error: never another backend on the CPU.
+  if (process.env.NET2NET_TORCH_DEVICE === 'cuda') return null;
   const tfGpu = await attempt('tensorflow-gpu');
   if (tfGpu?.gpuInUse) return { choice: 'tensorflow-gpu', activated: tfGpu };
   if (tfGpu) reasons['tensorflow-gpu'] = 'loaded, but its CUDA libraries are not (it would run on the CPU)';

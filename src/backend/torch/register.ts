@@ -1,11 +1,13 @@
 /**
  * Registers the `torch` TensorFlow.js backend: loads the addon, picks the device (CUDA when the libtorch has it and
- * a GPU is visible, unless NET2NET_TORCH_DEVICE=cpu) and the intra-op thread count (the option, else
+ * a GPU is visible, unless NET2NET_TORCH_DEVICE=cpu; NET2NET_TORCH_DEVICE=cuda is never a silent CPU fallback) and the intra-op thread count (the option, else
  * NET2NET_THREADS, else every core), then registers the backend and its kernels.
  */
 import * as tf from '@tensorflow/tfjs';
 import { availableParallelism } from 'node:os';
 import { addonBuildInfo, loadTorchAddon } from './addon.ts';
+import type { BuildInfo } from './addon.ts';
+import { describeGpu } from './gpu-description.ts';
 import { TorchBackend } from './torch-backend.ts';
 import { registerTorchKernels } from './kernels/index.ts';
 import { TORCH } from './kernels/kernel.ts';
@@ -30,6 +32,28 @@ function threadCount(requested: number | undefined): number {
   return threads;
 }
 
+/** NET2NET_TORCH_DEVICE: 'cpu', 'cuda' (a GPU or an error), or unset (a GPU where there is one, else the CPU). */
+export function requestedDevice(value: string | undefined): 'cpu' | 'cuda' | 'any' {
+  if (value === undefined || value === '') return 'any';
+  if (value === 'cpu' || value === 'cuda') return value;
+  throw new Error(`NET2NET_TORCH_DEVICE must be cpu or cuda, got '${value}'`);
+}
+
+/** Why `cuda` cannot be used (the libtorch has no CUDA, or no GPU is visible), or null when it can. */
+export function cudaRefusal(info: BuildInfo | null, visibleGpus: number): string | null {
+  if (info && !info.cuda)
+    return (
+      `NET2NET_TORCH_DEVICE=cuda, but the torch addon was built against a libtorch without CUDA (${info.libtorch}); ` +
+      'install a CUDA PyTorch and rebuild (npm run build:torch)'
+    );
+  if (visibleGpus === 0)
+    return (
+      'NET2NET_TORCH_DEVICE=cuda, but libtorch sees no GPU (check nvidia-smi, the driver and CUDA_VISIBLE_DEVICES)' +
+      (info ? '' : '; the addon has no build record (torch-backend.json), so whether it has CUDA is unknown')
+    );
+  return null;
+}
+
 /** Registers the backend once (later calls may change the thread count); throws a one-line reason if it cannot. */
 export function registerTorchBackend(options: TorchOptions = {}): TorchSetup {
   const addon = loadTorchAddon();
@@ -39,11 +63,19 @@ export function registerTorchBackend(options: TorchOptions = {}): TorchSetup {
     if (backend) backend.threads = threads;
     return (setup = { ...setup, threads });
   }
-  const wantCuda = process.env.NET2NET_TORCH_DEVICE !== 'cpu' && addon.cudaDevices() > 0;
-  const device = addon.useDevice(wantCuda ? 'cuda' : 'cpu', 0);
+  const requested = requestedDevice(process.env.NET2NET_TORCH_DEVICE);
+  const gpus = addon.cudaDevices();
+  if (requested === 'cuda') {
+    const refusal = cudaRefusal(addonBuildInfo(), gpus);
+    if (refusal) throw new Error(refusal);
+  }
+  const device = addon.useDevice(requested === 'cpu' || gpus === 0 ? 'cpu' : 'cuda', 0);
   registerTorchKernels();
   tf.registerBackend(TORCH, () => new TorchBackend(addon, device, threads), 1);
   const info = addonBuildInfo();
-  setup = { device, threads, libtorch: info ? info.libtorch : 'unknown libtorch' };
+  const described = device.startsWith('cuda')
+    ? `${device} (${describeGpu(Number(device.split(':')[1] ?? 0))})`
+    : device;
+  setup = { device: described, threads, libtorch: info ? info.libtorch : 'unknown libtorch' };
   return setup;
 }
