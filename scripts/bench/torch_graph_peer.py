@@ -3,6 +3,9 @@
 
 Usage: python3 torch_graph_peer.py --model-json FILE [--batch-size N] [--steps N] [--warmup N] [--threads N]
                                    [--device cpu|cuda] [--channels-last] [--weight-decay X]
+                                   [--precision fp32|bf16|tf32] [--cudnn-benchmark]
+--precision bf16 runs forward and loss under torch.autocast (bfloat16), as a PyTorch user would; tf32 (CUDA only)
+lets cuDNN and cuBLAS round float32 inputs to TF32; fp32 and bf16 turn TF32 off, so the peer computes what ours does.
 Prints one JSON line: train_img_per_s, infer_img_per_s, step_ms, params, device, threads, peak RSS (and CUDA memory).
 
 Layers: Conv2D, BatchNormalization, ReLU, MaxPooling2D, AveragePooling2D, Concatenate, GlobalAveragePooling2D, Dense
@@ -158,13 +161,22 @@ def main():
     p.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     p.add_argument("--channels-last", action="store_true")
     p.add_argument("--weight-decay", type=float, default=4e-5)
+    p.add_argument("--precision", default="fp32", choices=["fp32", "bf16", "tf32"])
+    p.add_argument("--cudnn-benchmark", action="store_true")
     a = p.parse_args()
+    if a.precision == "tf32" and a.device != "cuda":
+        sys.exit("torch_graph_peer: --precision tf32 is CUDA-only")
+    tf32 = a.precision == "tf32"
+    torch.backends.cuda.matmul.allow_tf32 = tf32
+    torch.backends.cudnn.allow_tf32 = tf32
+    bf16 = a.precision == "bf16"
+
     if a.threads > 0:
         torch.set_num_threads(a.threads)
     if a.device == "cuda":
         if not torch.cuda.is_available():
             sys.exit("torch_graph_peer: --device cuda but torch.cuda.is_available() is False")
-        torch.backends.cudnn.benchmark = True
+        torch.backends.cudnn.benchmark = a.cudnn_benchmark
     with open(a.model_json) as f:
         topology = json.load(f)
     torch.manual_seed(0)
@@ -185,7 +197,8 @@ def main():
 
     def step():
         opt.zero_grad(set_to_none=True)
-        loss = lossf(model(x), y)
+        with torch.autocast(a.device, dtype=torch.bfloat16, enabled=bf16):
+            loss = lossf(model(x), y)
         loss.backward()
         opt.step()
 
@@ -199,7 +212,7 @@ def main():
     sync()
     train_s = time.perf_counter() - t
     model.eval()
-    with torch.no_grad():
+    with torch.no_grad(), torch.autocast(a.device, dtype=torch.bfloat16, enabled=bf16):
         model(x)
         sync()
         t = time.perf_counter()
@@ -214,7 +227,8 @@ def main():
         "device_name": torch.cuda.get_device_name(0) if a.device == "cuda" else "cpu",
         "threads": torch.get_num_threads(),
         "channels_last": a.channels_last,
-        "cudnn_benchmark": bool(a.device == "cuda"),
+        "cudnn_benchmark": bool(a.device == "cuda" and a.cudnn_benchmark),
+        "precision": a.precision,
         "batch_size": a.batch_size,
         "input": f"{h}x{w}x{c}",
         "params": sum(p.numel() for p in model.parameters()),

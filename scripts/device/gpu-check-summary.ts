@@ -1,7 +1,8 @@
 /**
- * `node --import tsx scripts/device/gpu-check-summary.ts <steps.tsv> <out dir>`: gpu-check.sh's summary.json on
- * stdout: each step's name, status and seconds, and the JSON objects its output file holds (one per line; a TAP
- * file gives its pass/fail counts instead), plus the ratios of the train benches to the PyTorch peer.
+ * `node --import tsx scripts/device/gpu-check-summary.ts <steps.tsv> <out dir> <phase>`: gpu-check.sh's summary.json
+ * on stdout, rewritten after every step: each step's name, status and seconds, and the JSON objects its output file
+ * holds (one per line; a TAP file gives its pass/fail counts instead), the ratios of the train benches to the
+ * PyTorch peer, and why the phase stopped if it did.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -70,17 +71,19 @@ function trainHeadline(row: StepRow) {
   };
 }
 
-const [stepsFile, outDir] = process.argv.slice(2);
-if (!stepsFile || !outDir) {
-  console.error('usage: gpu-check-summary.ts <steps.tsv> <out dir>');
+const [stepsFile, outDir, phase] = process.argv.slice(2);
+if (!stepsFile || !outDir || !phase) {
+  console.error('usage: gpu-check-summary.ts <steps.tsv> <out dir> <phase>');
   process.exit(2);
 }
-const steps = readFileSync(stepsFile, 'utf8')
+const rows = readFileSync(stepsFile, 'utf8')
   .split('\n')
-  .filter((line) => line.includes('\t'))
-  .map((line) => readStep(line, outDir));
+  .filter((line) => line.includes('\t'));
+const stopped = rows.find((line) => line.startsWith('stopped\t'))?.split('\t')[1] ?? null;
+const steps = rows.filter((line) => !line.startsWith('stopped\t')).map((line) => readStep(line, outDir));
 const env = existsSync(join(outDir, 'env.json')) ? jsonLines(readFileSync(join(outDir, 'env.json'), 'utf8')) : [];
 const headlines = Object.fromEntries(
   steps.filter((s) => s.name.startsWith('train-')).map((s) => [s.name, trainHeadline(s)]),
 );
-console.log(JSON.stringify({ env, headlines, steps }, null, 2));
+const passed = stopped === null && steps.every((s) => ['ok', 'skipped'].includes(s.status) && !s.tap?.fail);
+console.log(JSON.stringify({ phase, passed, stopped, env, headlines, steps }, null, 2));
