@@ -7,6 +7,14 @@
  *   node scripts/build-torch-addon.mjs            build (exit 1 on failure)
  *   node scripts/build-torch-addon.mjs --install  as `npm install` runs it: never fails the install; without a
  *                                                 libtorch or a compiler it prints one line saying how to get torch
+ *   node scripts/build-torch-addon.mjs --print-plan   what a build would use (libtorch, C++ standard, link flags),
+ *                                                 as JSON, without building
+ *
+ * The C++ standard is C++17 unless the torch headers refuse it (newer torch releases need C++20): a one-line probe
+ * compiles `#include <c10/core/Device.h>` under C++17 first. A pip-installed CUDA torch keeps cuDNN, cuBLAS and the
+ * CUDA runtime in `site-packages/nvidia/<package>/lib`, which Python finds by preloading them and a Node process
+ * would not: the addon gets those folders as its RPATH (DT_RPATH, which the dynamic loader also searches for
+ * libtorch_cuda's own dependencies) and links the ones libtorch_cuda needs directly, so loading the addon loads them.
  *
  * Environment: LIBTORCH, CXX (compiler, default g++), NET2NET_TORCH_PYTHON (default python3),
  * NET2NET_TORCH_SYSTEM_PREFIX (default /usr; where libtorch-dev installs), NET2NET_TORCH_BUILD_DIR (output folder,
@@ -23,6 +31,7 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const sourceDir = join(root, 'native', 'torch-backend');
 const buildDir = resolve(process.env.NET2NET_TORCH_BUILD_DIR ?? join(root, 'native', 'build'));
 const installMode = process.argv.includes('--install');
+const printPlan = process.argv.includes('--print-plan');
 const HOW_TO =
   'net2net: the native torch backend is not built (%s); everything runs on wasm. To enable it: ' +
   'apt-get install libtorch-dev g++ (Debian/Ubuntu), or install PyTorch (pip install torch), or set ' +
@@ -104,6 +113,76 @@ function compile(compiler, args) {
   });
 }
 
+/** Include flags for the torch headers (the compiler's default include dirs must not be repeated). */
+function torchIncludeFlags(torch) {
+  // #include_next in libstdc++ depends on the order of the default dirs.
+  return torch.include
+    .filter((dir) => existsSync(dir) && !['/usr/include', '/usr/local/include'].includes(dir))
+    .flatMap((dir) => ['-isystem', dir]);
+}
+
+/** C++17, or C++20 where the torch headers refuse C++17 (a syntax-only probe of one header). */
+function cxxStandard(compiler, torch) {
+  const probe = ['-x', 'c++', '-fsyntax-only', `-D_GLIBCXX_USE_CXX11_ABI=${torch.abi}`, ...torchIncludeFlags(torch)];
+  for (const std of ['c++17', 'c++20']) {
+    const result = spawnSync(compiler, [...probe, `-std=${std}`, '-'], {
+      input: '#include <c10/core/Device.h>\n',
+      encoding: 'utf8',
+    });
+    if (result.status === 0) return std;
+  }
+  return 'c++20';
+}
+
+/** The shared libraries `file` needs (its DT_NEEDED entries, from readelf), or [] when they cannot be read. */
+function neededLibraries(file) {
+  const out = run('readelf', ['-d', file]);
+  if (out === null) return [];
+  return [...out.matchAll(/\(NEEDED\)\s+Shared library: \[([^\]]+)\]/g)].map((m) => m[1]);
+}
+
+/**
+ * A pip wheel's NVIDIA library folders (`<site-packages>/nvidia/<package>/lib`, beside the torch package) and the
+ * libraries in them that libtorch_cuda and libc10_cuda need.
+ */
+function wheelNvidiaLibraries(torch) {
+  const nvidia = join(dirname(dirname(torch.lib)), 'nvidia');
+  if (!existsSync(nvidia)) return { dirs: [], libs: [] };
+  const dirs = readdirSync(nvidia)
+    .map((name) => join(nvidia, name, 'lib'))
+    .filter((dir) => existsSync(dir))
+    .map((dir) => resolve(dir))
+    .sort();
+  const needed = new Set(
+    ['libtorch_cuda.so', 'libc10_cuda.so'].flatMap((name) => neededLibraries(join(torch.lib, name))),
+  );
+  const libs = dirs.flatMap((dir) =>
+    readdirSync(dir)
+      .filter((name) => needed.has(name))
+      .map((name) => join(dir, name)),
+  );
+  return { dirs, libs };
+}
+
+/** What a build against `torch` compiles and links with. */
+function buildPlan(compiler, torch, napi) {
+  const cuda = ['libtorch_cuda.so', 'libc10_cuda.so'].every((name) => existsSync(join(torch.lib, name)));
+  const std = cxxStandard(compiler, torch);
+  const nvidia = cuda ? wheelNvidiaLibraries(torch) : { dirs: [], libs: [] };
+  const rpaths = [torch.lib, ...nvidia.dirs];
+  const link = [
+    `-L${torch.lib}`,
+    '-Wl,--disable-new-dtags',
+    ...rpaths.map((dir) => `-Wl,-rpath,${dir}`),
+    '-Wl,--no-as-needed',
+    '-ltorch_cpu',
+    '-lc10',
+    ...(cuda ? ['-ltorch_cuda', '-lc10_cuda'] : []),
+    ...nvidia.libs,
+  ];
+  return { libtorch: torch.origin, version: torch.version, abi: torch.abi, cuda, std, napi, rpaths, link };
+}
+
 async function build() {
   const compiler = process.env.CXX ?? 'g++';
   if (run(compiler, ['--version']) === null) return { skipped: `no C++ compiler '${compiler}'` };
@@ -112,24 +191,26 @@ async function build() {
   const napi = nodeApiInclude();
   if (!napi) return { skipped: 'no Node-API headers (node-api-headers package or the Node install)' };
 
-  const cuda = ['libtorch_cuda.so', 'libc10_cuda.so'].every((name) => existsSync(join(torch.lib, name)));
+  const plan = buildPlan(compiler, torch, napi);
+  if (printPlan) {
+    console.log(JSON.stringify(plan, null, 2));
+    return { planned: true };
+  }
+  const { cuda } = plan;
   const common = [
     '-O3',
     '-fPIC',
-    '-std=c++17',
+    `-std=${plan.std}`,
     `-D_GLIBCXX_USE_CXX11_ABI=${torch.abi}`,
     '-DNAPI_VERSION=8',
     '-DNODE_GYP_MODULE_NAME=torch_backend',
     `-I${napi}`,
-    // The compiler's default include dirs must not be repeated (#include_next in libstdc++ depends on their order).
-    ...torch.include
-      .filter((dir) => existsSync(dir) && !['/usr/include', '/usr/local/include'].includes(dir))
-      .flatMap((dir) => ['-isystem', dir]),
+    ...torchIncludeFlags(torch),
   ];
   const objectDir = join(buildDir, 'obj');
   mkdirSync(objectDir, { recursive: true });
   const sources = readdirSync(sourceDir).filter((name) => name.endsWith('.cc'));
-  console.log(`net2net: building the torch backend against ${torch.origin}${cuda ? ' with CUDA' : ''}`);
+  console.log(`net2net: building the torch backend against ${torch.origin}${cuda ? ' with CUDA' : ''} (${plan.std})`);
   const started = Date.now();
   const results = await Promise.all(
     sources.map((name) =>
@@ -141,16 +222,12 @@ async function build() {
 
   const output = join(buildDir, 'torch-backend.node');
   const partial = `${output}.${process.pid}.tmp`;
-  const libs = ['-ltorch_cpu', '-lc10', ...(cuda ? ['-ltorch_cuda', '-lc10_cuda'] : [])];
   const link = await compile(compiler, [
     '-shared',
     ...sources.map((name) => join(objectDir, name.replace(/\.cc$/, '.o'))),
     '-o',
     partial,
-    `-L${torch.lib}`,
-    `-Wl,-rpath,${torch.lib}`,
-    '-Wl,--no-as-needed',
-    ...libs,
+    ...plan.link,
   ]);
   if (!link.ok) return { failed: `link error:\n${link.stderr.split('\n').slice(0, 30).join('\n')}` };
   renameSync(partial, output);
@@ -159,6 +236,8 @@ async function build() {
     version: torch.version,
     cuda,
     abi: torch.abi,
+    std: plan.std,
+    rpaths: plan.rpaths,
     builtAt: new Date().toISOString(),
   };
   const infoFile = join(buildDir, 'torch-backend.json');

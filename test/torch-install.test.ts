@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -75,4 +75,81 @@ test('--backend auto runs the smoke experiment on wasm when the addon was not bu
   assert.equal(result.status, 0, result.stderr.slice(-2000));
   assert.match(result.stderr, /\[backend\] wasm .*torch skipped: the native torch addon is not built/);
   assert.ok(existsSync(join(out, 'summary.json')));
+});
+
+/**
+ * A fake pip wheel: site-packages/torch/{include,lib} with tiny real shared libraries, libtorch_cuda.so needing a
+ * library that only site-packages/nvidia/cudnn/lib has (as a CUDA wheel's does), and a "python3" that reports it.
+ */
+function fakeWheel(name: string, deviceHeader: string) {
+  const site = join(scratch, name, 'site-packages');
+  const torchDir = join(site, 'torch');
+  const lib = join(torchDir, 'lib');
+  const cudnn = join(site, 'nvidia', 'cudnn', 'lib');
+  for (const dir of [join(torchDir, 'include', 'ATen'), join(torchDir, 'include', 'c10', 'core'), lib, cudnn])
+    mkdirSync(dir, { recursive: true });
+  writeFileSync(join(torchDir, 'include', 'ATen', 'ATen.h'), '');
+  writeFileSync(join(torchDir, 'include', 'c10', 'core', 'Device.h'), deviceHeader);
+  const source = join(scratch, name, 'empty.cc');
+  writeFileSync(source, 'int net2net_fake_symbol() { return 1; }\n');
+  const shared = (out: string, extra: string[] = []) => {
+    const made = spawnSync('g++', ['-shared', '-fPIC', source, '-o', out, ...extra], { encoding: 'utf8' });
+    assert.equal(made.status, 0, made.stderr);
+  };
+  shared(join(cudnn, 'libfakecudnn.so.9'), ['-Wl,-soname,libfakecudnn.so.9']);
+  for (const base of ['libtorch_cpu.so', 'libc10.so', 'libc10_cuda.so']) shared(join(lib, base));
+  // No RPATH of its own: where the dynamic loader finds libfakecudnn is up to whoever loads libtorch_cuda.
+  shared(join(lib, 'libtorch_cuda.so'), ['-Wl,--no-as-needed', join(cudnn, 'libfakecudnn.so.9')]);
+  const python = join(scratch, name, 'python3');
+  writeFileSync(python, `#!/bin/sh\nprintf '%s\\n' '${torchDir}' 1 2.99.0+cu130\n`, { mode: 0o755 });
+  return { site, python, cudnn };
+}
+
+function plan(python: string) {
+  const result = build(['--print-plan'], hidden({ NET2NET_TORCH_PYTHON: python }));
+  assert.equal(result.status, 0, result.stderr);
+  return JSON.parse(result.stdout) as { cuda: boolean; std: string; rpaths: string[]; link: string[] };
+}
+
+test('a pip CUDA wheel: the addon finds site-packages/nvidia/*/lib through its RPATH and links what libtorch_cuda needs', (t) => {
+  if (spawnSync('g++', ['--version']).status !== 0) {
+    if (process.env.CI) assert.fail('CI has g++ (.ci/run installs it)');
+    return t.skip('no g++');
+  }
+  const wheel = fakeWheel('wheel', '');
+  const built = plan(wheel.python);
+  assert.equal(built.cuda, true);
+  assert.equal(built.std, 'c++17');
+  assert.ok(built.rpaths.includes(wheel.cudnn), JSON.stringify(built.rpaths));
+  assert.ok(built.link.includes(join(wheel.cudnn, 'libfakecudnn.so.9')), 'linked directly');
+  // Link a stand-in addon with the plan's flags and load it in a fresh process with no library path set.
+  const addonSource = join(scratch, 'wheel', 'addon.cc');
+  writeFileSync(addonSource, 'extern "C" int net2net_addon() { return 2; }\n');
+  const load = (flags: string[]) => {
+    const out = join(scratch, 'wheel', `addon-${flags.length}.so`);
+    const made = spawnSync('g++', ['-shared', '-fPIC', addonSource, '-o', out, ...flags], { encoding: 'utf8' });
+    assert.equal(made.status, 0, made.stderr);
+    const env: NodeJS.ProcessEnv = { ...process.env };
+    delete env.LD_LIBRARY_PATH;
+    return spawnSync('python3', ['-c', `import ctypes; ctypes.CDLL(${JSON.stringify(out)})`], {
+      env,
+      encoding: 'utf8',
+    });
+  };
+  const withPlan = load(built.link);
+  assert.equal(withPlan.status, 0, withPlan.stderr);
+  // The control: the old link line (torch's lib folder as the only rpath) cannot load libtorch_cuda's dependency.
+  const torchLib = built.rpaths[0]!;
+  const control = load([`-L${torchLib}`, `-Wl,-rpath,${torchLib}`, '-Wl,--no-as-needed', '-ltorch_cuda']);
+  assert.notEqual(control.status, 0);
+  assert.match(control.stderr, /libfakecudnn\.so\.9/);
+});
+
+test('the C++ standard follows the torch headers: C++20 where they refuse C++17', (t) => {
+  if (spawnSync('g++', ['--version']).status !== 0) {
+    if (process.env.CI) assert.fail('CI has g++ (.ci/run installs it)');
+    return t.skip('no g++');
+  }
+  const needs20 = fakeWheel('cxx20', '#if __cplusplus < 202002L\n#error "this torch needs C++20"\n#endif\n');
+  assert.equal(plan(needs20.python).std, 'c++20');
 });
