@@ -19,6 +19,8 @@
  * Environment: LIBTORCH, CXX (compiler, default g++), NET2NET_TORCH_PYTHON (default python3),
  * NET2NET_TORCH_SYSTEM_PREFIX (default /usr; where libtorch-dev installs), NET2NET_TORCH_BUILD_DIR (output folder,
  * default native/build). Output: <build dir>/torch-backend.node and torch-backend.json (what it was built against).
+ * The ops' argument structs are generated first from native/torch-backend/op-declarations.json into
+ * <build dir>/generated/op-declarations.h (scripts/native-op-declarations.mjs).
  */
 /* global process, console */
 import { spawn, spawnSync } from 'node:child_process';
@@ -26,6 +28,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, w
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { cppHeader, readOpDeclarations } from './native-op-declarations.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const sourceDir = join(root, 'native', 'torch-backend');
@@ -197,6 +200,9 @@ async function build() {
     return { planned: true };
   }
   const { cuda } = plan;
+  const generatedDir = join(buildDir, 'generated');
+  mkdirSync(generatedDir, { recursive: true });
+  writeFileSync(join(generatedDir, 'op-declarations.h'), cppHeader(readOpDeclarations()));
   const common = [
     '-O3',
     '-fPIC',
@@ -205,6 +211,8 @@ async function build() {
     '-DNAPI_VERSION=8',
     '-DNODE_GYP_MODULE_NAME=torch_backend',
     `-I${napi}`,
+    `-I${sourceDir}`,
+    `-I${generatedDir}`,
     ...torchIncludeFlags(torch),
   ];
   const objectDir = join(buildDir, 'obj');

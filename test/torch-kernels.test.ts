@@ -2,6 +2,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
+import type { NativeOpArguments } from '../src/backend/torch/native-ops.ts';
+import type { TorchBackend } from '../src/backend/torch/torch-backend.ts';
 import {
   SKIP_REASON,
   assertClose,
@@ -461,4 +463,24 @@ test('a kernel without a torch implementation fails with an error naming it and 
     /int32 implementation of kernel 'Conv2D'/,
   );
   assert.throws(() => tf.cumsum(tf.ones([3])), /Cumsum/);
+});
+
+test('a native error names the op and the kernel that ran it', opts, async () => {
+  await tf.setBackend('torch');
+  const x = tf.zeros([1, 4, 4, 3]);
+  const filter = tf.zeros([3, 3, 2, 4]);
+  assert.throws(
+    () => tf.engine().runKernel('Conv2D', { x, filter }, { strides: 1, pad: 'valid', dataFormat: 'NHWC', dilations: 1 }),
+    /^Error: torch kernel 'Conv2D': op 'conv2d': .*channels/,
+  );
+  tf.dispose([x, filter]);
+});
+
+test('the addon reads each argument by its declared kind and names the one that is wrong', opts, async () => {
+  await tf.setBackend('torch');
+  const backend = tf.backend() as TorchBackend;
+  const x = tf.zeros([2]);
+  const args = { x, min: 0, max: 'one' } as unknown as NativeOpArguments['clip'];
+  assert.throws(() => backend.run('clip', args), /op 'clip': argument 'max' must be a number/);
+  tf.dispose(x);
 });

@@ -2,7 +2,9 @@
 // device selection. Everything runs on the JavaScript thread; ATen parallelizes inside each op.
 #include <ATen/Parallel.h>
 #include <ATen/detail/CUDAHooksInterface.h>
+#include <c10/core/Allocator.h>
 #include <c10/util/Exception.h>
+#include <c10/util/ThreadLocalDebugInfo.h>
 
 #include <cstring>
 #include <stdexcept>
@@ -106,74 +108,10 @@ const at::Tensor* attached(int32_t id) {
   return found == auxiliary.end() ? nullptr : &found->second;
 }
 
-// ---- argument reading ----
-
 #define N2N_CHECK(call)                                                 \
   do {                                                                  \
     if ((call) != napi_ok) throw std::runtime_error("N-API: " #call); \
   } while (0)
-
-napi_value Args::at(size_t i) const {
-  if (i >= count_) throw std::runtime_error("op argument " + std::to_string(i) + " is missing");
-  return values_[i];
-}
-
-int64_t Args::integer(size_t i) const {
-  int64_t value;
-  N2N_CHECK(napi_get_value_int64(env_, at(i), &value));
-  return value;
-}
-
-double Args::number(size_t i) const {
-  double value;
-  N2N_CHECK(napi_get_value_double(env_, at(i), &value));
-  return value;
-}
-
-bool Args::flag(size_t i) const {
-  napi_valuetype type;
-  N2N_CHECK(napi_typeof(env_, at(i), &type));
-  if (type == napi_boolean) {
-    bool value;
-    N2N_CHECK(napi_get_value_bool(env_, at(i), &value));
-    return value;
-  }
-  return number(i) != 0;
-}
-
-at::Tensor& Args::tensor(size_t i) const { return get(static_cast<int32_t>(integer(i))); }
-
-c10::optional<at::Tensor> Args::optionalTensor(size_t i) const {
-  int64_t id = integer(i);
-  if (id < 0) return c10::nullopt;
-  return get(static_cast<int32_t>(id));
-}
-
-std::vector<int64_t> Args::integers(size_t i) const {
-  napi_value array = at(i);
-  uint32_t length;
-  N2N_CHECK(napi_get_array_length(env_, array, &length));
-  std::vector<int64_t> values(length);
-  for (uint32_t k = 0; k < length; k++) {
-    napi_value element;
-    N2N_CHECK(napi_get_element(env_, array, k, &element));
-    N2N_CHECK(napi_get_value_int64(env_, element, &values[k]));
-  }
-  return values;
-}
-
-std::vector<at::Tensor> Args::tensors(size_t i) const {
-  std::vector<at::Tensor> result;
-  for (int64_t id : integers(i)) result.push_back(get(static_cast<int32_t>(id)));
-  return result;
-}
-
-std::string Args::text(size_t i) const {
-  char buffer[64];
-  size_t length;
-  N2N_CHECK(napi_get_value_string_utf8(env_, at(i), buffer, sizeof buffer, &length));
-  return std::string(buffer, length);
-}
 
 // ---- entry points ----
 
@@ -200,7 +138,7 @@ napi_value number(napi_env env, double value) {
   return result;
 }
 
-std::vector<napi_value> callArgs(napi_env env, napi_callback_info info, size_t max = 24) {
+std::vector<napi_value> callArgs(napi_env env, napi_callback_info info, size_t max = 32) {
   std::vector<napi_value> values(max);
   size_t count = max;
   N2N_CHECK(napi_get_cb_info(env, info, &count, values.data(), nullptr, nullptr));
@@ -211,19 +149,35 @@ std::vector<napi_value> callArgs(napi_env env, napi_callback_info info, size_t m
 // Writes [count, (id, dtype, rank, dims...)...] into the shared meta buffer.
 void describeOutputs(const std::vector<int32_t>& ids) {
   if (meta == nullptr) throw std::runtime_error("setMeta was not called");
+  size_t needed = 1;
+  for (int32_t id : ids) needed += 3 + static_cast<size_t>(slots[id].dim());
+  if (needed > metaLength) {
+    throw std::runtime_error(std::to_string(ids.size()) + " outputs need " + std::to_string(needed) +
+                             " values of the meta buffer, which holds " + std::to_string(metaLength));
+  }
   size_t pos = 0;
-  auto write = [&](int64_t value) {
-    if (pos >= metaLength) throw std::runtime_error("op outputs do not fit the meta buffer");
-    meta[pos++] = static_cast<int32_t>(value);
-  };
-  write(static_cast<int64_t>(ids.size()));
+  meta[pos++] = static_cast<int32_t>(ids.size());
   for (int32_t id : ids) {
     const at::Tensor& tensor = slots[id];
-    write(id);
-    write(dtypeCode(tensor.scalar_type()));
-    write(tensor.dim());
-    for (int64_t size : tensor.sizes()) write(size);
+    meta[pos++] = id;
+    meta[pos++] = dtypeCode(tensor.scalar_type());
+    meta[pos++] = static_cast<int32_t>(tensor.dim());
+    for (int64_t size : tensor.sizes()) meta[pos++] = static_cast<int32_t>(size);
   }
+}
+
+// Stores an op's outputs and describes them; on failure none of them stays in the table.
+size_t storeOutputs(Result& result) {
+  std::vector<int32_t> ids;
+  try {
+    for (auto& output : result.outputs) ids.push_back(put(std::move(output)));
+    if (result.aux.defined() && !ids.empty()) attach(ids[0], std::move(result.aux));
+    describeOutputs(ids);
+  } catch (...) {
+    for (int32_t id : ids) release(id);
+    throw;
+  }
+  return ids.size();
 }
 
 napi_value SetMeta(napi_env env, napi_callback_info info) {
@@ -240,21 +194,23 @@ napi_value SetMeta(napi_env env, napi_callback_info info) {
   });
 }
 
-napi_value OpNames(napi_env env, napi_callback_info) {
+// opSignatures(): every op's declaration, `name(argument: kind, ...)`, in op index order.
+napi_value OpSignatures(napi_env env, napi_callback_info) {
   return guarded(env, [&]() -> napi_value {
     napi_value array;
     const auto& table = opTable();
     N2N_CHECK(napi_create_array_with_length(env, table.size(), &array));
     for (size_t i = 0; i < table.size(); i++) {
-      napi_value name;
-      N2N_CHECK(napi_create_string_utf8(env, table[i].name, NAPI_AUTO_LENGTH, &name));
-      N2N_CHECK(napi_set_element(env, array, static_cast<uint32_t>(i), name));
+      napi_value signature;
+      N2N_CHECK(napi_create_string_utf8(env, table[i].signature, NAPI_AUTO_LENGTH, &signature));
+      N2N_CHECK(napi_set_element(env, array, static_cast<uint32_t>(i), signature));
     }
     return array;
   });
 }
 
 // run(opIndex, ...args): runs one op, stores its outputs, describes them in the meta buffer; returns their count.
+// An error names the op.
 napi_value Run(napi_env env, napi_callback_info info) {
   return guarded(env, [&]() -> napi_value {
     auto args = callArgs(env, info);
@@ -262,14 +218,19 @@ napi_value Run(napi_env env, napi_callback_info info) {
     N2N_CHECK(napi_get_value_int64(env, args.at(0), &index));
     const auto& table = opTable();
     if (index < 0 || static_cast<size_t>(index) >= table.size()) throw std::runtime_error("unknown op index");
-    Args opArgs(env, args.data() + 1, args.size() - 1);
-    Result result;
-    table[index].run(opArgs, result);
-    std::vector<int32_t> ids;
-    for (auto& output : result.outputs) ids.push_back(put(std::move(output)));
-    if (result.aux.defined() && !ids.empty()) attach(ids[0], std::move(result.aux));
-    describeOutputs(ids);
-    return number(env, static_cast<double>(ids.size()));
+    const OpEntry& op = table[index];
+    try {
+      if (args.size() - 1 != op.arity) {
+        throw std::runtime_error("takes " + std::to_string(op.arity) + " arguments, got " +
+                                 std::to_string(args.size() - 1));
+      }
+      Args opArgs(env, args.data() + 1, args.size() - 1);
+      Result result;
+      op.run(opArgs, result);
+      return number(env, static_cast<double>(storeOutputs(result)));
+    } catch (const std::exception& error) {
+      throw std::runtime_error(std::string("op '") + op.name + "': " + describe(error));
+    }
   });
 }
 
@@ -282,8 +243,8 @@ napi_value FromArray(napi_env env, napi_callback_info info) {
     size_t length;
     void* data;
     N2N_CHECK(napi_get_typedarray_info(env, args.at(0), &type, &length, &data, nullptr, nullptr));
-    std::vector<int64_t> shape = opArgs.integers(1);
-    at::ScalarType dtype = scalarType(static_cast<int32_t>(opArgs.integer(2)));
+    std::vector<int64_t> shape = opArgs.integers(1, "shape");
+    at::ScalarType dtype = opArgs.dtype(2, "dtype");
     size_t elementBytes = type == napi_float32_array || type == napi_int32_array ? 4
                           : type == napi_uint8_array                            ? 1
                                                                                 : 0;
@@ -294,8 +255,10 @@ napi_value FromArray(napi_env env, napi_callback_info info) {
     if (static_cast<int64_t>(length) != numel) {
       throw std::runtime_error("array has " + std::to_string(length) + " values, shape needs " + std::to_string(numel));
     }
-    at::Tensor tensor = at::empty(shape, at::TensorOptions().dtype(dtype));
+    // Bool values arrive as bytes, which may be any non-zero value for true: read as bytes, then compared with 0.
+    at::Tensor tensor = at::empty(shape, at::TensorOptions().dtype(dtype == at::kBool ? at::kByte : dtype));
     if (numel > 0) std::memcpy(tensor.data_ptr(), data, length * elementBytes);
+    if (dtype == at::kBool) tensor = tensor.ne(0);
     if (!device.is_cpu()) tensor = tensor.to(device);
     return number(env, put(std::move(tensor)));
   });
@@ -306,7 +269,7 @@ napi_value ToArray(napi_env env, napi_callback_info info) {
   return guarded(env, [&]() -> napi_value {
     auto args = callArgs(env, info, 1);
     Args opArgs(env, args.data(), args.size());
-    at::Tensor tensor = opArgs.tensor(0).to(at::kCPU).contiguous();
+    at::Tensor tensor = opArgs.tensor(0, "id").to(at::kCPU).contiguous();
     size_t numel = static_cast<size_t>(tensor.numel());
     size_t elementBytes = tensor.scalar_type() == at::kBool ? 1 : 4;
     napi_typedarray_type type = tensor.scalar_type() == at::kFloat ? napi_float32_array
@@ -325,7 +288,7 @@ napi_value Release(napi_env env, napi_callback_info info) {
   return guarded(env, [&]() -> napi_value {
     auto args = callArgs(env, info, 1);
     Args opArgs(env, args.data(), args.size());
-    release(static_cast<int32_t>(opArgs.integer(0)));
+    release(opArgs.tensorId(0, "id"));
     return nullptr;
   });
 }
@@ -339,9 +302,48 @@ napi_value SetThreads(napi_env env, napi_callback_info info) {
   return guarded(env, [&]() -> napi_value {
     auto args = callArgs(env, info, 1);
     Args opArgs(env, args.data(), args.size());
-    int64_t threads = opArgs.integer(0);
+    int64_t threads = opArgs.integer(0, "threads");
     if (threads > 0) at::set_num_threads(static_cast<int>(threads));
     return number(env, at::get_num_threads());
+  });
+}
+
+// Records the size of every CPU allocation made on this thread while installed: c10's CPU allocator reports each one
+// to the thread's PROFILER_STATE debug info when that says memory profiling is on.
+struct AllocationRecorder : c10::MemoryReportingInfoBase {
+  std::vector<int64_t> sizes;
+  void reportMemoryUsage(void*, int64_t size, int64_t, int64_t, c10::Device) override {
+    if (size > 0) sizes.push_back(size);
+  }
+  bool memoryProfilingEnabled() const override { return true; }
+};
+std::shared_ptr<AllocationRecorder> recorder;
+
+// traceAllocations(on): true starts recording the bytes of each allocation; false stops and returns them, in order.
+napi_value TraceAllocations(napi_env env, napi_callback_info info) {
+  return guarded(env, [&]() -> napi_value {
+    auto args = callArgs(env, info, 1);
+    Args opArgs(env, args.data(), args.size());
+    napi_value array;
+    if (opArgs.flag(0, "on")) {
+      if (!recorder) {
+        recorder = std::make_shared<AllocationRecorder>();
+        c10::ThreadLocalDebugInfo::_push(c10::DebugInfoKind::PROFILER_STATE, recorder);
+      }
+      N2N_CHECK(napi_create_array_with_length(env, 0, &array));
+      return array;
+    }
+    std::vector<int64_t> sizes;
+    if (recorder) {
+      c10::ThreadLocalDebugInfo::_pop(c10::DebugInfoKind::PROFILER_STATE);
+      sizes.swap(recorder->sizes);
+      recorder.reset();
+    }
+    N2N_CHECK(napi_create_array_with_length(env, sizes.size(), &array));
+    for (size_t i = 0; i < sizes.size(); i++) {
+      N2N_CHECK(napi_set_element(env, array, static_cast<uint32_t>(i), number(env, static_cast<double>(sizes[i]))));
+    }
+    return array;
   });
 }
 
@@ -357,12 +359,12 @@ napi_value UseDevice(napi_env env, napi_callback_info info) {
   return guarded(env, [&]() -> napi_value {
     auto args = callArgs(env, info, 2);
     Args opArgs(env, args.data(), args.size());
-    std::string kind = opArgs.text(0);
+    std::string kind = opArgs.text(0, "kind");
     if (kind == "cpu") {
       device = at::Device(at::kCPU);
     } else if (kind == "cuda") {
       if (!at::hasCUDA()) throw std::runtime_error("this libtorch has no CUDA or no GPU is visible");
-      device = at::Device(at::kCUDA, static_cast<c10::DeviceIndex>(opArgs.integer(1)));
+      device = at::Device(at::kCUDA, static_cast<c10::DeviceIndex>(opArgs.integer(1, "index")));
     } else {
       throw std::runtime_error("unknown device kind " + kind);
     }
@@ -378,10 +380,10 @@ napi_value Init(napi_env env, napi_value exports) {
     napi_callback callback;
   };
   const Entry entries[] = {
-      {"setMeta", SetMeta},         {"opNames", OpNames},         {"run", Run},
+      {"setMeta", SetMeta},         {"opSignatures", OpSignatures}, {"run", Run},
       {"fromArray", FromArray},     {"toArray", ToArray},         {"release", Release},
       {"liveTensors", LiveTensors}, {"setThreads", SetThreads},   {"cudaDevices", CudaDevices},
-      {"useDevice", UseDevice},
+      {"useDevice", UseDevice},     {"traceAllocations", TraceAllocations},
   };
   for (const auto& entry : entries) {
     napi_value fn;

@@ -6,15 +6,12 @@
 #include "op-helpers.h"
 
 namespace n2n {
-namespace {
 
-// ---- element-wise ----
-
-#define BINARY(NAME, EXPR)                          \
-  void NAME(const Args& a, Result& r) {             \
-    const at::Tensor& x = a.tensor(0);              \
-    const at::Tensor& y = a.tensor(1);              \
-    r.add(EXPR);                                    \
+#define BINARY(NAME, EXPR)         \
+  N2N_OP(NAME) {                   \
+    const at::Tensor& x = a.x;     \
+    const at::Tensor& y = a.y;     \
+    r.add(EXPR);                   \
   }
 BINARY(add, at::add(x, y))
 BINARY(sub, at::sub(x, y))
@@ -39,10 +36,10 @@ BINARY(prelu, at::where(x < 0, x * y, x))
 BINARY(eluGrad, at::where(y >= 0, x, x * (y + 1)))
 #undef BINARY
 
-#define UNARY(NAME, EXPR)              \
-  void NAME(const Args& a, Result& r) { \
-    const at::Tensor& x = a.tensor(0); \
-    r.add(EXPR);                       \
+#define UNARY(NAME, EXPR)      \
+  N2N_OP(NAME) {               \
+    const at::Tensor& x = a.x; \
+    r.add(EXPR);               \
   }
 UNARY(neg, at::neg(x))
 UNARY(abs, at::abs(x))
@@ -79,9 +76,9 @@ UNARY(clone, x.clone())
 
 // Step: 1 where x > 0, alpha elsewhere, NaN stays NaN (TensorFlow.js's relu gradient). One pass over contiguous
 // float32 values on the CPU (ATen's where/isnan/where takes three passes and two temporaries).
-void step(const Args& a, Result& r) {
-  const at::Tensor& x = a.tensor(0);
-  double alpha = a.number(1);
+N2N_OP(step) {
+  const at::Tensor& x = a.x;
+  double alpha = a.alpha;
   if (x.scalar_type() != at::kFloat || !x.device().is_cpu()) {
     at::Tensor out = at::where(x > 0, at::scalar_tensor(1.0, x.options()), at::scalar_tensor(alpha, x.options()));
     return r.add(at::where(at::isnan(x), x, out));
@@ -101,99 +98,30 @@ void step(const Args& a, Result& r) {
   r.add(out);
 }
 
-void leakyRelu(const Args& a, Result& r) { r.add(at::leaky_relu(a.tensor(0), a.number(1))); }
+N2N_OP(leakyRelu) { r.add(at::leaky_relu(a.x, a.alpha)); }
 
-void clip(const Args& a, Result& r) { r.add(at::clamp(a.tensor(0), a.number(1), a.number(2))); }
+N2N_OP(clip) { r.add(at::clamp(a.x, a.min, a.max)); }
 
-void cast(const Args& a, Result& r) {
-  const at::Tensor& x = a.tensor(0);
-  at::ScalarType type = scalarType(static_cast<int32_t>(a.integer(1)));
-  r.add(type == at::kBool ? at::ne(x, 0) : x.to(type));
-}
+N2N_OP(cast) { r.add(a.dtype == at::kBool ? at::ne(a.x, 0) : a.x.to(a.dtype)); }
 
-void select(const Args& a, Result& r) {
-  at::Tensor condition = a.tensor(0).to(at::kBool);
-  const at::Tensor& t = a.tensor(1);
+N2N_OP(select) {
+  at::Tensor condition = a.condition.to(at::kBool);
+  const at::Tensor& t = a.t;
   if (condition.dim() == 1 && t.dim() > 1) {
     IntList sizes(t.dim(), 1);
     sizes[0] = condition.size(0);
     condition = condition.reshape(sizes);
   }
-  r.add(at::where(condition, t, a.tensor(2)));
+  r.add(at::where(condition, t, a.e));
 }
 
-void addN(const Args& a, Result& r) {
-  std::vector<at::Tensor> inputs = a.tensors(0);
+N2N_OP(addN) {
+  const std::vector<at::Tensor>& inputs = a.inputs;
   if (inputs.empty()) throw std::runtime_error("AddN needs at least one tensor");
   if (inputs.size() == 1) return r.add(inputs[0].clone());
   at::Tensor sum = at::add(inputs[0], inputs[1]);
   for (size_t i = 2; i < inputs.size(); i++) sum.add_(inputs[i]);
   r.add(sum);
-}
-
-}  // namespace
-
-std::vector<OpEntry> elementwiseOps() {
-  return {
-      {"add", add},
-      {"sub", sub},
-      {"mul", mul},
-      {"realDiv", realDiv},
-      {"floorDiv", floorDiv},
-      {"mod", mod},
-      {"maximum", maximum},
-      {"minimum", minimum},
-      {"pow", pow},
-      {"squaredDifference", squaredDifference},
-      {"equal", equal},
-      {"notEqual", notEqual},
-      {"greater", greater},
-      {"greaterEqual", greaterEqual},
-      {"less", less},
-      {"lessEqual", lessEqual},
-      {"logicalAnd", logicalAnd},
-      {"logicalOr", logicalOr},
-      {"atan2", atan2},
-      {"prelu", prelu},
-      {"eluGrad", eluGrad},
-      {"neg", neg},
-      {"abs", abs},
-      {"exp", exp},
-      {"expm1", expm1},
-      {"log", log},
-      {"log1p", log1p},
-      {"sqrt", sqrt},
-      {"rsqrt", rsqrt},
-      {"square", square},
-      {"reciprocal", reciprocal},
-      {"relu", relu},
-      {"relu6", relu6},
-      {"sigmoid", sigmoid},
-      {"tanh", tanh},
-      {"softplus", softplus},
-      {"elu", elu},
-      {"selu", selu},
-      {"erf", erf},
-      {"sin", sin},
-      {"cos", cos},
-      {"floor", floor},
-      {"ceil", ceil},
-      {"round", round},
-      {"sign", sign},
-      {"isFinite", isFinite},
-      {"isNan", isNan},
-      {"isInf", isInf},
-      {"logicalNot", logicalNot},
-      {"zerosLike", zerosLike},
-      {"onesLike", onesLike},
-      {"clone", clone},
-      {"step", step},
-      {"leakyRelu", leakyRelu},
-      {"clip", clip},
-      {"cast", cast},
-      {"select", select},
-      {"addN", addN},
-  };
 }
 
 }  // namespace n2n

@@ -8,17 +8,6 @@
 namespace n2n {
 namespace {
 
-// ---- normalization and the optimizer ----
-
-// batchNorm(x, mean, variance, offset|-1, scale|-1, epsilon): (x - mean) * scale / sqrt(variance + epsilon) + offset
-void batchNorm(const Args& a, Result& r) {
-  at::Tensor inverse = at::rsqrt(a.tensor(2) + a.number(5));
-  if (auto scale = a.optionalTensor(4)) inverse = inverse * *scale;
-  at::Tensor y = at::sub(a.tensor(0), a.tensor(1)).mul_(inverse);
-  if (auto offset = a.optionalTensor(3)) y = y.add_(*offset);
-  r.add(y);
-}
-
 // Per-channel sums of term(index, channel) over the elements of [rows, C] arrays, in double, one partial per thread.
 template <typename F>
 std::vector<double> channelSums(int64_t rows, int64_t channels, F&& term) {
@@ -34,18 +23,29 @@ std::vector<double> channelSums(int64_t rows, int64_t channels, F&& term) {
   return total;
 }
 
-// bnTraining(x, scale, offset, epsilon) -> y, mean, variance (biased), statistics over all axes but the last, as
+}  // namespace
+
+// (x - mean) * scale / sqrt(variance + epsilon) + offset
+N2N_OP(batchNorm) {
+  at::Tensor inverse = at::rsqrt(a.variance + a.epsilon);
+  if (a.scale) inverse = inverse * *a.scale;
+  at::Tensor y = at::sub(a.x, a.mean).mul_(inverse);
+  if (a.offset) y = y.add_(*a.offset);
+  r.add(y);
+}
+
+// bnTraining -> y, mean, variance (biased), statistics over all axes but the last, as
 // tf.moments + tf.batchNorm: two passes for the statistics (in double), then y = (x - mean) * scale / sqrt(variance +
 // epsilon) + offset in one pass. (ATen's batch norm writes y as x * a + b, which loses digits when |mean| >> std.)
-void bnTraining(const Args& a, Result& r) {
-  const at::Tensor& x = a.tensor(0);
-  double epsilon = a.number(3);
+N2N_OP(bnTraining) {
+  const at::Tensor& x = a.x;
+  double epsilon = a.epsilon;
   int64_t channels = x.size(-1);
   at::Tensor rows = x.reshape({-1, channels}).contiguous();
   if (rows.scalar_type() != at::kFloat || !rows.device().is_cpu() || rows.size(0) == 0) {
     auto stats = at::var_mean(rows, IntList{0}, false);
-    at::Tensor alpha = a.tensor(1) * at::rsqrt(std::get<0>(stats) + epsilon);
-    r.add(at::addcmul(a.tensor(2), rows - std::get<1>(stats), alpha).reshape(x.sizes()));
+    at::Tensor alpha = a.scale * at::rsqrt(std::get<0>(stats) + epsilon);
+    r.add(at::addcmul(a.offset, rows - std::get<1>(stats), alpha).reshape(x.sizes()));
     r.add(std::get<1>(stats));
     r.add(std::get<0>(stats));
     return;
@@ -60,7 +60,7 @@ void bnTraining(const Args& a, Result& r) {
   });
   at::Tensor meanOut = at::empty({channels}, rows.options());
   at::Tensor varianceOut = at::empty({channels}, rows.options());
-  at::Tensor scale = a.tensor(1).contiguous(), offset = a.tensor(2).contiguous();
+  at::Tensor scale = a.scale.contiguous(), offset = a.offset.contiguous();
   std::vector<float> meanF(channels), alpha(channels), beta(channels);
   for (int64_t c = 0; c < channels; c++) {
     variance[c] /= static_cast<double>(count);
@@ -83,16 +83,16 @@ void bnTraining(const Args& a, Result& r) {
   r.add(varianceOut);
 }
 
-// bnTrainingGrad(dy, x, scale, mean, variance, epsilon) -> dx, dScale, dOffset through the batch's statistics. With
+// bnTrainingGrad -> dx, dScale, dOffset through the batch's statistics. With
 // N rows and xhat = (x - mean) * invStd: dOffset = sum(dy), dScale = sum(dy * xhat), and
 // dx = scale * invStd * (dy - dOffset / N - xhat * dScale / N); sums in double, dx in one pass.
-void bnTrainingGrad(const Args& a, Result& r) {
-  const at::Tensor& x = a.tensor(1);
-  double epsilon = a.number(5);
+N2N_OP(bnTrainingGrad) {
+  const at::Tensor& x = a.x;
+  double epsilon = a.epsilon;
   int64_t channels = x.size(-1);
   at::Tensor rows = x.reshape({-1, channels}).contiguous();
-  at::Tensor dRows = a.tensor(0).reshape({-1, channels}).contiguous();
-  at::Tensor scale = a.tensor(2).contiguous(), mean = a.tensor(3).contiguous(), variance = a.tensor(4).contiguous();
+  at::Tensor dRows = a.dy.reshape({-1, channels}).contiguous();
+  at::Tensor scale = a.scale.contiguous(), mean = a.mean.contiguous(), variance = a.variance.contiguous();
   if (rows.scalar_type() != at::kFloat || !rows.device().is_cpu() || rows.size(0) == 0) {
     auto grads = at::native_batch_norm_backward(dRows, rows, scale, c10::nullopt, c10::nullopt, mean,
                                                 at::rsqrt(variance + epsilon), true, epsilon, {true, true, true});
@@ -135,26 +135,14 @@ void bnTrainingGrad(const Args& a, Result& r) {
   r.add(dOffsetOut);
 }
 
-// rmsProp(value, ms, mom, gradient, learningRate, decay, momentum, epsilon) -> value', ms', mom'
-void rmsProp(const Args& a, Result& r) {
-  const at::Tensor& g = a.tensor(3);
-  double learningRate = a.number(4), decay = a.number(5), momentum = a.number(6), epsilon = a.number(7);
-  at::Tensor ms = at::addcmul(a.tensor(1) * decay, g, g, 1 - decay);
-  at::Tensor mom = at::addcdiv(a.tensor(2) * momentum, g * learningRate, at::sqrt(ms + epsilon));
-  r.add(a.tensor(0) - mom);
+// -> value', ms', mom'
+N2N_OP(rmsProp) {
+  const at::Tensor& g = a.gradient;
+  at::Tensor ms = at::addcmul(a.ms * a.decay, g, g, 1 - a.decay);
+  at::Tensor mom = at::addcdiv(a.mom * a.momentum, g * a.learningRate, at::sqrt(ms + a.epsilon));
+  r.add(a.value - mom);
   r.add(ms);
   r.add(mom);
-}
-
-}  // namespace
-
-std::vector<OpEntry> normalizationOps() {
-  return {
-      {"batchNorm", batchNorm},
-      {"bnTraining", bnTraining},
-      {"bnTrainingGrad", bnTrainingGrad},
-      {"rmsProp", rmsProp},
-  };
 }
 
 }  // namespace n2n

@@ -1,11 +1,14 @@
-// Helpers shared by the op files: NHWC <-> NCHW views, TensorFlow.js padding, fused activations, and the per-file
-// op lists that op-table.cc joins.
+// Helpers shared by the op files: NHWC <-> NCHW views, TensorFlow.js padding, fused activations; and the ops'
+// declared argument structs.
 #pragma once
 
 #include <algorithm>
 #include <string>
 #include <vector>
 
+#include <limits>
+
+#include "op-declarations.h"
 #include "tensor-table.h"
 
 namespace n2n {
@@ -15,30 +18,40 @@ using IntList = std::vector<int64_t>;
 inline at::Tensor toNchw(const at::Tensor& nhwc) { return nhwc.permute({0, 3, 1, 2}); }
 inline at::Tensor toNhwc(const at::Tensor& nchw) { return nchw.permute({0, 2, 3, 1}); }
 
-// TensorFlow.js padding {top, bottom, left, right}: the symmetric part goes to ATen, the rest is padded explicitly.
+// TensorFlow.js padding {top, bottom, left, right}: the symmetric part, up to `limit` per axis, goes to ATen (its
+// pooling takes at most half the window), the rest is padded explicitly.
 struct Padding {
-  int64_t top, bottom, left, right;
-  explicit Padding(const IntList& pads) : top(pads.at(0)), bottom(pads.at(1)), left(pads.at(2)), right(pads.at(3)) {}
-  IntList common() const { return {std::min(top, bottom), std::min(left, right)}; }
-  int64_t extraTop() const { return top - std::min(top, bottom); }
-  int64_t extraBottom() const { return bottom - std::min(top, bottom); }
-  int64_t extraLeft() const { return left - std::min(left, right); }
-  int64_t extraRight() const { return right - std::min(left, right); }
-  bool asymmetric() const { return top != bottom || left != right; }
-  bool none() const { return top == 0 && bottom == 0 && left == 0 && right == 0; }
-  // Pads an NCHW tensor by the asymmetric part.
+  int64_t top, bottom, left, right, commonHeight, commonWidth;
+  explicit Padding(const IntList& pads, IntList limit = {kNoLimit, kNoLimit})
+      : top(pads.at(0)),
+        bottom(pads.at(1)),
+        left(pads.at(2)),
+        right(pads.at(3)),
+        commonHeight(std::min({top, bottom, limit.at(0)})),
+        commonWidth(std::min({left, right, limit.at(1)})) {}
+  IntList common() const { return {commonHeight, commonWidth}; }
+  int64_t extraTop() const { return top - commonHeight; }
+  int64_t extraBottom() const { return bottom - commonHeight; }
+  int64_t extraLeft() const { return left - commonWidth; }
+  int64_t extraRight() const { return right - commonWidth; }
+  bool hasExtra() const { return extraTop() || extraBottom() || extraLeft() || extraRight(); }
+  // Pads an NCHW tensor by the explicit part.
   at::Tensor padExtra(const at::Tensor& nchw, double value) const {
     return at::constant_pad_nd(nchw, {extraLeft(), extraRight(), extraTop(), extraBottom()}, value);
   }
-  IntList paddedSizes(const at::Tensor& nchw) const {
-    return {nchw.size(0), nchw.size(1), nchw.size(2) + extraTop() + extraBottom(),
-            nchw.size(3) + extraLeft() + extraRight()};
+  IntList paddedSizes(const IntList& nchwSizes) const {
+    return {nchwSizes.at(0), nchwSizes.at(1), nchwSizes.at(2) + extraTop() + extraBottom(),
+            nchwSizes.at(3) + extraLeft() + extraRight()};
   }
   // Undoes padExtra on a gradient.
   at::Tensor cropExtra(const at::Tensor& nchw, int64_t height, int64_t width) const {
     return nchw.slice(2, extraTop(), extraTop() + height).slice(3, extraLeft(), extraLeft() + width);
   }
+  static constexpr int64_t kNoLimit = std::numeric_limits<int64_t>::max();
 };
+
+// Pooling's limit: ATen pads a window by at most half its size.
+inline IntList halfWindow(const IntList& window) { return {window.at(0) / 2, window.at(1) / 2}; }
 
 inline at::Tensor emptyLike(const IntList& sizes, const at::Tensor& like) {
   return at::empty(sizes, like.options().memory_format(at::MemoryFormat::ChannelsLast));
@@ -55,11 +68,5 @@ inline at::Tensor activate(at::Tensor y, const std::string& activation, double a
   if (activation == "prelu" && prelu) return at::where(y < 0, y * *prelu, y);
   throw std::runtime_error("unsupported fused activation '" + activation + "'");
 }
-
-std::vector<OpEntry> elementwiseOps();
-std::vector<OpEntry> shapeOps();
-std::vector<OpEntry> reduceOps();
-std::vector<OpEntry> convPoolOps();
-std::vector<OpEntry> normalizationOps();
 
 }  // namespace n2n

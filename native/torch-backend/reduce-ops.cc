@@ -1,4 +1,4 @@
-// Reductions over axes, arg-max/min, softmax.
+// Reductions over axes (a non-empty list of non-negative axes), arg-max/min, softmax.
 #include <algorithm>
 #include <stdexcept>
 
@@ -7,8 +7,6 @@
 namespace n2n {
 namespace {
 
-// ---- reductions (axes: a non-empty list of non-negative axes) ----
-
 template <typename F>
 at::Tensor reduceEach(at::Tensor x, IntList axes, bool keep, F&& reduceOne) {
   std::sort(axes.rbegin(), axes.rend());
@@ -16,56 +14,36 @@ at::Tensor reduceEach(at::Tensor x, IntList axes, bool keep, F&& reduceOne) {
   return x;
 }
 
-void sum(const Args& a, Result& r) { r.add(at::sum(a.tensor(0), a.integers(1), a.flag(2))); }
+}  // namespace
 
-void mean(const Args& a, Result& r) {
-  const at::Tensor& x = a.tensor(0);
-  r.add(at::mean(x.is_floating_point() ? x : x.to(at::kFloat), a.integers(1), a.flag(2)));
+N2N_OP(sum) { r.add(at::sum(a.x, a.axes, a.keepDims)); }
+
+N2N_OP(mean) { r.add(at::mean(a.x.is_floating_point() ? a.x : a.x.to(at::kFloat), a.axes, a.keepDims)); }
+
+N2N_OP(max) { r.add(at::amax(a.x, a.axes, a.keepDims)); }
+
+N2N_OP(min) { r.add(at::amin(a.x, a.axes, a.keepDims)); }
+
+N2N_OP(prod) {
+  r.add(reduceEach(a.x, a.axes, a.keepDims, [](const at::Tensor& t, int64_t d, bool k) { return at::prod(t, d, k); }));
 }
 
-void max(const Args& a, Result& r) { r.add(at::amax(a.tensor(0), a.integers(1), a.flag(2))); }
-
-void min(const Args& a, Result& r) { r.add(at::amin(a.tensor(0), a.integers(1), a.flag(2))); }
-
-void prod(const Args& a, Result& r) {
-  r.add(reduceEach(a.tensor(0), a.integers(1), a.flag(2),
-                   [](const at::Tensor& t, int64_t d, bool k) { return at::prod(t, d, k); }));
-}
-
-void all(const Args& a, Result& r) {
-  r.add(reduceEach(a.tensor(0).to(at::kBool), a.integers(1), a.flag(2),
+N2N_OP(all) {
+  r.add(reduceEach(a.x.to(at::kBool), a.axes, a.keepDims,
                    [](const at::Tensor& t, int64_t d, bool k) { return at::all(t, d, k); }));
 }
 
-void any(const Args& a, Result& r) {
-  r.add(reduceEach(a.tensor(0).to(at::kBool), a.integers(1), a.flag(2),
+N2N_OP(any) {
+  r.add(reduceEach(a.x.to(at::kBool), a.axes, a.keepDims,
                    [](const at::Tensor& t, int64_t d, bool k) { return at::any(t, d, k); }));
 }
 
-void argMax(const Args& a, Result& r) { r.add(at::argmax(a.tensor(0), a.integer(1))); }
+N2N_OP(argMax) { r.add(at::argmax(a.x, a.axis)); }
 
-void argMin(const Args& a, Result& r) { r.add(at::argmin(a.tensor(0), a.integer(1))); }
+N2N_OP(argMin) { r.add(at::argmin(a.x, a.axis)); }
 
-void softmax(const Args& a, Result& r) { r.add(at::softmax(a.tensor(0), a.integer(1))); }
+N2N_OP(softmax) { r.add(at::softmax(a.x, a.axis)); }
 
-void logSoftmax(const Args& a, Result& r) { r.add(at::log_softmax(a.tensor(0), a.integer(1))); }
-
-}  // namespace
-
-std::vector<OpEntry> reduceOps() {
-  return {
-      {"sum", sum},
-      {"mean", mean},
-      {"max", max},
-      {"min", min},
-      {"prod", prod},
-      {"all", all},
-      {"any", any},
-      {"argMax", argMax},
-      {"argMin", argMin},
-      {"softmax", softmax},
-      {"logSoftmax", logSoftmax},
-  };
-}
+N2N_OP(logSoftmax) { r.add(at::log_softmax(a.x, a.axis)); }
 
 }  // namespace n2n

@@ -5,61 +5,59 @@
 #include "op-helpers.h"
 
 namespace n2n {
-namespace {
 
-// ---- shapes ----
+N2N_OP(reshape) { r.add(a.x.reshape(a.shape)); }
 
-void reshape(const Args& a, Result& r) { r.add(a.tensor(0).reshape(a.integers(1))); }
+N2N_OP(transpose) { r.add(a.x.permute(a.perm)); }
 
-void transpose(const Args& a, Result& r) { r.add(a.tensor(0).permute(a.integers(1))); }
-
-void slice(const Args& a, Result& r) {
-  at::Tensor x = a.tensor(0);
-  IntList begin = a.integers(1), size = a.integers(2);
+N2N_OP(slice) {
+  at::Tensor x = a.x;
+  const IntList &begin = a.begin, &size = a.size;
   for (size_t d = 0; d < begin.size(); d++) x = x.narrow(static_cast<int64_t>(d), begin[d], size[d]);
   r.add(x);
 }
 
 // Positive strides only; begin/end already clamped by the caller.
-void stridedSlice(const Args& a, Result& r) {
-  at::Tensor x = a.tensor(0);
-  IntList begin = a.integers(1), end = a.integers(2), strides = a.integers(3);
+N2N_OP(stridedSlice) {
+  at::Tensor x = a.x;
+  const IntList &begin = a.begin, &end = a.end, &strides = a.strides;
   for (size_t d = 0; d < begin.size(); d++) {
     if (strides[d] <= 0) throw std::runtime_error("StridedSlice with a non-positive stride");
     x = x.slice(static_cast<int64_t>(d), begin[d], std::max(begin[d], end[d]), strides[d]);
   }
-  r.add(x.reshape(a.integers(4)));
+  r.add(x.reshape(a.shape));
 }
 
-void concat(const Args& a, Result& r) { r.add(at::cat(a.tensors(0), a.integer(1))); }
+N2N_OP(concat) { r.add(at::cat(a.inputs, a.axis)); }
 
-void stack(const Args& a, Result& r) { r.add(at::stack(a.tensors(0), a.integer(1))); }
+N2N_OP(stack) { r.add(at::stack(a.inputs, a.axis)); }
 
-void unstack(const Args& a, Result& r) {
-  for (auto& part : at::unbind(a.tensor(0), a.integer(1))) r.add(part);
+N2N_OP(unstack) {
+  for (auto& part : at::unbind(a.x, a.axis)) r.add(part);
 }
 
-void split(const Args& a, Result& r) {
-  for (auto& part : at::split_with_sizes(a.tensor(0), a.integers(1), a.integer(2))) r.add(part);
+N2N_OP(split) {
+  for (auto& part : at::split_with_sizes(a.x, a.sizes, a.axis)) r.add(part);
 }
 
-void tile(const Args& a, Result& r) { r.add(a.tensor(0).repeat(a.integers(1))); }
+N2N_OP(tile) { r.add(a.x.repeat(a.reps)); }
 
 // pads: [before0, after0, before1, after1, ...] (TensorFlow.js order).
-void pad(const Args& a, Result& r) {
-  IntList pads = a.integers(1), reversed;
+N2N_OP(pad) {
+  const IntList& pads = a.pads;
+  IntList reversed;
   for (size_t d = pads.size() / 2; d-- > 0;) {
     reversed.push_back(pads[2 * d]);
     reversed.push_back(pads[2 * d + 1]);
   }
-  r.add(at::constant_pad_nd(a.tensor(0), reversed, a.number(2)));
+  r.add(at::constant_pad_nd(a.x, reversed, a.value));
 }
 
 // Mirror padding by gathering rows along each padded axis; symmetric repeats the edge, reflect does not.
-void mirrorPad(const Args& a, Result& r) {
-  at::Tensor x = a.tensor(0);
-  IntList pads = a.integers(1);
-  bool symmetric = a.flag(2);
+N2N_OP(mirrorPad) {
+  at::Tensor x = a.x;
+  const IntList& pads = a.pads;
+  bool symmetric = a.symmetric;
   for (int64_t d = 0; d < x.dim(); d++) {
     int64_t before = pads[2 * d], after = pads[2 * d + 1], n = x.size(d);
     if (before == 0 && after == 0) continue;
@@ -75,10 +73,10 @@ void mirrorPad(const Args& a, Result& r) {
   r.add(x);
 }
 
-void gather(const Args& a, Result& r) {
-  const at::Tensor& x = a.tensor(0);
-  const at::Tensor& indices = a.tensor(1);
-  int64_t axis = a.integer(2);
+N2N_OP(gather) {
+  const at::Tensor& x = a.x;
+  const at::Tensor& indices = a.indices;
+  int64_t axis = a.axis;
   at::Tensor picked = at::index_select(x, axis, indices.reshape({-1}).to(at::kLong));
   IntList shape(x.sizes().begin(), x.sizes().begin() + axis);
   for (int64_t size : indices.sizes()) shape.push_back(size);
@@ -86,33 +84,29 @@ void gather(const Args& a, Result& r) {
   r.add(picked.reshape(shape));
 }
 
-void reverse(const Args& a, Result& r) { r.add(at::flip(a.tensor(0), a.integers(1))); }
+N2N_OP(reverse) { r.add(at::flip(a.x, a.axes)); }
 
-void fill(const Args& a, Result& r) {
-  r.add(at::full(a.integers(0), a.number(1),
-                 at::TensorOptions().dtype(scalarType(static_cast<int32_t>(a.integer(2)))).device(currentDevice())));
+N2N_OP(fill) { r.add(at::full(a.shape, a.value, at::TensorOptions().dtype(a.dtype).device(currentDevice()))); }
+
+// start + i * step, computed in double as TensorFlow.js does.
+N2N_OP(range) {
+  at::Tensor i = at::arange(a.count, at::TensorOptions().dtype(at::kDouble).device(currentDevice()));
+  r.add((i * a.step + a.start).to(a.dtype));
 }
 
-// range(count, start, step, dtype): start + i * step, computed in double as TensorFlow.js does.
-void range(const Args& a, Result& r) {
-  at::Tensor i = at::arange(a.integer(0), at::TensorOptions().dtype(at::kDouble).device(currentDevice()));
-  r.add((i * a.number(2) + a.number(1)).to(scalarType(static_cast<int32_t>(a.integer(3)))));
-}
-
-void oneHot(const Args& a, Result& r) {
-  at::Tensor indices = a.tensor(0).to(at::kLong);
-  at::Tensor classes = at::arange(a.integer(1), indices.options());
+N2N_OP(oneHot) {
+  at::Tensor indices = a.indices.to(at::kLong);
+  at::Tensor classes = at::arange(a.depth, indices.options());
   at::Tensor hit = indices.unsqueeze(-1).eq(classes);
-  at::ScalarType type = scalarType(static_cast<int32_t>(a.integer(4)));
   at::TensorOptions options = at::TensorOptions().dtype(at::kFloat).device(indices.device());
-  r.add(at::where(hit, at::scalar_tensor(a.number(2), options), at::scalar_tensor(a.number(3), options)).to(type));
+  r.add(at::where(hit, at::scalar_tensor(a.onValue, options), at::scalar_tensor(a.offValue, options)).to(a.dtype));
 }
 
 // Nearest-neighbour resize of NHWC images with TensorFlow.js's index rule.
-void resizeNearest(const Args& a, Result& r) {
-  const at::Tensor& x = a.tensor(0);
-  int64_t newHeight = a.integer(1), newWidth = a.integer(2);
-  bool alignCorners = a.flag(3), halfPixel = a.flag(4);
+N2N_OP(resizeNearest) {
+  const at::Tensor& x = a.images;
+  int64_t newHeight = a.height, newWidth = a.width;
+  bool alignCorners = a.alignCorners, halfPixel = a.halfPixelCenters;
   auto indices = [&](int64_t oldSize, int64_t newSize) {
     double ratio = static_cast<double>(alignCorners && newSize > 1 ? oldSize - 1 : oldSize) /
                    static_cast<double>(alignCorners && newSize > 1 ? newSize - 1 : newSize);
@@ -128,30 +122,6 @@ void resizeNearest(const Args& a, Result& r) {
   };
   at::Tensor rows = at::index_select(x, 1, indices(x.size(1), newHeight));
   r.add(at::index_select(rows, 2, indices(x.size(2), newWidth)));
-}
-
-}  // namespace
-
-std::vector<OpEntry> shapeOps() {
-  return {
-      {"reshape", reshape},
-      {"transpose", transpose},
-      {"slice", slice},
-      {"stridedSlice", stridedSlice},
-      {"concat", concat},
-      {"stack", stack},
-      {"unstack", unstack},
-      {"split", split},
-      {"tile", tile},
-      {"pad", pad},
-      {"mirrorPad", mirrorPad},
-      {"gather", gather},
-      {"reverse", reverse},
-      {"fill", fill},
-      {"range", range},
-      {"oneHot", oneHot},
-      {"resizeNearest", resizeNearest},
-  };
 }
 
 }  // namespace n2n

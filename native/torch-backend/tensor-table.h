@@ -31,23 +31,27 @@ int32_t liveCount();
 void attach(int32_t id, at::Tensor aux);
 const at::Tensor* attached(int32_t id);
 
-// Arguments of one op call, read on demand from the JavaScript values.
+// Arguments of one op call, read on demand from the JavaScript values; `name` is the declared name that an error
+// about the argument gives.
 class Args {
  public:
   Args(napi_env env, napi_value* values, size_t count) : env_(env), values_(values), count_(count) {}
   size_t size() const { return count_; }
-  at::Tensor& tensor(size_t i) const;
+  at::Tensor tensor(size_t i, const char* name) const;
   // A tensor id or -1 (absent).
-  c10::optional<at::Tensor> optionalTensor(size_t i) const;
-  std::vector<at::Tensor> tensors(size_t i) const;
-  int64_t integer(size_t i) const;
-  double number(size_t i) const;
-  bool flag(size_t i) const;
-  std::vector<int64_t> integers(size_t i) const;
-  std::string text(size_t i) const;
+  c10::optional<at::Tensor> optionalTensor(size_t i, const char* name) const;
+  std::vector<at::Tensor> tensors(size_t i, const char* name) const;
+  // The id of a live tensor (for side data attached to it).
+  int32_t tensorId(size_t i, const char* name) const;
+  int64_t integer(size_t i, const char* name) const;
+  double number(size_t i, const char* name) const;
+  bool flag(size_t i, const char* name) const;
+  std::vector<int64_t> integers(size_t i, const char* name) const;
+  std::string text(size_t i, const char* name) const;
+  at::ScalarType dtype(size_t i, const char* name) const;
 
  private:
-  napi_value at(size_t i) const;
+  napi_value at(size_t i, const char* name) const;
   napi_env env_;
   napi_value* values_;
   size_t count_;
@@ -63,10 +67,13 @@ using OpFunction = void (*)(const Args&, Result&);
 
 struct OpEntry {
   const char* name;
+  // `name(argument: kind, ...)` as declared in op-declarations.json; JavaScript checks it against its own copy.
+  const char* signature;
+  size_t arity;
   OpFunction run;
 };
 
-// Every op of the bridge, in a fixed order (JavaScript looks up the index by name once).
+// Every op of the bridge, in declaration order (JavaScript looks up the index by name once).
 const std::vector<OpEntry>& opTable();
 
 }  // namespace n2n

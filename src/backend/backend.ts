@@ -2,11 +2,8 @@
  * Choosing and preparing the TensorFlow.js backend: one function, `selectBackend`, that the rest of the code calls.
  *
  * Order for `auto`: first a GPU that is really in use (torch on CUDA, then tfjs-node-gpu with its CUDA libraries
- * loaded); then the fastest CPU path, torch (libtorch through our addon). Measured on the 2-core test machine, small
- * Inception-BN 28x28x1 batch 64 (`npm run bench -- train --backend torch|wasm --threads N`): torch trains at 107 img/s
- * on 1 thread and 187 on 2, wasm with our kernels at 26; inference 452 / 749 against 103. (tfjs-node could not be
- * installed there to measure; it is libtensorflow 2.9.1's CPU kernels.) Then tensorflow (tfjs-node, or tfjs-node-gpu
- * running on the CPU), wasm (with our training kernels), cpu. The tfjs-node packages are optionalDependencies: where
+ * loaded); then the fastest CPU path measured, torch (libtorch through our addon; README, Benchmarks); then tensorflow
+ * (tfjs-node, or tfjs-node-gpu running on the CPU), wasm (with our training kernels), cpu. The tfjs-node packages are optionalDependencies: where
  * their install could not download libtensorflow, npm drops them and the dynamic import below fails, which is
  * expected and reported; likewise the torch addon exists only where the install found a libtorch and a compiler.
  */

@@ -6,17 +6,12 @@
  * trains; that makes the inserted BatchNorm close to an identity in training mode too. 'inference' uses the moving
  * statistics. Both give an exact identity at inference, since the moving statistics are set to the same values.
  *
- * Measured (test/net2net-deeper.test.ts: random-BN fixtures, statistics from 256 inputs, checked on 128 others;
- * maximum absolute difference relative to the output scale, both models in training mode):
- * - conv + BN inserts: 2.5e-3 to 1.5e-2 with 'training' statistics, 0.16 to 0.74 with 'inference' statistics;
- *   on the very batch the statistics came from, 'training' gives 1e-7 (vs 0.25);
- * - dense + BN inserts: 3e-4 to 0.10 with 'training', 0.29 to 0.30 with 'inference' (behind sparse ReLU units a
- *   dense insert stays far from the identity in training mode: batch statistics of few samples vary a lot);
- * - at inference every case is below 2e-7 either way.
+ * 'training' keeps an insert far closer to an identity in training mode than 'inference' (the README's Library
+ * section gives the figures test/net2net-deeper.test.ts measures).
  *
  * With a batch size, the moments are averaged over batches of it (weighted by batch size), which is what precise
- * BatchNorm evaluation re-estimates: the insert then stays an identity (1e-7) after that re-estimation, where one
- * batch of 64 leaves it 4e-4 to 1.4e-3 off (same test file).
+ * BatchNorm evaluation re-estimates: the insert then stays an identity after that re-estimation, where the moments
+ * of one whole batch leave it measurably off.
  */
 import type * as tf from '@tensorflow/tfjs';
 import { averagedBatchMoments } from '../models/batch-moments.ts';

@@ -1,20 +1,16 @@
 /**
- * TensorFlow.js's non-centered RMSProp with each variable's update as one kernel call, so that a backend can run it
- * as one native op (the stock optimizer issues ~8 kernels per variable).
- *
- * Kernel `Net2NetRMSPropUpdate`: inputs `{value, ms, mom, gradient}`, attrs `{learningRate, decay, momentum, epsilon}`;
- * outputs `[value', ms', mom']` with ms' = decay * ms + (1 - decay) * g^2, mom' = momentum * mom + lr * g /
- * sqrt(ms' + epsilon), value' = value - mom', in TensorFlow.js's order of operations. Composite versions from tf ops
- * are registered for the `cpu`, `wasm` and `tensorflow` backends (the native `torch` backend registers its own).
+ * TensorFlow.js's non-centered RMSProp with each variable's update as one kernel call (declared in
+ * src/kernels/rmsprop-update.ts), so that a backend can run it as one native op (the stock optimizer issues ~8 kernels
+ * per variable). The composite version from tf ops is registered here for the `cpu`, `wasm` and `tensorflow` backends
+ * (the native `torch` backend registers its own).
  *
  * The optimizer subclasses tf.RMSPropOptimizer and keeps its slot variables, so `getWeights`/`setWeights`, slot names
  * (`<variable>/rms`, `<variable>/momentum`) and checkpoints stay as they are.
  */
 import * as tf from '@tensorflow/tfjs';
-import type { KernelFunc, NamedAttrMap, NamedTensorInfoMap } from '@tensorflow/tfjs';
-import { inputTensor, registerCompositeKernel } from '../backend/composite-kernel.ts';
-
-export const RMSPROP_UPDATE = 'Net2NetRMSPropUpdate';
+import { registerCompositeKernel } from '../kernels/composite-kernel.ts';
+import { runDeclaredKernel } from '../kernels/kernel-declaration.ts';
+import { RMSPROP_UPDATE } from '../kernels/rmsprop-update.ts';
 
 export interface RmsPropUpdateAttrs {
   learningRate: number;
@@ -23,35 +19,18 @@ export interface RmsPropUpdateAttrs {
   epsilon: number;
 }
 
-function updateAttrs(attrs: NamedAttrMap | undefined): RmsPropUpdateAttrs {
-  const values = {} as Record<keyof RmsPropUpdateAttrs, number>;
-  for (const name of ['learningRate', 'decay', 'momentum', 'epsilon'] as const) {
-    const value = attrs?.[name];
-    if (typeof value !== 'number' || !Number.isFinite(value))
-      throw new Error(`kernel ${RMSPROP_UPDATE}: attr '${name}' must be a finite number, got ${String(value)}`);
-    values[name] = value;
-  }
-  return values;
-}
-
-function compositeUpdate({ inputs, attrs }: { inputs: NamedTensorInfoMap; attrs?: NamedAttrMap }): tf.Tensor[] {
-  const [value, ms, mom, gradient] = ['value', 'ms', 'mom', 'gradient'].map((name) =>
-    inputTensor(inputs, name, RMSPROP_UPDATE),
-  );
-  const { learningRate, decay, momentum, epsilon } = updateAttrs(attrs);
-  return tf.tidy(() => {
+registerCompositeKernel(RMSPROP_UPDATE, ({ value, ms, mom, gradient }, { learningRate, decay, momentum, epsilon }) =>
+  tf.tidy(() => {
     const newMs = tf.add(tf.mul(ms, decay), tf.mul(tf.square(gradient), 1 - decay));
     const newMom = tf.add(
       tf.mul(mom, momentum),
       tf.div(tf.mul(gradient, learningRate), tf.sqrt(tf.add(newMs, epsilon))),
     );
     return [tf.sub(value, newMom), newMs, newMom];
-  });
-}
+  }),
+);
 
-registerCompositeKernel(RMSPROP_UPDATE, compositeUpdate as unknown as KernelFunc);
-
-/** [value', ms', mom'] of one RMSProp step (see the module comment); the caller owns the results. */
+/** [value', ms', mom'] of one RMSProp step (see src/kernels/rmsprop-update.ts); the caller owns the results. */
 export function rmsPropUpdate(
   value: tf.Tensor,
   ms: tf.Tensor,
@@ -67,10 +46,8 @@ export function rmsPropUpdate(
     if (!tf.util.arraysEqual(t.shape, value.shape))
       throw new Error(`rmsPropUpdate: ${name} has shape [${t.shape}], the variable [${value.shape}]`);
   }
-  const outputs = tf
-    .engine()
-    .runKernel<tf.Tensor[]>(RMSPROP_UPDATE, { value, ms, mom, gradient }, { ...attrs } as unknown as NamedAttrMap);
-  return [outputs[0], outputs[1], outputs[2]];
+  const outputs = runDeclaredKernel(RMSPROP_UPDATE, { value, ms, mom, gradient }, { ...attrs });
+  return [outputs[0]!, outputs[1]!, outputs[2]!];
 }
 
 /** The stock optimizer's slot lists (private in TensorFlow.js's typings). */

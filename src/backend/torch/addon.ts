@@ -12,7 +12,8 @@ export type NativeValues = Float32Array | Int32Array | Uint8Array;
 /** The Node-API surface of native/torch-backend/addon.cc. */
 export interface TorchAddon {
   setMeta(meta: Int32Array): void;
-  opNames(): string[];
+  /** Each op's declaration, `name(argument: kind, ...)`, in op index order. */
+  opSignatures(): string[];
   /** Runs op `index` with tensor ids, numbers, strings and number lists; describes its outputs in the meta buffer. */
   run(index: number, ...args: (number | string | boolean | readonly number[])[]): number;
   fromArray(values: NativeValues, shape: readonly number[], dtype: number): number;
@@ -22,6 +23,8 @@ export interface TorchAddon {
   setThreads(threads: number): number;
   cudaDevices(): number;
   useDevice(kind: 'cpu' | 'cuda', index: number): string;
+  /** true starts recording the bytes of each CPU allocation on this thread; false stops and returns them. */
+  traceAllocations(on: boolean): number[];
 }
 
 export interface BuildInfo {
@@ -49,9 +52,9 @@ export function loadTorchAddon(): TorchAddon {
     );
   }
   // libtorch's OpenMP threads sleep at once when idle instead of spinning: on a machine whose cores are also busy
-  // with other work, spinning threads take the CPU from the one with work, and a small network's step took 11x
-  // longer at 2 threads (measured: 1,912 ms -> 170 ms; on an idle machine the two policies train at the same speed).
-  // libgomp reads this when it loads, with the addon. A value the user set is kept.
+  // with other work, spinning threads take the CPU from the one with work (README, Benchmarks); on an idle machine
+  // the two policies train at the same speed. libgomp reads this when it loads, with the addon. A value the user set
+  // is kept.
   process.env.OMP_WAIT_POLICY ??= 'PASSIVE';
   try {
     loaded = createRequire(import.meta.url)(path) as TorchAddon;

@@ -1,11 +1,14 @@
 /**
  * A TensorFlow.js KernelBackend whose tensors are ATen tensors held by the native addon. Each dataId maps to one
  * native tensor id; disposing the last reference releases the native tensor at once. Kernels (./kernels/) call `run`
- * with an op name and arguments and get TensorInfos back.
+ * with an op name and its named arguments (declared in native/torch-backend/op-declarations.json) and get TensorInfos
+ * back.
  */
 import { KernelBackend, util } from '@tensorflow/tfjs';
 import type { BackendTimingInfo, DataId, DataType, TensorInfo } from '@tensorflow/tfjs';
 import type { NativeValues, TorchAddon } from './addon.ts';
+import { NATIVE_OP_SIGNATURES } from './native-ops.ts';
+import type { NativeArgKind, NativeOp, NativeOpArguments } from './native-ops.ts';
 
 type BackendValues = Float32Array | Int32Array | Uint8Array | Uint8Array[];
 
@@ -26,7 +29,29 @@ interface TorchData {
   refCount: number;
 }
 
-export type OpArg = number | string | boolean | readonly number[];
+type OpArg = number | string | boolean | readonly number[];
+
+/** `name(argument: kind, ...)`, as the addon reports each op it was built with. */
+function signatureText(op: NativeOp): string {
+  return `${op}(${NATIVE_OP_SIGNATURES[op].map(([name, kind]) => `${name}: ${kind}`).join(', ')})`;
+}
+
+/** The op index of every declared op; throws when the addon was built from other declarations. */
+function opIndices(addon: TorchAddon): Map<string, number> {
+  const built = addon.opSignatures();
+  const indices = new Map(built.map((signature, index) => [signature.slice(0, signature.indexOf('(')), index]));
+  for (const op of Object.keys(NATIVE_OP_SIGNATURES) as NativeOp[]) {
+    const index = indices.get(op);
+    const wanted = signatureText(op);
+    if (index === undefined || built[index] !== wanted) {
+      throw new Error(
+        `the torch addon was built from other op declarations (${wanted} is ${index === undefined ? 'missing' : built[index]}); ` +
+          'rebuild it: node scripts/build-torch-addon.mjs',
+      );
+    }
+  }
+  return indices;
+}
 
 function bytesOf(shape: readonly number[], dtype: DataType): number {
   return util.sizeFromShape(shape as number[]) * (dtype === 'bool' ? 1 : 4);
@@ -43,9 +68,14 @@ function toNativeValues(values: BackendValues, dtype: DataType): NativeValues {
   throw new Error(`the torch backend has no ${dtype} tensors`);
 }
 
+/** An error the addon raised (its message names the op); the kernel that ran the op adds its own name. */
+export class NativeOpError extends Error {
+  override readonly name = 'NativeOpError';
+}
+
 export class TorchBackend extends KernelBackend {
   private readonly data = new Map<DataId, TorchData>();
-  private readonly opIndex = new Map<string, number>();
+  private readonly opIndex: Map<string, number>;
   private readonly meta = new Int32Array(4096);
   private bytes = 0;
 
@@ -58,7 +88,7 @@ export class TorchBackend extends KernelBackend {
   ) {
     super();
     addon.setMeta(this.meta);
-    addon.opNames().forEach((name, index) => this.opIndex.set(name, index));
+    this.opIndex = opIndices(addon);
   }
 
   // ---- storage ----
@@ -145,22 +175,47 @@ export class TorchBackend extends KernelBackend {
     return this.entry(info.dataId).id;
   }
 
-  /** Native id of an optional input, or -1. */
-  optionalId(info: TensorInfo | undefined | null): number {
-    return info == null ? -1 : this.id(info);
-  }
-
   /** The same tensor under one more reference (Identity). */
   alias(info: TensorInfo): TensorInfo {
     this.incRef(info.dataId);
     return { dataId: info.dataId, shape: info.shape, dtype: info.dtype };
   }
 
-  /** Runs a native op and wraps its outputs. */
-  run(op: string, ...args: OpArg[]): TensorInfo[] {
-    const index = this.opIndex.get(op);
-    if (index === undefined) throw new Error(`the torch addon has no op '${op}' (rebuild it)`);
-    const count = this.addon.run(index, ...args);
+  /** Runs a native op on its declared arguments and wraps its outputs. */
+  run<K extends NativeOp>(op: K, args: NativeOpArguments[K]): TensorInfo[] {
+    const named = args as unknown as Record<string, unknown>;
+    const values = NATIVE_OP_SIGNATURES[op].map(([name, kind]) => this.nativeArg(kind, named[name]));
+    let count: number;
+    try {
+      count = this.addon.run(this.opIndex.get(op)!, ...values);
+    } catch (err) {
+      throw new NativeOpError(err instanceof Error ? err.message : String(err));
+    }
+    return this.takeOutputs(count);
+  }
+
+  runOne<K extends NativeOp>(op: K, args: NativeOpArguments[K]): TensorInfo {
+    return this.run(op, args)[0]!;
+  }
+
+  private nativeArg(kind: NativeArgKind, value: unknown): OpArg {
+    switch (kind) {
+      case 'tensor':
+      case 'tensorId':
+        return this.id(value as TensorInfo);
+      case 'tensor?':
+        return value == null ? -1 : this.id(value as TensorInfo);
+      case 'tensors':
+        return (value as readonly TensorInfo[]).map((t) => this.id(t));
+      case 'dtype':
+        return dtypeCode(value as DataType);
+      default:
+        return value as OpArg;
+    }
+  }
+
+  /** Wraps the outputs the addon described in the meta buffer. */
+  private takeOutputs(count: number): TensorInfo[] {
     const outputs: TensorInfo[] = [];
     let pos = 1;
     for (let k = 0; k < count; k++) {
@@ -176,9 +231,5 @@ export class TorchBackend extends KernelBackend {
       outputs.push({ dataId, shape, dtype });
     }
     return outputs;
-  }
-
-  runOne(op: string, ...args: OpArg[]): TensorInfo {
-    return this.run(op, ...args)[0]!;
   }
 }

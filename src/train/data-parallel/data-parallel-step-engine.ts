@@ -39,9 +39,8 @@ export interface DataParallelOptions {
   /**
    * Whether the calling thread computes a shard too, on its own backend (then there are workers + 1 replicas).
    * Default: true when the calling thread runs the workers' backend, false otherwise (a main thread on the plain cpu
-   * backend would be the slowest replica by far). Measured on inception-bn-small, batch 64, wasm: 1 worker + the
-   * main thread used 5-8% less CPU per image than 2 workers with an idle main thread (whose serial part, publishing,
-   * averaging and the update, is ~0.07 s of a ~3 s step).
+   * backend would be the slowest replica by far; on wasm, a shard on the main thread costs less CPU per image than
+   * one more worker, since the main thread's serial part is small: README, Benchmarks).
    */
   mainThreadShard?: boolean;
   /** A step fails, naming the replica, when a worker has not finished its shard by then. Default 10 minutes. */

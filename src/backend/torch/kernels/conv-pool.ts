@@ -15,13 +15,25 @@ function requireNhwc(kernelName: string, dataFormat: unknown): void {
   }
 }
 
-function pads(info: Conv2DInfo): number[] {
+/**
+ * [top, bottom, left, right] for an output of `out` [height, width]. With dimRoundingMode 'ceil' (or 'round')
+ * TensorFlow.js counts a last window that runs past the padded input; the bottom and right pads grow to hold it, as
+ * ATen counts whole windows only. Gradients take `out` from dy: TensorFlow.js's gradients do not pass the rounding on.
+ */
+function pads(info: Conv2DInfo, out = [info.outHeight, info.outWidth]): number[] {
   const p = info.padInfo;
-  return [p.top, p.bottom, p.left, p.right];
+  const reach = (size: number, stride: number, filter: number) => (size - 1) * stride + filter;
+  const bottom = reach(out[0]!, info.strideHeight, info.effectiveFilterHeight) - info.inHeight - p.top;
+  const right = reach(out[1]!, info.strideWidth, info.effectiveFilterWidth) - info.inWidth - p.left;
+  return [p.top, Math.max(p.bottom, bottom), p.left, Math.max(p.right, right)];
 }
 
-function convGeometry(info: Conv2DInfo): [number[], number[], number[]] {
-  return [[info.strideHeight, info.strideWidth], pads(info), [info.dilationHeight, info.dilationWidth]];
+function convGeometry(info: Conv2DInfo, dy?: TensorInfo): { strides: number[]; pads: number[]; dilations: number[] } {
+  return {
+    strides: [info.strideHeight, info.strideWidth],
+    pads: pads(info, dy?.shape.slice(1, 3)),
+    dilations: [info.dilationHeight, info.dilationWidth],
+  };
 }
 
 function convInfo(
@@ -49,20 +61,16 @@ function convForward(kernelName: string, depthwise: boolean, fused: boolean): Ke
     const x = input(inputs, 'x');
     const filter = input(inputs, 'filter');
     const info = convInfo(kernelName, x.shape, filter.shape, attrs, depthwise);
-    const [strides, padding, dilations] = convGeometry(info);
-    return backend.runOne(
-      'conv2d',
-      backend.id(x),
-      backend.id(filter),
-      strides,
-      padding,
-      dilations,
+    return backend.runOne('conv2d', {
+      x,
+      filter,
+      ...convGeometry(info),
       depthwise,
-      fused ? backend.optionalId(inputs.bias) : -1,
-      fused ? String(attrs.activation ?? 'linear') : 'linear',
-      Number(attrs.leakyreluAlpha ?? 0.2),
-      fused ? backend.optionalId(inputs.preluActivationWeights) : -1,
-    );
+      bias: fused ? (inputs.bias ?? null) : null,
+      activation: fused ? String(attrs.activation ?? 'linear') : 'linear',
+      alpha: Number(attrs.leakyreluAlpha ?? 0.2),
+      prelu: fused ? (inputs.preluActivationWeights ?? null) : null,
+    });
   });
 }
 
@@ -72,17 +80,7 @@ function convGradInput(kernelName: string, depthwise: boolean): KernelConfig {
     const filter = input(inputs, 'filter');
     const inputShape = attrs.inputShape as number[];
     const info = convInfo(kernelName, inputShape, filter.shape, attrs, depthwise);
-    const [strides, padding, dilations] = convGeometry(info);
-    return backend.runOne(
-      'conv2dGradInput',
-      backend.id(dy),
-      backend.id(filter),
-      inputShape,
-      strides,
-      padding,
-      dilations,
-      depthwise,
-    );
+    return backend.runOne('conv2dGradInput', { dy, filter, inputShape, ...convGeometry(info, dy), depthwise });
   });
 }
 
@@ -92,21 +90,17 @@ function convGradFilter(kernelName: string, depthwise: boolean): KernelConfig {
     const dy = input(inputs, 'dy');
     const filterShape = attrs.filterShape as number[];
     const info = convInfo(kernelName, x.shape, filterShape, attrs, depthwise);
-    const [strides, padding, dilations] = convGeometry(info);
-    return backend.runOne(
-      'conv2dGradFilter',
-      backend.id(x),
-      backend.id(dy),
-      filterShape,
-      strides,
-      padding,
-      dilations,
-      depthwise,
-    );
+    return backend.runOne('conv2dGradFilter', { x, dy, filterShape, ...convGeometry(info, dy), depthwise });
   });
 }
 
-function poolGeometry(x: TensorInfo, attrs: TorchKernelArgs['attrs']): [number[], number[], number[]] {
+interface PoolGeometry {
+  filterSize: number[];
+  strides: number[];
+  pads: number[];
+}
+
+function poolGeometry(x: TensorInfo, attrs: TorchKernelArgs['attrs'], dy?: TensorInfo): PoolGeometry {
   const info = backend_util.computePool2DInfo(
     x.shape as [number, number, number, number],
     attrs.filterSize as [number, number] | number,
@@ -115,22 +109,25 @@ function poolGeometry(x: TensorInfo, attrs: TorchKernelArgs['attrs']): [number[]
     attrs.pad as Pad,
     attrs.dimRoundingMode as Rounding,
   );
-  return [[info.filterHeight, info.filterWidth], [info.strideHeight, info.strideWidth], pads(info)];
+  return {
+    filterSize: [info.filterHeight, info.filterWidth],
+    strides: [info.strideHeight, info.strideWidth],
+    pads: pads(info, dy?.shape.slice(1, 3)),
+  };
 }
 
 function matMul(backend: TorchBackend, args: TorchKernelArgs, fused: boolean): TensorInfo {
   const { inputs, attrs } = args;
-  return backend.runOne(
-    'matMul',
-    backend.id(input(inputs, 'a')),
-    backend.id(input(inputs, 'b')),
-    Boolean(attrs.transposeA),
-    Boolean(attrs.transposeB),
-    fused ? backend.optionalId(inputs.bias) : -1,
-    fused ? String(attrs.activation ?? 'linear') : 'linear',
-    Number(attrs.leakyreluAlpha ?? 0.2),
-    fused ? backend.optionalId(inputs.preluActivationWeights) : -1,
-  );
+  return backend.runOne('matMul', {
+    a: input(inputs, 'a'),
+    b: input(inputs, 'b'),
+    transposeA: Boolean(attrs.transposeA),
+    transposeB: Boolean(attrs.transposeB),
+    bias: fused ? (inputs.bias ?? null) : null,
+    activation: fused ? String(attrs.activation ?? 'linear') : 'linear',
+    alpha: Number(attrs.leakyreluAlpha ?? 0.2),
+    prelu: fused ? (inputs.preluActivationWeights ?? null) : null,
+  });
 }
 
 export function convPoolKernels(): KernelConfig[] {
@@ -147,25 +144,21 @@ export function convPoolKernels(): KernelConfig[] {
     convGradFilter('DepthwiseConv2dNativeBackpropFilter', true),
     torchKernel('MaxPool', FLOAT, ({ inputs, attrs, backend }) => {
       const x = input(inputs, 'x');
-      return backend.runOne('maxPool', backend.id(x), ...poolGeometry(x, attrs));
+      return backend.runOne('maxPool', { x, ...poolGeometry(x, attrs) });
     }),
     torchKernel('MaxPoolGrad', FLOAT, ({ inputs, attrs, backend }) => {
       const x = input(inputs, 'input');
-      return backend.runOne(
-        'maxPoolGrad',
-        backend.id(input(inputs, 'dy')),
-        backend.id(x),
-        backend.id(input(inputs, 'output')),
-        ...poolGeometry(x, attrs),
-      );
+      const dy = input(inputs, 'dy');
+      return backend.runOne('maxPoolGrad', { dy, x, output: input(inputs, 'output'), ...poolGeometry(x, attrs, dy) });
     }),
     torchKernel('AvgPool', FLOAT, ({ inputs, attrs, backend }) => {
       const x = input(inputs, 'x');
-      return backend.runOne('avgPool', backend.id(x), ...poolGeometry(x, attrs));
+      return backend.runOne('avgPool', { x, ...poolGeometry(x, attrs) });
     }),
     torchKernel('AvgPoolGrad', FLOAT, ({ inputs, attrs, backend }) => {
       const x = input(inputs, 'input');
-      return backend.runOne('avgPoolGrad', backend.id(input(inputs, 'dy')), backend.id(x), ...poolGeometry(x, attrs));
+      const dy = input(inputs, 'dy');
+      return backend.runOne('avgPoolGrad', { dy, x, ...poolGeometry(x, attrs, dy) });
     }),
   ];
 }

@@ -1,10 +1,17 @@
 /** Element-wise kernels: unary and broadcasting binary ops, activations, casts, select, AddN, Identity. */
 import type { DataType, KernelConfig, TensorInfo } from '@tensorflow/tfjs';
-import { dtypeCode } from '../torch-backend.ts';
+import type { NativeOp, NativeOpArguments } from '../native-ops.ts';
 import { ANY, FLOAT, NUMERIC, input, torchKernel } from './kernel.ts';
 
+/** The native ops whose arguments are exactly `Args`. */
+type OpsTaking<Args> = {
+  [K in NativeOp]: [NativeOpArguments[K]] extends [Args] ? ([Args] extends [NativeOpArguments[K]] ? K : never) : never;
+}[NativeOp];
+type UnaryOp = OpsTaking<{ x: TensorInfo }>;
+type BinaryOp = OpsTaking<{ x: TensorInfo; y: TensorInfo }>;
+
 /** TensorFlow.js kernel -> native op, for one-input kernels with input `x`. */
-const UNARY: Record<string, [string, readonly DataType[]]> = {
+const UNARY: Record<string, [UnaryOp, readonly DataType[]]> = {
   Neg: ['neg', NUMERIC],
   Abs: ['abs', NUMERIC],
   Exp: ['exp', NUMERIC],
@@ -38,7 +45,7 @@ const UNARY: Record<string, [string, readonly DataType[]]> = {
 };
 
 /** TensorFlow.js kernel -> [native op, first input, second input, dtypes]. */
-const BINARY: Record<string, [string, string, string, readonly DataType[]]> = {
+const BINARY: Record<string, [BinaryOp, string, string, readonly DataType[]]> = {
   Add: ['add', 'a', 'b', ANY],
   Sub: ['sub', 'a', 'b', NUMERIC],
   Multiply: ['mul', 'a', 'b', ANY],
@@ -65,47 +72,45 @@ const BINARY: Record<string, [string, string, string, readonly DataType[]]> = {
 export function elementwiseKernels(): KernelConfig[] {
   const configs: KernelConfig[] = [];
   for (const [name, [op, dtypes]] of Object.entries(UNARY)) {
-    configs.push(
-      torchKernel(name, dtypes, ({ inputs, backend }) => backend.runOne(op, backend.id(input(inputs, 'x')))),
-    );
+    configs.push(torchKernel(name, dtypes, ({ inputs, backend }) => backend.runOne(op, { x: input(inputs, 'x') })));
   }
   for (const [name, [op, first, second, dtypes]] of Object.entries(BINARY)) {
     configs.push(
       torchKernel(name, dtypes, ({ inputs, backend }) =>
-        backend.runOne(op, backend.id(input(inputs, first)), backend.id(input(inputs, second))),
+        backend.runOne(op, { x: input(inputs, first), y: input(inputs, second) }),
       ),
     );
   }
   configs.push(
     torchKernel('Identity', ANY, ({ inputs, backend }) => backend.alias(input(inputs, 'x'))),
     torchKernel('Step', NUMERIC, ({ inputs, attrs, backend }) =>
-      backend.runOne('step', backend.id(input(inputs, 'x')), Number(attrs.alpha ?? 0)),
+      backend.runOne('step', { x: input(inputs, 'x'), alpha: Number(attrs.alpha ?? 0) }),
     ),
     torchKernel('LeakyRelu', FLOAT, ({ inputs, attrs, backend }) =>
-      backend.runOne('leakyRelu', backend.id(input(inputs, 'x')), Number(attrs.alpha)),
+      backend.runOne('leakyRelu', { x: input(inputs, 'x'), alpha: Number(attrs.alpha) }),
     ),
     torchKernel('ClipByValue', NUMERIC, ({ inputs, attrs, backend }) =>
-      backend.runOne('clip', backend.id(input(inputs, 'x')), Number(attrs.clipValueMin), Number(attrs.clipValueMax)),
+      backend.runOne('clip', {
+        x: input(inputs, 'x'),
+        min: Number(attrs.clipValueMin),
+        max: Number(attrs.clipValueMax),
+      }),
     ),
     torchKernel('Cast', ANY, ({ inputs, attrs, backend }) => {
       const x = input(inputs, 'x');
       const dtype = attrs.dtype as DataType;
       if (dtype === x.dtype) return backend.alias(x);
-      return backend.runOne('cast', backend.id(x), dtypeCode(dtype));
+      return backend.runOne('cast', { x, dtype });
     }),
     torchKernel('Select', ANY, ({ inputs, backend }) =>
-      backend.runOne(
-        'select',
-        backend.id(input(inputs, 'condition')),
-        backend.id(input(inputs, 't')),
-        backend.id(input(inputs, 'e')),
-      ),
+      backend.runOne('select', {
+        condition: input(inputs, 'condition'),
+        t: input(inputs, 't'),
+        e: input(inputs, 'e'),
+      }),
     ),
     torchKernel('AddN', ANY, ({ inputs, backend }) =>
-      backend.runOne(
-        'addN',
-        (Object.values(inputs) as TensorInfo[]).map((t) => backend.id(t)),
-      ),
+      backend.runOne('addN', { inputs: Object.values(inputs) as TensorInfo[] }),
     ),
   );
   return configs;

@@ -1,56 +1,31 @@
 /**
- * Batch normalization and the optimizer update: TensorFlow.js's FusedBatchNorm (inference form), and the fused
- * kernels shared with the other backends' composites (see src/backend/fused-kernel-names or the model builders):
- * Net2NetBatchNormTraining, Net2NetBatchNormTrainingGrad and Net2NetRMSPropUpdate, one native op each.
+ * Batch normalization and the optimizer update: TensorFlow.js's FusedBatchNorm (inference form), and our own kernels
+ * (declared in src/kernels/) Net2NetBatchNormTraining, Net2NetBatchNormTrainingGrad and Net2NetRMSPropUpdate, one
+ * native op each.
  */
 import type { KernelConfig } from '@tensorflow/tfjs';
-import { FLOAT, input, torchKernel } from './kernel.ts';
+import { BATCH_NORM_TRAINING, BATCH_NORM_TRAINING_GRAD } from '../../../kernels/batch-norm-training.ts';
+import { RMSPROP_UPDATE } from '../../../kernels/rmsprop-update.ts';
+import { FLOAT, input, torchCustomKernel, torchKernel } from './kernel.ts';
 
 export function normalizationKernels(): KernelConfig[] {
   return [
     torchKernel('FusedBatchNorm', FLOAT, ({ inputs, attrs, backend }) =>
-      backend.runOne(
-        'batchNorm',
-        backend.id(input(inputs, 'x')),
-        backend.id(input(inputs, 'mean')),
-        backend.id(input(inputs, 'variance')),
-        backend.optionalId(inputs.offset),
-        backend.optionalId(inputs.scale),
-        Number(attrs.varianceEpsilon ?? 0.001),
-      ),
+      backend.runOne('batchNorm', {
+        x: input(inputs, 'x'),
+        mean: input(inputs, 'mean'),
+        variance: input(inputs, 'variance'),
+        offset: inputs.offset ?? null,
+        scale: inputs.scale ?? null,
+        epsilon: Number(attrs.varianceEpsilon ?? 0.001),
+      }),
     ),
-    torchKernel('Net2NetBatchNormTraining', FLOAT, ({ inputs, attrs, backend }) =>
-      backend.run(
-        'bnTraining',
-        backend.id(input(inputs, 'x')),
-        backend.id(input(inputs, 'scale')),
-        backend.id(input(inputs, 'offset')),
-        Number(attrs.epsilon),
-      ),
+    torchCustomKernel(BATCH_NORM_TRAINING, (inputs, attrs, backend) =>
+      backend.run('bnTraining', { ...inputs, ...attrs }),
     ),
-    torchKernel('Net2NetBatchNormTrainingGrad', FLOAT, ({ inputs, attrs, backend }) =>
-      backend.run(
-        'bnTrainingGrad',
-        backend.id(input(inputs, 'dy')),
-        backend.id(input(inputs, 'x')),
-        backend.id(input(inputs, 'scale')),
-        backend.id(input(inputs, 'mean')),
-        backend.id(input(inputs, 'variance')),
-        Number(attrs.epsilon),
-      ),
+    torchCustomKernel(BATCH_NORM_TRAINING_GRAD, (inputs, attrs, backend) =>
+      backend.run('bnTrainingGrad', { ...inputs, ...attrs }),
     ),
-    torchKernel('Net2NetRMSPropUpdate', FLOAT, ({ inputs, attrs, backend }) =>
-      backend.run(
-        'rmsProp',
-        backend.id(input(inputs, 'value')),
-        backend.id(input(inputs, 'ms')),
-        backend.id(input(inputs, 'mom')),
-        backend.id(input(inputs, 'gradient')),
-        Number(attrs.learningRate),
-        Number(attrs.decay),
-        Number(attrs.momentum),
-        Number(attrs.epsilon),
-      ),
-    ),
+    torchCustomKernel(RMSPROP_UPDATE, (inputs, attrs, backend) => backend.run('rmsProp', { ...inputs, ...attrs })),
   ];
 }
