@@ -43,44 +43,51 @@ test('a bool tensor written with bytes other than 0 and 1 holds true where they 
   tf.dispose([flags, asInt, negated, anded]);
 });
 
-test("convolutions and pooling with dimRoundingMode 'ceil' match cpu (gradients: the explicitly padded equivalent)", opts, async () => {
-  const x = () => r([2, 6, 7, 2], 1);
-  const w = () => r([3, 3, 2, 3], 2);
-  const conv = (xx: tf.Tensor, ww: tf.Tensor, pad: number | tf.backend_util.ExplicitPadding, rounding?: 'ceil') =>
-    tf.conv2d(xx as tf.Tensor4D, ww as tf.Tensor4D, 2, pad, 'NHWC', 1, rounding);
-  await matchesCpu('conv2d ceil', () => conv(x(), w(), 0, 'ceil'));
-  // TensorFlow.js's conv2d gradient drops the rounding mode (on cpu it leaves the last window out): the gradients are
-  // checked against the same convolution with its last window padded explicitly (rows 6 + 1 = 2 * 2 + 3).
-  const gradients = (pad: number | tf.backend_util.ExplicitPadding, rounding?: 'ceil') => () => {
-    const dy = r([2, 3, 3, 3], 3);
-    const [dx, dw] = tf.grads((xx: tf.Tensor, ww: tf.Tensor) => conv(xx, ww, pad, rounding).mul(dy).sum())([x(), w()]);
-    return [dx!, dw!];
-  };
-  const padded: tf.backend_util.ExplicitPadding = [
-    [0, 0],
-    [0, 1],
-    [0, 0],
-    [0, 0],
-  ];
-  assertClose(
-    await runOn('torch', gradients(0, 'ceil')),
-    await runOn('cpu', gradients(padded)),
-    'conv2d ceil gradients',
-  );
-  for (const pool of ['maxPool', 'avgPool'] as const) {
-    const f = (t: tf.Tensor, pad: number | tf.backend_util.ExplicitPadding, rounding?: 'ceil') =>
-      tf[pool](t as tf.Tensor4D, 3, 2, pad, rounding);
-    await matchesCpu(`${pool} ceil`, () => f(x(), 0, 'ceil'));
-    const dy = () => r([2, 3, 3, 2], 4);
-    const gradient = (pad: number | tf.backend_util.ExplicitPadding, rounding?: 'ceil') => () =>
-      tf.grad((t: tf.Tensor) => f(t, pad, rounding).mul(dy()).sum())(x());
+test(
+  "convolutions and pooling with dimRoundingMode 'ceil' match cpu (gradients: the explicitly padded equivalent)",
+  opts,
+  async () => {
+    const x = () => r([2, 6, 7, 2], 1);
+    const w = () => r([3, 3, 2, 3], 2);
+    const conv = (xx: tf.Tensor, ww: tf.Tensor, pad: number | tf.backend_util.ExplicitPadding, rounding?: 'ceil') =>
+      tf.conv2d(xx as tf.Tensor4D, ww as tf.Tensor4D, 2, pad, 'NHWC', 1, rounding);
+    await matchesCpu('conv2d ceil', () => conv(x(), w(), 0, 'ceil'));
+    // TensorFlow.js's conv2d gradient drops the rounding mode (on cpu it leaves the last window out): the gradients are
+    // checked against the same convolution with its last window padded explicitly (rows 6 + 1 = 2 * 2 + 3).
+    const gradients = (pad: number | tf.backend_util.ExplicitPadding, rounding?: 'ceil') => () => {
+      const dy = r([2, 3, 3, 3], 3);
+      const [dx, dw] = tf.grads((xx: tf.Tensor, ww: tf.Tensor) => conv(xx, ww, pad, rounding).mul(dy).sum())([
+        x(),
+        w(),
+      ]);
+      return [dx!, dw!];
+    };
+    const padded: tf.backend_util.ExplicitPadding = [
+      [0, 0],
+      [0, 1],
+      [0, 0],
+      [0, 0],
+    ];
     assertClose(
-      await runOn('torch', gradient(0, 'ceil')),
-      await runOn('cpu', gradient(padded)),
-      `${pool} ceil gradient`,
+      await runOn('torch', gradients(0, 'ceil')),
+      await runOn('cpu', gradients(padded)),
+      'conv2d ceil gradients',
     );
-  }
-});
+    for (const pool of ['maxPool', 'avgPool'] as const) {
+      const f = (t: tf.Tensor, pad: number | tf.backend_util.ExplicitPadding, rounding?: 'ceil') =>
+        tf[pool](t as tf.Tensor4D, 3, 2, pad, rounding);
+      await matchesCpu(`${pool} ceil`, () => f(x(), 0, 'ceil'));
+      const dy = () => r([2, 3, 3, 2], 4);
+      const gradient = (pad: number | tf.backend_util.ExplicitPadding, rounding?: 'ceil') => () =>
+        tf.grad((t: tf.Tensor) => f(t, pad, rounding).mul(dy()).sum())(x());
+      assertClose(
+        await runOn('torch', gradient(0, 'ceil')),
+        await runOn('cpu', gradient(padded)),
+        `${pool} ceil gradient`,
+      );
+    }
+  },
+);
 
 test('pads larger than half the window match cpu for convolutions and pooling, gradients included', opts, async () => {
   const x = () => r([1, 5, 6, 2], 5);

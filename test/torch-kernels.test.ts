@@ -470,7 +470,8 @@ test('a native error names the op and the kernel that ran it', opts, async () =>
   const x = tf.zeros([1, 4, 4, 3]);
   const filter = tf.zeros([3, 3, 2, 4]);
   assert.throws(
-    () => tf.engine().runKernel('Conv2D', { x, filter }, { strides: 1, pad: 'valid', dataFormat: 'NHWC', dilations: 1 }),
+    () =>
+      tf.engine().runKernel('Conv2D', { x, filter }, { strides: 1, pad: 'valid', dataFormat: 'NHWC', dilations: 1 }),
     /^Error: torch kernel 'Conv2D': op 'conv2d': .*channels/,
   );
   tf.dispose([x, filter]);
