@@ -3,9 +3,10 @@
  *
  * Order for `auto`: first a GPU that is really in use (torch on CUDA, then tfjs-node-gpu with its CUDA libraries
  * loaded); then the fastest CPU path measured, torch (libtorch through our addon; README, Benchmarks); then tensorflow
- * (tfjs-node, or tfjs-node-gpu running on the CPU), wasm (with our training kernels), cpu. The tfjs-node packages are optionalDependencies: where
- * their install could not download libtensorflow, npm drops them and the dynamic import below fails, which is
- * expected and reported; likewise the torch addon exists only where the install found a libtorch and a compiler.
+ * (tfjs-node, or tfjs-node-gpu running on the CPU), wasm (with our training kernels), cpu. The tfjs-node packages are
+ * optionalDependencies: where their install could not download libtensorflow, npm drops them and the dynamic import
+ * below fails, which is expected and reported; likewise the torch addon exists only where the install found a
+ * libtorch and a compiler.
  */
 import * as tf from '@tensorflow/tfjs';
 import { readFileSync } from 'node:fs';
