@@ -9,6 +9,7 @@ import type { BackendTimingInfo, DataId, DataType, TensorInfo } from '@tensorflo
 import type { NativeValues, TorchAddon } from './addon.ts';
 import { NATIVE_OP_SIGNATURES } from './native-ops.ts';
 import type { NativeArgKind, NativeOp, NativeOpArguments } from './native-ops.ts';
+import { opIndices } from './op-indices.ts';
 
 type BackendValues = Float32Array | Int32Array | Uint8Array | Uint8Array[];
 
@@ -30,28 +31,6 @@ interface TorchData {
 }
 
 type OpArg = number | string | boolean | readonly number[];
-
-/** `name(argument: kind, ...)`, as the addon reports each op it was built with. */
-function signatureText(op: NativeOp): string {
-  return `${op}(${NATIVE_OP_SIGNATURES[op].map(([name, kind]) => `${name}: ${kind}`).join(', ')})`;
-}
-
-/** The op index of every declared op; throws when the addon was built from other declarations. */
-function opIndices(addon: TorchAddon): Map<string, number> {
-  const built = addon.opSignatures();
-  const indices = new Map(built.map((signature, index) => [signature.slice(0, signature.indexOf('(')), index]));
-  for (const op of Object.keys(NATIVE_OP_SIGNATURES) as NativeOp[]) {
-    const index = indices.get(op);
-    const wanted = signatureText(op);
-    if (index === undefined || built[index] !== wanted) {
-      throw new Error(
-        `the torch addon was built from other op declarations (${wanted} is ${index === undefined ? 'missing' : built[index]}); ` +
-          'rebuild it: node scripts/build-torch-addon.mjs',
-      );
-    }
-  }
-  return indices;
-}
 
 function bytesOf(shape: readonly number[], dtype: DataType): number {
   return util.sizeFromShape(shape as number[]) * (dtype === 'bool' ? 1 : 4);
