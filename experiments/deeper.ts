@@ -35,6 +35,8 @@ export const DEEPER: ExperimentDefinition = {
   ],
   claims: [
     { kind: 'starts-at-teacher', run: 'net2deeper' },
-    { kind: 'converges-faster', run: 'net2deeper', than: ['random-init'] },
+    { kind: 'converges-faster', run: 'net2deeper' },
+    { kind: 'converges-faster', run: 'net2deeper', metric: 'training' },
+    { kind: 'ahead-at-every-evaluation', run: 'net2deeper', than: ['random-init'] },
   ],
 };

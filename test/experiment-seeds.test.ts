@@ -7,7 +7,7 @@ import { selectBackend } from '../src/backend/backend.ts';
 import { runExperimentSeeds } from '../src/experiment/run-seeds.ts';
 import type { ExperimentOptions } from '../src/experiment/options.ts';
 import { smokeOptions } from './experiment-fixtures.ts';
-import { readFiguresSummary } from '../src/run-folder/experiment-summary.ts';
+import { readFiguresSummary } from '../src/analysis/experiment-summary.ts';
 import { readCurveFile } from '../src/train/curve-log.ts';
 import type { CurveRow } from '../src/train/curve-log.ts';
 

@@ -13,7 +13,7 @@ import type { ExperimentOptions } from '../src/experiment/options.ts';
 import type { ExperimentName } from '../experiments/names.ts';
 import { EXPERIMENTS } from '../experiments/registry.ts';
 import { readWrittenManifest } from '../src/run-folder/experiment-manifest.ts';
-import { readFiguresSummary, readSessionSummary } from '../src/run-folder/experiment-summary.ts';
+import { readFiguresSummary, readSessionSummary } from '../src/analysis/experiment-summary.ts';
 import { readRunConfig } from '../src/run-folder/run-config.ts';
 import { readTransformFile } from '../src/run-folder/transform-file.ts';
 import { readRunSummary } from '../src/train/run-summary.ts';

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { figuresSummaryMarkdown } from '../src/figures/summary-table.ts';
 import { readExperimentManifest, writeExperimentManifest } from '../src/run-folder/experiment-manifest.ts';
-import { readFiguresSummary } from '../src/run-folder/experiment-summary.ts';
+import { readFiguresSummary } from '../src/analysis/experiment-summary.ts';
 import type { RunConfig } from '../src/run-folder/run-config.ts';
 import { readRunConfig, writeRunConfig } from '../src/run-folder/run-config.ts';
 import { CurveLog, readCurveFile } from '../src/train/curve-log.ts';

@@ -17,6 +17,7 @@ import type { ExperimentOptions } from '../experiment/options.ts';
 import type { NoiseSpec } from '../net2net/noise.ts';
 import { UsageError } from '../usage-error.ts';
 import { choiceArgument, integerArgument, listArgument, positiveNumberArgument } from './arguments.ts';
+import { experimentReport } from './experiment-report.ts';
 
 // TensorFlow.js and the data modules load only after the arguments are checked, so that a bad argument fails fast.
 
@@ -94,7 +95,12 @@ function experimentOptions(y: Argv) {
     })
     .option('val-labels', { describe: 'imagenet:/folder: labels file of a flat val/ folder', type: 'string' })
     .option('cache-dir', { describe: CACHE_DIR_HELP, type: 'string' })
-    .option('figures', { describe: 'draw the figures at the end', type: 'boolean', default: true });
+    .option('figures', { describe: 'draw the figures at the end', type: 'boolean', default: true })
+    .option('json', {
+      describe: 'print the result as one JSON line on stdout instead of the summary (it is in summary.json too)',
+      type: 'boolean',
+      default: false,
+    });
 }
 
 type ExperimentArgs = Awaited<ReturnType<ReturnType<typeof experimentOptions>['parseAsync']>>;
@@ -172,12 +178,15 @@ async function runExperimentCommand(args: ExperimentArgs): Promise<void> {
     if (args.seed !== undefined) throw new UsageError('--seed and --seeds exclude each other');
     const { runExperimentSeeds } = await import('../experiment/run-seeds.ts');
     const result = await runExperimentSeeds(options, seeds);
-    console.log(JSON.stringify({ out: result.out, seeds, figures: result.figures }));
+    if (args.json) console.log(JSON.stringify({ out: result.out, seeds, figures: result.figures }));
+    else process.stdout.write(experimentReport(result));
     return;
   }
   const { runExperiment } = await import('../experiment/run-experiment.ts');
   const result = await runExperiment(options);
-  console.log(JSON.stringify({ out: result.out, wall_s: Math.round(result.wallSeconds), runs: result.statistics }));
+  if (args.json)
+    console.log(JSON.stringify({ out: result.out, wall_s: Math.round(result.wallSeconds), runs: result.statistics }));
+  else process.stdout.write(experimentReport(result));
 }
 
 async function cacheCommand(action: string, cacheDirArg: string | undefined, unfinished: boolean): Promise<void> {

@@ -8,7 +8,7 @@ import type { NoiseSpec } from '../net2net/noise.ts';
 import type { RecordSink } from '../net2net/transform-record.ts';
 import type { LearningRateSchedule } from '../train/schedule.ts';
 import type { EvaluationConfig } from '../train/trainer.ts';
-import type { ClaimSpec } from '../figures/paper-claims.ts';
+import type { ClaimSpec } from '../run-folder/claim-spec.ts';
 
 /** Which model family, data, widths, steps and intervals the runs of an experiment use. */
 export interface Preset {
@@ -129,6 +129,6 @@ export interface ExperimentDefinition {
   methods: MethodDefinition[];
   /** Draw the teacher's own curve (the original model trained from scratch) as the reference, as fig. 6 does. */
   drawTeacherCurve?: boolean;
-  /** The paper's claims this experiment tests (see figures/paper-claims.ts). */
+  /** The paper's claims this experiment tests (src/run-folder/claim-spec.ts; checked by src/analysis/claims.ts). */
   claims?: ClaimSpec[];
 }

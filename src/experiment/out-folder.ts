@@ -3,7 +3,7 @@ import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { RunDescription } from '../run-folder/experiment-manifest.ts';
 import { EXPERIMENT_JSON, readWrittenManifest } from '../run-folder/experiment-manifest.ts';
-import { EXPERIMENT_SUMMARY_JSON, FIGURES_DIR } from '../run-folder/experiment-summary.ts';
+import { EXPERIMENT_SUMMARY_JSON, FIGURES_DIR } from '../run-folder/summary-files.ts';
 import { UsageError } from '../usage-error.ts';
 import type { ExperimentDefinition } from './definition.ts';
 

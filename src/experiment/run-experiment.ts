@@ -15,27 +15,31 @@ import { enforceDevicePolicy } from '../backend/device-policy.ts';
 import type { Dataset } from '../data/dataset.ts';
 import { openDataset } from '../data/open-dataset.ts';
 import { stratifiedValSample } from '../data/stratified-sample.ts';
+import type { ExperimentAnalysis } from '../analysis/experiment-analysis.ts';
+import type { ExperimentSummary } from '../analysis/experiment-summary.ts';
+import { summarizeExperiment, writeSessionSummary } from '../analysis/experiment-summary.ts';
+import type { RunStatistics } from '../analysis/run-statistics.ts';
+import { DEFAULT_CLAIM_MARGIN } from '../analysis/seed-statistics.ts';
 import { drawExperimentFigures } from '../figures/draw-experiment.ts';
-import { DEFAULT_CLAIM_MARGIN } from '../figures/seed-statistics.ts';
 import { loadModel } from '../models/model-files.ts';
 import { buildModel } from '../models/registry.ts';
 import { writeExperimentManifest } from '../run-folder/experiment-manifest.ts';
 import type { RunDescription } from '../run-folder/experiment-manifest.ts';
-import type { ExperimentSummary } from '../run-folder/experiment-summary.ts';
-import { readExperiment, writeSessionSummary } from '../run-folder/experiment-summary.ts';
+import { readExperimentCurves } from '../run-folder/experiment-curves.ts';
 import type { RunConfig } from '../run-folder/run-config.ts';
 import { writeRunConfig } from '../run-folder/run-config.ts';
 import { isFinished } from '../run-folder/run-state.ts';
-import type { RunStatistics } from '../run-folder/run-statistics.ts';
 import { checkpointDir } from '../train/checkpoint.ts';
 import { createProgress, formatDuration, silentProgress } from '../train/progress.ts';
 import type { EngineFactory } from '../train/trainer.ts';
 import { train } from '../train/trainer.ts';
+import { backendThreads } from './backend-threads.ts';
 import { engineFactory } from './engine-choice.ts';
 import type { ExperimentOptions } from './options.ts';
 import { defaultOutDir, resolvePreset } from './options.ts';
 import { prepareOutDir, withEarlierRuns } from './out-folder.ts';
 import type { ExperimentPlan, PlannedRun, ResolvedPreset } from './run-plan.ts';
+import { plannedClaims } from './planned-claims.ts';
 import { planExperiment, runDataOptions, selectMethodRuns } from './run-plan.ts';
 import { makeStudent } from './student-init.ts';
 import { DEFAULT_CACHE_DIR, provideTeacher, teacherCacheKey } from './teacher-cache.ts';
@@ -45,6 +49,9 @@ export interface ExperimentResult {
   runs: RunDescription[];
   statistics: RunStatistics[];
   figures: string[];
+  /** The folder the figures and summaries went to, and what they show; absent with `figures: false`. */
+  figuresDir?: string;
+  analysis?: ExperimentAnalysis;
   wallSeconds: number;
 }
 
@@ -55,6 +62,8 @@ interface Session {
   out: string;
   dataset: Dataset;
   backend: BackendInfo;
+  /** Intra-op threads of the backend; null where it has no such setting. */
+  threads: number | null;
   workers: number;
   createEngine: EngineFactory;
   gitCommit: string | null;
@@ -82,11 +91,11 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
   } finally {
     await session.dataset.close();
   }
-  const { summary, figures } = await summarize(session.out, options.figures !== false, session.log);
-  const wallSeconds = closeSession(session, summary);
+  const summarized = await summarize(session.out, options.figures !== false, session.log);
+  const wallSeconds = closeSession(session, summarized.summary);
   const runs = [plan.teacher, ...plan.students].map(describeRun);
-  const statistics = summary.runs.filter((s) => runs.some((r) => r.run === s.run));
-  return { out: session.out, runs, statistics, figures, wallSeconds };
+  const statistics = summarized.summary.runs.filter((s) => runs.some((r) => r.run === s.run));
+  return { out: session.out, runs, statistics, wallSeconds, ...summarized };
 }
 
 /** Checks the request and the experiment folder, then loads the backend and opens the dataset. */
@@ -110,7 +119,20 @@ async function openSession(options: ExperimentOptions): Promise<Session> {
     ...(options.decodeThreads !== undefined ? { decodeThreads: options.decodeThreads } : {}),
     log,
   });
-  return { options, preset, out, dataset, backend, workers, createEngine, gitCommit: gitCommit(), log, started };
+  const threads = backendThreads(backend);
+  return {
+    options,
+    preset,
+    out,
+    dataset,
+    backend,
+    threads,
+    workers,
+    createEngine,
+    gitCommit: gitCommit(),
+    log,
+    started,
+  };
 }
 
 /** Logs what runs and writes experiment.json (with the runs an earlier session of this folder listed). */
@@ -128,9 +150,11 @@ function recordExperiment(session: Session, plan: ExperimentPlan): void {
     description: experiment.description,
     data: preset.data,
     backend: session.backend.choice,
+    threads: session.threads,
+    noise: session.options.noise ?? experiment.noise,
     seed: session.options.seed,
     drawTeacherCurve: experiment.drawTeacherCurve ?? false,
-    claims: experiment.claims ?? [],
+    claims: plannedClaims(experiment, preset),
     claimMargin: session.options.claimMargin ?? DEFAULT_CLAIM_MARGIN,
   });
 }
@@ -161,6 +185,7 @@ function closeSession(session: Session, summary: ExperimentSummary): number {
     preset: session.preset.name,
     data: session.preset.data,
     backend: session.backend.choice,
+    threads: session.threads,
     workers: session.workers,
     wall_s: wallSeconds,
     cpu_s: cpuSeconds,
@@ -178,7 +203,7 @@ function describeRun({ run, role, label }: PlannedRun): RunDescription {
 }
 
 function runConfig(session: Session, plan: ExperimentPlan, planned: PlannedRun, teacherKey: string): RunConfig {
-  const { options, backend, workers, gitCommit } = session;
+  const { options, backend, threads, workers, gitCommit } = session;
   return {
     experiment: plan.experiment.name,
     preset: plan.preset.name,
@@ -193,6 +218,7 @@ function runConfig(session: Session, plan: ExperimentPlan, planned: PlannedRun, 
     seed: options.seed,
     seeds: planned.seeds,
     backend: backend.choice,
+    threads,
     workers,
     gitCommit,
     teacherCacheKey: teacherKey,
@@ -245,7 +271,7 @@ async function trainStudents(session: Session, plan: ExperimentPlan, teacherRun:
       trainImages,
       trainBatchSize: plan.preset.batchSize,
       checkImages: check.x,
-      checkPerClass: perClass,
+      checkPerClassTaken: check.perClassTaken,
       checkChunk: batchSize,
       noise: options.noise ?? plan.experiment.noise,
       log,
@@ -278,11 +304,10 @@ async function summarize(
   out: string,
   drawFigures: boolean,
   log: (line: string) => void,
-): Promise<{ summary: ExperimentSummary; figures: string[] }> {
-  if (!drawFigures) return { summary: readExperiment(out).summary, figures: [] };
+): Promise<{ summary: ExperimentSummary; figures: string[]; figuresDir?: string; analysis?: ExperimentAnalysis }> {
+  if (!drawFigures) return { summary: summarizeExperiment(readExperimentCurves(out)), figures: [] };
   const drawn = await drawExperimentFigures(out, { log });
-  log(drawn.summaryMarkdown.trimEnd());
-  return { summary: drawn.summary, figures: drawn.files };
+  return { summary: drawn.summary, figures: drawn.files, figuresDir: drawn.figuresDir, analysis: drawn.analysis };
 }
 
 function gitCommit(): string | null {

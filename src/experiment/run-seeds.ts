@@ -6,6 +6,7 @@
  */
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
+import type { ExperimentAnalysis } from '../analysis/experiment-analysis.ts';
 import { drawExperimentFigures } from '../figures/draw-experiment.ts';
 import { readSeedsManifest, seedFolder, writeSeedsManifest } from '../run-folder/seed-folders.ts';
 import { UsageError } from '../usage-error.ts';
@@ -18,6 +19,9 @@ export interface SeedsResult {
   out: string;
   perSeed: { seed: number; result: ExperimentResult }[];
   figures: string[];
+  figuresDir?: string;
+  analysis?: ExperimentAnalysis;
+  wallSeconds: number;
 }
 
 export async function runExperimentSeeds(options: ExperimentOptions, seeds: readonly number[]): Promise<SeedsResult> {
@@ -36,6 +40,7 @@ export async function runExperimentSeeds(options: ExperimentOptions, seeds: read
     preset: options.preset.name,
     seeds: [...new Set([...(earlier?.seeds ?? []), ...seeds])],
   });
+  const started = performance.now();
   const perSeed: SeedsResult['perSeed'] = [];
   for (const seed of seeds) {
     const dir = seedFolder(out, seed);
@@ -44,6 +49,15 @@ export async function runExperimentSeeds(options: ExperimentOptions, seeds: read
     perSeed.push({ seed, result });
   }
   const log = options.log ?? ((line: string) => console.error(line));
-  const figures = options.figures === false ? [] : (await drawExperimentFigures(out, { log })).files;
-  return { out, perSeed, figures };
+  const wallSeconds = () => (performance.now() - started) / 1000;
+  if (options.figures === false) return { out, perSeed, figures: [], wallSeconds: wallSeconds() };
+  const drawn = await drawExperimentFigures(out, { log });
+  return {
+    out,
+    perSeed,
+    figures: drawn.files,
+    figuresDir: drawn.figuresDir,
+    analysis: drawn.analysis,
+    wallSeconds: wallSeconds(),
+  };
 }

@@ -23,8 +23,8 @@ export interface TransformInputs {
   trainBatchSize: number;
   /** Class-stratified validation images the preservation check runs on. */
   checkImages: tf.Tensor4D;
-  /** Images per class in `checkImages`. */
-  checkPerClass: number;
+  /** Images taken per class index in `checkImages` (fewer than asked where the set has fewer). */
+  checkPerClassTaken: readonly number[];
   /** Largest batch the check runs at once (the preset's transform batch size). */
   checkChunk: number;
   noise: NoiseSpec;
@@ -126,9 +126,22 @@ function checkPreservation(
   const enforced = planned.role === 'net2net' && typeof inputs.noise !== 'number';
   inputs.log(
     `[experiment] ${planned.run}: ${planned.init}; teacher vs initial student on ${checkImages.shape[0]} ` +
-      `validation images (${inputs.checkPerClass} per class): max rel ${inference.maxRel.toExponential(2)} ` +
+      `validation images (${perClassText(inputs.checkPerClassTaken)}): max rel ${inference.maxRel.toExponential(2)} ` +
       `(inference), ${training.maxRel.toExponential(2)} (training mode)` +
       (enforced ? '' : planned.role === 'net2net' ? ', not enforced (noise changes the function)' : ''),
   );
-  return { images: checkImages.shape[0], perClass: inputs.checkPerClass, inference, training, enforced };
+  return {
+    images: checkImages.shape[0],
+    perClass: Math.min(...inputs.checkPerClassTaken),
+    perClassTaken: [...inputs.checkPerClassTaken],
+    inference,
+    training,
+    enforced,
+  };
+}
+
+/** "16 per class", or "1-3 per class" where the classes had different numbers of images. */
+export function perClassText(taken: readonly number[]): string {
+  const [low, high] = [Math.min(...taken), Math.max(...taken)];
+  return `${low === high ? low : `${low}-${high}`} per class`;
 }

@@ -4,6 +4,7 @@
  * accuracy as a dashed, labelled horizontal line whose label sits where it hides no curve.
  */
 import type { TopLevelSpec } from 'vega-lite';
+import type { AccuracyPoint, AccuracySeries } from '../analysis/seed-statistics.ts';
 
 export const FIGURE_FONT_FAMILY = 'DejaVu Sans';
 
@@ -25,19 +26,7 @@ const SOLID = [1, 0];
 /** Above this many evaluations in a series, the points are left off and only the line is drawn. */
 const MAX_POINTS_WITH_MARKERS = 40;
 
-export interface AccuracyPoint {
-  step: number;
-  /** The mean over seeds (or the one seed's value). */
-  accuracy: number;
-  /** Lowest and highest over seeds, when there are several. */
-  low?: number;
-  high?: number;
-}
-
-export interface AccuracySeries {
-  label: string;
-  points: AccuracyPoint[];
-}
+export type { AccuracyPoint, AccuracySeries };
 
 export interface AccuracyChartInput {
   title: string;

@@ -1,23 +1,22 @@
 /**
- * Draws an experiment folder's figures (training and validation accuracy against minibatches, one line per method,
- * the teacher as a dashed line; validation once more zoomed on the teacher's accuracy) as SVG and PNG, and writes its summary table (markdown and JSON), all into
- * `<experiment dir>/figures/`. Runs with missing or partial curves are drawn as far as they go and named as such.
+ * Draws an experiment's figures (training and validation accuracy against minibatches, one line per method, the
+ * teacher as a dashed line; validation once more zoomed on the teacher's accuracy) as SVG and PNG, and writes its
+ * summary table (markdown and JSON) and the per-seed curves they came from (`seed-curves.json`), all into
+ * `<experiment dir>/figures/`, or in place when `dir` is a figures folder with only a seed-curves.json.
+ * Runs with missing or partial curves are drawn as far as they go and named as such.
  */
-import { join, relative, resolve } from 'node:path';
+import { join, relative } from 'node:path';
+import type { ExperimentAnalysis } from '../analysis/experiment-analysis.ts';
+import { analyzeExperiment } from '../analysis/experiment-analysis.ts';
+import type { ExperimentSummary } from '../analysis/experiment-summary.ts';
+import { writeFiguresSummary } from '../analysis/experiment-summary.ts';
+import type { TeacherReference } from '../analysis/run-statistics.ts';
+import { seriesAcrossSeeds } from '../analysis/seed-statistics.ts';
 import { writeFileAtomic } from '../io/atomic-file.ts';
-import { FIGURES_DIR, writeFiguresSummary } from '../run-folder/experiment-summary.ts';
-import { readSeedReadings } from '../run-folder/seed-folders.ts';
-import type { SeedReading } from '../run-folder/seed-folders.ts';
-import {
-  DEFAULT_CLAIM_MARGIN,
-  claimsAcrossSeeds,
-  methodSummaries,
-  seriesAcrossSeeds,
-  spread,
-} from './seed-statistics.ts';
-import type { ExperimentSummary } from '../run-folder/experiment-summary.ts';
-import type { TeacherReference } from '../run-folder/run-statistics.ts';
 import type { ExperimentManifest } from '../run-folder/experiment-manifest.ts';
+import { readExperimentSource } from '../run-folder/experiment-source.ts';
+import { SEED_CURVES_JSON, writeSeedCurvesFile } from '../run-folder/seed-curves-file.ts';
+import type { SeedReading } from '../run-folder/seed-folders.ts';
 import type { CurveRow } from '../train/curve-log.ts';
 import { accuracyChartSpec, zoomedDomain } from './accuracy-chart.ts';
 import { renderPng, renderSvg } from './chart-render.ts';
@@ -31,9 +30,11 @@ export interface DrawExperimentOptions {
 export interface DrawExperimentResult {
   /** Absolute paths of every file written. */
   files: string[];
+  figuresDir: string;
   summaryMarkdown: string;
   /** The statistics drawn and tabled. */
   summary: ExperimentSummary;
+  analysis: ExperimentAnalysis;
 }
 
 interface PanelDefinition {
@@ -71,13 +72,14 @@ const PANELS: PanelDefinition[] = [
   },
 ];
 
-/** What the figure shows, for a reader who sees only the picture: preset, data, seeds, backend. */
+/** What the figure shows, for a reader who sees only the picture: preset, data, seeds, backend, noise. */
 export function figureCaption(manifest: ExperimentManifest, seeds: readonly (number | null)[]): string {
   const parts = [
     `preset ${manifest.preset ?? '?'}`,
     `data ${manifest.data ?? '?'}`,
     `${seeds.length > 1 ? 'seeds' : 'seed'} ${seeds.map((s) => s ?? '?').join(', ')}`,
-    `backend ${manifest.backend ?? '?'}`,
+    `backend ${manifest.backend ?? '?'}${manifest.threads ? ` (${manifest.threads} thread${manifest.threads === 1 ? '' : 's'})` : ''}`,
+    ...(manifest.noise === undefined ? [] : [`noise ${manifest.noise}`]),
   ];
   return parts.join(' · ');
 }
@@ -86,22 +88,65 @@ function fileStem(experiment: string): string {
   return experiment.replace(/[^A-Za-z0-9._-]+/g, '_');
 }
 
-/** The experiment's summary over its seeds: one seed's as it is; several seeds' runs side by side, teacher averaged. */
-function combinedSummary(seeds: readonly SeedReading[]): ExperimentSummary {
-  if (seeds.length === 1) return seeds[0]!.reading.summary;
-  const first = seeds[0]!.reading.summary;
-  const teachers = seeds.map((s) => s.reading.summary.teacher).filter((t): t is TeacherReference => t !== null);
-  const mean = (pick: (t: TeacherReference) => number | null) => spread(teachers.map(pick))?.mean ?? null;
-  return {
-    experiment: first.experiment,
-    preset: first.preset,
+/** The runs whose curve file had problems (missing, truncated), named once each. */
+function incompleteWarning(seeds: readonly SeedReading[]): string[] {
+  const incomplete = seeds.flatMap(({ reading }) =>
+    reading.curves.filter((c) => c.curve.problems.length > 0).map(({ run }) => run.label),
+  );
+  return incomplete.length > 0 ? [`Incomplete data: ${[...new Set(incomplete)].join(', ')} (see summary.md)`] : [];
+}
+
+function logProblems(seeds: readonly SeedReading[], log: (line: string) => void): void {
+  for (const { reading } of seeds) {
+    for (const note of reading.manifest.notes) log(`figures: ${note}`);
+    for (const { run, curve } of reading.curves)
+      for (const problem of curve.problems) log(`figures: ${run.label}: ${problem}`);
+  }
+}
+
+/** One panel as SVG and PNG in `figuresDir`; nothing when it is the zoom and there is no teacher accuracy. */
+async function drawPanel(
+  panel: PanelDefinition,
+  seeds: readonly SeedReading[],
+  summary: ExperimentSummary,
+  figuresDir: string,
+  text: { caption: string; warnings: string[] },
+): Promise<string[]> {
+  const manifest = seeds[0]!.reading.manifest;
+  const teacherAccuracy = summary.teacher === null ? null : panel.teacherAccuracy(summary.teacher);
+  if (panel.zoomOnTeacher && teacherAccuracy === null) return [];
+  const series = seriesAcrossSeeds(seeds, panel.accuracy, manifest.drawTeacherCurve ?? false);
+  const yRange =
+    panel.zoomOnTeacher && teacherAccuracy !== null
+      ? zoomedDomain(
+          teacherAccuracy,
+          series.flatMap((s) => s.points.map((p) => p.high ?? p.accuracy)),
+        )
+      : undefined;
+  const teacherLabel = summary.teacher?.label ?? '';
+  const spec = accuracyChartSpec({
+    title: `${manifest.experiment}: ${panel.title}`,
+    caption: [text.caption],
+    warnings: text.warnings,
+    yTitle: panel.yTitle,
+    // Fig. 6 draws the original model's own curve (the teacher, from scratch) as the reference.
+    series,
+    ...(yRange ? { yRange } : {}),
     teacher:
-      teachers.length === 0
+      teacherAccuracy === null
         ? null
-        : { ...teachers[0]!, finalValAcc: mean((t) => t.finalValAcc), finalTrainAcc: mean((t) => t.finalTrainAcc) },
-    runs: seeds.flatMap((s) => s.reading.summary.runs.map((run) => ({ ...run, seed: s.seed }))),
-    notes: seeds.flatMap((s) => s.reading.summary.notes.map((note) => `seed ${s.seed}: ${note}`)),
-  };
+        : {
+            label: `${teacherLabel}${manifest.drawTeacherCurve ? ', final' : ''}${seeds.length > 1 ? ' (mean)' : ''}`,
+            accuracy: teacherAccuracy,
+          },
+  });
+  const svg = await renderSvg(spec);
+  const stem = fileStem(manifest.experiment);
+  const svgPath = join(figuresDir, `${stem}-${panel.name}.svg`);
+  const pngPath = join(figuresDir, `${stem}-${panel.name}.png`);
+  writeFileAtomic(svgPath, svg);
+  writeFileAtomic(pngPath, renderPng(svg));
+  return [svgPath, pngPath];
 }
 
 export async function drawExperimentFigures(
@@ -109,77 +154,42 @@ export async function drawExperimentFigures(
   options: DrawExperimentOptions = {},
 ): Promise<DrawExperimentResult> {
   const log = options.log ?? (() => {});
-  const dir = resolve(experimentDir);
-  const seeds = readSeedReadings(experimentDir);
-  const manifest = seeds[0]!.reading.manifest;
-  for (const { reading } of seeds) {
-    for (const note of reading.manifest.notes) log(`figures: ${note}`);
-    for (const { run, curve } of reading.curves)
-      for (const problem of curve.problems) log(`figures: ${run.label}: ${problem}`);
-  }
-  const summary = combinedSummary(seeds);
-  const incomplete = [
-    ...new Set(seeds.flatMap(({ reading }) => reading.curves.filter((c) => c.curve.problems.length > 0))),
-  ].map(({ run }) => run.label);
-  const warnings =
-    incomplete.length > 0 ? [`Incomplete data: ${[...new Set(incomplete)].join(', ')} (see summary.md)`] : [];
-  const caption = figureCaption(
-    manifest,
-    seeds.map((s) => s.seed),
-  );
-
-  const figuresDir = join(dir, FIGURES_DIR);
-  const stem = fileStem(manifest.experiment);
-  const files: string[] = [];
+  const source = readExperimentSource(experimentDir);
+  const { seeds, figuresDir } = source;
+  logProblems(seeds, log);
+  const analysis = analyzeExperiment(seeds, source.experimentSeeds);
+  const text = {
+    caption: figureCaption(seeds[0]!.reading.manifest, analysis.seeds),
+    warnings: incompleteWarning(seeds),
+  };
   log(`figures: PNG text uses ${figureFonts().source}`);
-  for (const panel of PANELS) {
-    const teacherAccuracy = summary.teacher === null ? null : panel.teacherAccuracy(summary.teacher);
-    const teacherLabel = summary.teacher?.label ?? '';
-    if (panel.zoomOnTeacher && teacherAccuracy === null) continue;
-    const series = seriesAcrossSeeds(seeds, panel.accuracy, manifest.drawTeacherCurve ?? false);
-    const yRange =
-      panel.zoomOnTeacher && teacherAccuracy !== null
-        ? zoomedDomain(
-            teacherAccuracy,
-            series.flatMap((s) => s.points.map((p) => p.high ?? p.accuracy)),
-          )
-        : undefined;
-    const spec = accuracyChartSpec({
-      title: `${manifest.experiment}: ${panel.title}`,
-      caption: [caption],
-      warnings,
-      yTitle: panel.yTitle,
-      // Fig. 6 draws the original model's own curve (the teacher, from scratch) as the reference.
-      series,
-      ...(yRange ? { yRange } : {}),
-      teacher:
-        teacherAccuracy === null
-          ? null
-          : {
-              label: `${teacherLabel}${manifest.drawTeacherCurve ? ', final' : ''}${seeds.length > 1 ? ' (mean)' : ''}`,
-              accuracy: teacherAccuracy,
-            },
-    });
-    const svg = await renderSvg(spec);
-    const svgPath = join(figuresDir, `${stem}-${panel.name}.svg`);
-    const pngPath = join(figuresDir, `${stem}-${panel.name}.png`);
-    writeFileAtomic(svgPath, svg);
-    writeFileAtomic(pngPath, renderPng(svg));
-    files.push(svgPath, pngPath);
-  }
-
-  const claimMargin = manifest.claimMargin ?? DEFAULT_CLAIM_MARGIN;
-  const methods = methodSummaries(seeds, claimMargin);
-  const claims = claimsAcrossSeeds(seeds, claimMargin);
+  const files: string[] = [];
+  for (const panel of PANELS) files.push(...(await drawPanel(panel, seeds, analysis.summary, figuresDir, text)));
+  files.push(
+    source.fromCurvesFile
+      ? join(figuresDir, SEED_CURVES_JSON)
+      : writeSeedCurvesFile(figuresDir, seeds, analysis.experimentSeeds),
+  );
   const markdownPath = join(figuresDir, 'summary.md');
   const jsonPath = join(figuresDir, 'summary.json');
   files.push(markdownPath, jsonPath);
+  const { summary, methods, claims, claimMargin, experimentSeeds } = analysis;
   // Names relative to the figures folder, so a committed summary.json does not carry this machine's paths.
   const drawn = files.map((file) => relative(figuresDir, file));
-  const figuresSummary = { ...summary, files: drawn, seeds: seeds.map((s) => s.seed), methods, claims, claimMargin };
+  const threads = seeds[0]!.reading.manifest.threads;
+  const figuresSummary = {
+    ...summary,
+    files: drawn,
+    seeds: analysis.seeds,
+    experimentSeeds,
+    ...(threads === undefined ? {} : { threads }),
+    methods,
+    claims,
+    claimMargin,
+  };
   const markdown = figuresSummaryMarkdown(figuresSummary);
   writeFileAtomic(markdownPath, markdown);
-  writeFiguresSummary(dir, figuresSummary);
+  writeFiguresSummary(figuresDir, figuresSummary);
   for (const file of files) log(`figures: wrote ${file}`);
-  return { files, summaryMarkdown: markdown, summary };
+  return { files, figuresDir, summaryMarkdown: markdown, summary, analysis };
 }

@@ -1,8 +1,9 @@
 /** The experiment's summary as a markdown table: one row per run, the teacher first. */
-import type { ExperimentSummary, FiguresSummary } from '../run-folder/experiment-summary.ts';
-import type { RunStatistics, TeacherReference } from '../run-folder/run-statistics.ts';
-import type { ClaimResult } from './paper-claims.ts';
-import type { MethodSummary, Spread } from './seed-statistics.ts';
+import type { ClaimResult } from '../analysis/claims.ts';
+import type { ExperimentSummary, FiguresSummary } from '../analysis/experiment-summary.ts';
+import type { RunStatistics, TeacherReference } from '../analysis/run-statistics.ts';
+import type { MethodSummary } from '../analysis/seed-statistics.ts';
+import type { Spread } from '../analysis/spread.ts';
 
 export function formatAccuracy(value: number | null): string {
   return value === null ? '—' : `${(value * 100).toFixed(2)}%`;
@@ -85,7 +86,12 @@ function claimsSection(claims: readonly ClaimResult[]): string[] {
   const lines = ['## Paper claims', ''];
   for (const claim of claims) {
     lines.push(`- **${verdictOf(claim)}**: ${escapeCell(claim.claim)}`);
+    if (claim.detail) lines.push(`  - ${escapeCell(claim.detail)}`);
     for (const line of claim.evidence) lines.push(`  - ${escapeCell(line)}`);
+    if (claim.control) {
+      lines.push(`  - beside it, the same claim for ${claim.control.run}: **${claim.control.verdict}**`);
+      for (const line of claim.control.evidence) lines.push(`    - ${escapeCell(line)}`);
+    }
   }
   return lines;
 }

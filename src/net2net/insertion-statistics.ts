@@ -14,7 +14,7 @@
  * of one whole batch leave it measurably off.
  */
 import type * as tf from '@tensorflow/tfjs';
-import { averagedBatchMoments } from '../models/batch-moments.ts';
+import { averagedBatchMoments } from '../moments/batch-moments.ts';
 import { withBatchNormRestored } from './batchnorm-state.ts';
 
 export interface ChannelStatistics {

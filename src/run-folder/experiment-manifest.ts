@@ -8,7 +8,7 @@ import { basename, join, resolve } from 'node:path';
 import { writeJsonAtomic } from '../io/atomic-file.ts';
 import { CURVE_CSV } from '../train/curve-log.ts';
 import { UsageError } from '../usage-error.ts';
-import type { ClaimSpec } from '../figures/paper-claims.ts';
+import type { ClaimSpec } from './claim-spec.ts';
 
 export const EXPERIMENT_JSON = 'experiment.json';
 
@@ -31,6 +31,10 @@ export interface ExperimentManifest {
   data?: string;
   /** The backend the runs trained on, and the experiment's --seed (figure captions). */
   backend?: string;
+  /** Intra-op threads of the backend (a run's numbers depend on them as on the seed and backend); null: no setting. */
+  threads?: number | null;
+  /** The students' symmetry breaking (--noise or the experiment's): 'zero-sum', 'none' or a Gaussian scale. */
+  noise?: string | number;
   seed?: number;
   /** Draw the teacher's own curve as the from-scratch reference (fig. 6), besides its final accuracy. */
   drawTeacherCurve?: boolean;
@@ -99,6 +103,8 @@ function parseManifest(text: string, path: string): ExperimentManifest {
     data: typeof record.data === 'string' ? record.data : undefined,
     backend: typeof record.backend === 'string' ? record.backend : undefined,
     seed: typeof record.seed === 'number' ? record.seed : undefined,
+    ...(typeof record.threads === 'number' || record.threads === null ? { threads: record.threads } : {}),
+    ...(typeof record.noise === 'string' || typeof record.noise === 'number' ? { noise: record.noise } : {}),
     drawTeacherCurve: record.drawTeacherCurve === true,
     claims: Array.isArray(record.claims) ? (record.claims as ClaimSpec[]) : undefined,
     claimMargin: typeof record.claimMargin === 'number' ? record.claimMargin : undefined,

@@ -45,6 +45,8 @@ export interface RunConfig {
   seed: number;
   seeds: RunSeeds;
   backend: string;
+  /** Intra-op threads of the backend (torch); null where it has no such setting. The curve depends on them. */
+  threads?: number | null;
   workers: number;
   gitCommit: string | null;
   /** The cache key of the teacher (for a student: the teacher it grew from). */

@@ -1,14 +1,15 @@
 /**
  * An experiment run over several seeds (`--seeds 1,2,3`): one experiment folder per seed, `<out>/seed-<s>/`, each a
  * complete experiment (its own teacher, cached per configuration), and `<out>/seeds.json` listing them. Figures and
- * the summary of `<out>` aggregate over the seeds. A plain experiment folder reads as one seed.
+ * the summary of `<out>` aggregate over the seeds. A plain experiment folder reads as one seed. `readSeedReadings`
+ * returns the seeds whose folder has started; `seeds.json` lists every seed the experiment ran.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { writeJsonAtomic } from '../io/atomic-file.ts';
 import { UsageError } from '../usage-error.ts';
-import type { ExperimentReading } from './experiment-summary.ts';
-import { readExperiment } from './experiment-summary.ts';
+import type { ExperimentCurves } from './experiment-curves.ts';
+import { readExperimentCurves } from './experiment-curves.ts';
 
 export const SEEDS_JSON = 'seeds.json';
 
@@ -39,14 +40,14 @@ export interface SeedReading {
   /** The seed, or null for a plain folder whose experiment.json does not say. */
   seed: number | null;
   dir: string;
-  reading: ExperimentReading;
+  reading: ExperimentCurves;
 }
 
 /** Each seed's experiment as read from its folder: the seed folders of a multi-seed run that exist, or the folder. */
 export function readSeedReadings(out: string): SeedReading[] {
   const seeds = readSeedsManifest(out);
   if (seeds === null) {
-    const reading = readExperiment(out);
+    const reading = readExperimentCurves(out);
     return [{ seed: reading.manifest.seed ?? null, dir: resolve(out), reading }];
   }
   const present = seeds.seeds.filter((seed) => existsSync(join(seedFolder(out, seed), 'experiment.json')));
@@ -54,6 +55,6 @@ export function readSeedReadings(out: string): SeedReading[] {
   return present.map((seed) => ({
     seed,
     dir: seedFolder(resolve(out), seed),
-    reading: readExperiment(seedFolder(out, seed)),
+    reading: readExperimentCurves(seedFolder(out, seed)),
   }));
 }

@@ -22,8 +22,10 @@ export interface TransformFile {
 
 export interface Preservation {
   images: number;
-  /** Validation images per class in the sample (the classes the set had). */
+  /** Validation images per class in the sample (the fewest any class had, where they differ). */
   perClass: number;
+  /** Images per class index in the sample. */
+  perClassTaken?: number[];
   /** BatchNorm on moving statistics: the function the paper preserves. */
   inference: CheckResult;
   /** BatchNorm on the sample's batch statistics (in chunks of the transform batch size). */

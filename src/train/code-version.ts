@@ -10,7 +10,7 @@ import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const SOURCE_ROOT = dirname(dirname(fileURLToPath(import.meta.url)));
-const TRAINING_SOURCES = ['models', 'train', 'data', 'backend', 'net2net'];
+const TRAINING_SOURCES = ['models', 'moments', 'train', 'data', 'backend', 'net2net'];
 const SOURCE_FILE = /\.(ts|c|cc|cpp|h|hpp|wasm)$/;
 
 function sourceFiles(dir: string): string[] {

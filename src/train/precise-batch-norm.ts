@@ -8,7 +8,7 @@
  * variances. After the evaluation the layers get their own moving averages back, so evaluating changes nothing.
  */
 import * as tf from '@tensorflow/tfjs';
-import { averagedBatchMoments } from '../models/batch-moments.ts';
+import { averagedBatchMoments } from '../moments/batch-moments.ts';
 
 interface BatchNormStatistics {
   layer: tf.layers.Layer;

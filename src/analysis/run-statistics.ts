@@ -3,7 +3,7 @@
  * accuracy, and the number of minibatches a student needs to reach the teacher's final validation accuracy.
  */
 import type { CurveRow } from '../train/curve-log.ts';
-import type { RunDescription } from './experiment-manifest.ts';
+import type { RunDescription } from '../run-folder/experiment-manifest.ts';
 
 export interface TeacherReference {
   run: string;

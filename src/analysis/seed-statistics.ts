@@ -1,39 +1,33 @@
 /**
  * What an experiment's seeds say together: each method's curve as the mean over seeds with its min-max band, each
  * method's numbers with their spread (final accuracy, minibatches to the teacher and to the teacher plus a margin,
- * accuracy after a few minibatch counts), and the paper's claims checked over every seed.
+ * accuracy after a few minibatch counts). The claims: experiment-claims.ts.
  */
-import type { SeedReading } from '../run-folder/seed-folders.ts';
 import type { RunDescription } from '../run-folder/experiment-manifest.ts';
+import type { SeedReading } from '../run-folder/seed-folders.ts';
 import type { CurveRow } from '../train/curve-log.ts';
-import type { AccuracyPoint, AccuracySeries } from './accuracy-chart.ts';
-import type { ClaimResult, ClaimSpec, CurvePoint, SeedCurves } from './paper-claims.ts';
-import { accuracyAfter, checkClaims, stepsToReach } from './paper-claims.ts';
+import type { CurvePoint } from './convergence.ts';
+import { accuracyAfter, stepsToReach } from './convergence.ts';
+import type { Spread } from './spread.ts';
+import { spread } from './spread.ts';
 
 export const DEFAULT_CLAIM_MARGIN = 0.01;
 
-/** Mean, lowest and highest of some numbers; null when there are none. */
-export interface Spread {
-  mean: number;
-  min: number;
-  max: number;
-  /** How many seeds gave a number. */
-  n: number;
+/** One point of a method's curve: the mean over seeds (or the one seed's value), with the lowest and highest. */
+export interface AccuracyPoint {
+  step: number;
+  accuracy: number;
+  low?: number;
+  high?: number;
 }
 
-export function spread(values: readonly (number | null)[]): Spread | null {
-  const present = values.filter((v): v is number => v !== null && Number.isFinite(v));
-  if (present.length === 0) return null;
-  return {
-    mean: present.reduce((a, b) => a + b, 0) / present.length,
-    min: Math.min(...present),
-    max: Math.max(...present),
-    n: present.length,
-  };
+export interface AccuracySeries {
+  label: string;
+  points: AccuracyPoint[];
 }
 
 /** Every run of the experiment, in the first seed's order, with those only later seeds have after them. */
-function runsOf(seeds: readonly SeedReading[]): RunDescription[] {
+export function runsOf(seeds: readonly SeedReading[]): RunDescription[] {
   const seen = new Map<string, RunDescription>();
   for (const { reading } of seeds)
     for (const run of reading.manifest.runs) if (!seen.has(run.run)) seen.set(run.run, run);
@@ -118,41 +112,4 @@ export function methodSummaries(seeds: readonly SeedReading[], margin: number): 
       accuracyAfter: marks.map((steps) => ({ steps, accuracy: spread(curves.map((c) => accuracyAfter(c, steps))) })),
     };
   });
-}
-
-/**
- * A claim about a method that sweeps learning rates (`net2wider` with runs `net2wider@lr0.005`, ...) becomes one
- * claim per rate, compared with the baselines at the same rate where they sweep too.
- */
-export function expandClaims(specs: readonly ClaimSpec[], runNames: readonly string[]): ClaimSpec[] {
-  const names = new Set(runNames);
-  const at = (name: string, suffix: string) => (names.has(name + suffix) ? name + suffix : name);
-  return specs.flatMap((spec) => {
-    if (names.has(spec.run)) return [spec];
-    const suffixes = runNames.filter((n) => n.startsWith(`${spec.run}@`)).map((n) => n.slice(spec.run.length));
-    return suffixes.map((suffix): ClaimSpec => {
-      const run = spec.run + suffix;
-      if (spec.kind === 'converges-faster') return { ...spec, run, than: spec.than.map((t) => at(t, suffix)) };
-      if (spec.kind === 'ends-above') return { ...spec, run, than: at(spec.than, suffix) };
-      return { ...spec, run };
-    });
-  });
-}
-
-export function claimsAcrossSeeds(seeds: readonly SeedReading[], margin: number): ClaimResult[] {
-  const specs = seeds[0]?.reading.manifest.claims ?? [];
-  if (specs.length === 0) return [];
-  const curves: SeedCurves[] = seeds.map((seed) => ({
-    seed: seed.seed ?? 0,
-    teacher: valCurve(teacherRows(seed)),
-    runs: new Map(seed.reading.curves.map(({ run, curve }) => [run.run, valCurve(curve.rows)])),
-  }));
-  return checkClaims(
-    expandClaims(
-      specs,
-      runsOf(seeds).map((r) => r.run),
-    ),
-    curves,
-    { margin },
-  );
 }
