@@ -1,12 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { selectBackend } from '../src/backend/backend.ts';
 import { runExperimentSeeds } from '../src/experiment/run-seeds.ts';
 import type { ExperimentOptions } from '../src/experiment/options.ts';
 import { smokeOptions } from './experiment-fixtures.ts';
+import { WIDER } from '../experiments/wider.ts';
+import { drawExperimentFigures } from '../src/figures/draw-experiment.ts';
 import { readFiguresSummary } from '../src/analysis/experiment-summary.ts';
 import { readCurveFile } from '../src/train/curve-log.ts';
 import type { CurveRow } from '../src/train/curve-log.ts';
@@ -40,11 +42,25 @@ test('--seeds: one folder per seed, figures with bands, every run and seed in th
   const net2wider = summary.methods!.find((m) => m.run === 'net2wider')!;
   assert.equal(net2wider.finalValAcc!.n, 2);
   assert.equal(net2wider.stepsToTeacher.length, 2);
+  assert.equal(summary.claims!.length, WIDER.claims!.length);
   assert.deepEqual(
     summary.claims!.map((c) => c.evidence.length),
-    [2, 2],
+    WIDER.claims!.map(() => 2),
     'each claim is judged on both seeds',
   );
+  const faster = summary.claims!.find((c) => c.claim.includes('validation accuracy in fewer minibatches'))!;
+  assert.match(faster.claim, /random-pad, random-init, teacher-continued/, 'compared with every baseline');
+  assert.deepEqual(summary.experimentSeeds, [1, 2]);
+
+  // The per-seed numbers recompute from the committed-style curves file alone.
+  const alone = join(root, 'curves-only');
+  mkdirSync(alone);
+  copyFileSync(join(result.out, 'figures', 'seed-curves.json'), join(alone, 'seed-curves.json'));
+  await drawExperimentFigures(alone);
+  const recomputed = readFiguresSummary(alone)!;
+  assert.deepEqual(recomputed.runs, summary.runs, 'every run of every seed');
+  assert.deepEqual(recomputed.methods, summary.methods);
+  assert.deepEqual(recomputed.claims, summary.claims);
   const markdown = readFileSync(join(result.out, 'figures', 'summary.md'), 'utf8');
   assert.match(markdown, /## Paper claims/);
   assert.match(markdown, /\*\*(held|did not hold)\*\*: net2wider starts at the teacher's accuracy/);

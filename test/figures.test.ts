@@ -1,7 +1,16 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  writeFileSync,
+  rmSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import sharp from 'sharp';
@@ -176,7 +185,7 @@ test('draws validation and training figures (SVG + PNG) and a summary with minib
   assert.ok(randomPadRow.includes('| 4,500 |'), randomPadRow);
   const randomInitRow = result.summaryMarkdown.split('\n').find((line) => line.startsWith('| Random init |'))!;
   assert.match(randomInitRow, /not reached/);
-  assert.equal(result.files.length, 8);
+  assert.equal(result.files.length, 9, 'three panels as SVG and PNG, seed-curves.json, summary.md and .json');
   assert.ok(result.files.some((file) => file.endsWith('wider-validation-zoom.png')));
   for (const file of result.files) assert.ok(existsSync(file), file);
   // summary.json names them relative to its own folder (no machine paths in committed summaries).
@@ -186,6 +195,39 @@ test('draws validation and training figures (SVG + PNG) and a summary with minib
   );
   assert.ok(lines.some((line) => line.includes('wrote')));
 });
+
+test('seed-curves.json alone redraws the figures and recomputes the same summary, a truncated run included', async () => {
+  const dir = writeExperiment(FIXTURE, { teacherRun: 'teacher' });
+  const padCurve = join(dir, 'random-pad', 'curve.csv');
+  writeFileSync(padCurve, readFileSync(padCurve, 'utf8').split('\n').slice(0, 8).join('\n') + '\n3500,11');
+  await drawExperimentFigures(dir);
+  const alone = temporaryDir('net2net-curves-only-');
+  copyFileSync(join(dir, 'figures', 'seed-curves.json'), join(alone, 'seed-curves.json'));
+  const redrawn = await drawExperimentFigures(alone);
+  assert.equal(redrawn.figuresDir, alone, 'drawn in place, beside the curves file');
+  const original = readFileSync(join(dir, 'figures', 'summary.json'), 'utf8');
+  assert.equal(readFileSync(join(alone, 'summary.json'), 'utf8'), original);
+  assert.equal(
+    readFileSync(join(alone, 'summary.md'), 'utf8'),
+    readFileSync(join(dir, 'figures', 'summary.md'), 'utf8'),
+  );
+  assert.deepEqual(readdirSync(alone).sort(), readdirSync(join(dir, 'figures')).sort());
+  const pad = (JSON.parse(original) as SummaryJson).runs.find((r) => r.run === 'random-pad')!;
+  assert.match(pad.problems.join('\n'), /truncated/, 'the problems travel with the curves');
+});
+
+for (const name of existsSync(join('results', 'figures')) ? readdirSync(join('results', 'figures')) : [])
+  test(`committed results/figures/${name}: summary.json recomputes from its seed-curves.json`, async (t) => {
+    const committed = join('results', 'figures', name);
+    if (!existsSync(join(committed, 'seed-curves.json'))) return t.skip('no seed-curves.json committed yet');
+    const copy = temporaryDir('net2net-committed-');
+    copyFileSync(join(committed, 'seed-curves.json'), join(copy, 'seed-curves.json'));
+    await drawExperimentFigures(copy);
+    assert.deepEqual(
+      JSON.parse(readFileSync(join(copy, 'summary.json'), 'utf8')),
+      JSON.parse(readFileSync(join(committed, 'summary.json'), 'utf8')),
+    );
+  });
 
 test('a run killed mid-way (truncated curve.csv) and one that never started are drawn as far as they go', async () => {
   const dir = writeExperiment(FIXTURE, { teacherRun: 'teacher', skipCurve: ['random-init'] });
