@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { renderPng, renderSvg } from '../src/figures/chart-render.ts';
 import {
   accuracyChartSpec,
+  legendColumns,
   placeTeacherLabel,
   zoomedDomain,
   type AccuracySeries,
@@ -84,4 +85,75 @@ test('the zoomed panel: 3 points under the teacher to just over the highest poin
   assert.deepEqual(spec.title.subtitle, ['outside this range: far below']);
   const png = renderPng(await renderSvg(spec as unknown as Parameters<typeof renderSvg>[0]));
   assert.ok(png.length > 1000, 'renders');
+});
+
+test('the teacher label avoids min-max bands, not only the curves and the band edges', () => {
+  // A band from 30% to 95% all along, its mean at 50%: beside the teacher's line (75%) is inside the band.
+  const banded: AccuracySeries = {
+    label: 'wide band',
+    points: steps.map((step) => ({ step, accuracy: 0.5, low: 0.3, high: 0.95 })),
+  };
+  const place = placeTeacherLabel([banded], 0.75, [0, 1]);
+  assert.equal(place.baseline, 'middle', 'not beside the line');
+  assert.ok(place.y < 0.3, `below the band: ${JSON.stringify(place)}`);
+});
+
+type LayerSpec = {
+  mark: { type: string; shape?: string };
+  encoding?: { strokeDash?: { scale: { domain: string[]; range: number[][] } } };
+  data?: { values: { method: string }[] };
+};
+
+test('a curve lying on another is drawn over it with its own dash and markers, and the caption names the overlap', async () => {
+  const under = series('Teacher, trained further', (s) => 0.8 + s / 10000);
+  const over = series('Net2WiderNet', (s) => 0.8005 + s / 10000);
+  const apart = series('Random init', (s) => 0.3 + s / 1000);
+  const spec = accuracyChartSpec({
+    title: 'explore',
+    caption: ['preset cpu'],
+    yTitle: 'A',
+    series: [under, over, apart],
+    teacher: { label: 'Teacher', accuracy: 0.8 },
+  }) as unknown as { layer: LayerSpec[]; title: { subtitle: string[] } };
+  const line = spec.layer.find((l) => l.mark.type === 'line')!;
+  const dash = line.encoding!.strokeDash!.scale;
+  const dashOf = (label: string) => dash.range[dash.domain.indexOf(label)];
+  assert.deepEqual(dashOf('Teacher, trained further'), [1, 0]);
+  assert.deepEqual(dashOf('Random init'), [1, 0]);
+  assert.notDeepEqual(dashOf('Net2WiderNet'), [1, 0], 'the upper curve is dashed');
+  assert.equal(line.data!.values.at(-1)!.method, 'Net2WiderNet', 'and drawn last');
+  const markers = spec.layer.filter((l) => l.mark.type === 'point');
+  assert.deepEqual(
+    markers.map((l) => [l.mark.shape, [...new Set(l.data!.values.map((v) => v.method))]]),
+    [['square', ['Net2WiderNet']]],
+  );
+  assert.deepEqual(spec.title.subtitle, [
+    'preset cpu',
+    'Net2WiderNet lies on Teacher, trained further: drawn over it, dotted, with hollow square markers',
+  ]);
+  const svg = await renderSvg(spec as unknown as Parameters<typeof renderSvg>[0]);
+  assert.match(svg, /stroke-dasharray="2,3"/);
+  const separate = accuracyChartSpec({ title: 't', yTitle: 'A', series: [under, apart], teacher: null }) as unknown as {
+    layer: LayerSpec[];
+    title: { text: string; subtitle?: string[] };
+  };
+  assert.equal(separate.layer.filter((l) => l.mark.type === 'point').length, 0, 'curves apart: no extra markers');
+  assert.equal(separate.title.subtitle, undefined, 'and no overlap named');
+});
+
+test('legend labels are never cut: long labels get one column and no length limit', async () => {
+  const long = 'Original model (inception-bn-small, from scratch)';
+  const labels = [long, 'Net2DeeperNet (+4 pairs per module)', 'Random init (+4 pairs per module)'];
+  assert.equal(legendColumns(labels), 1);
+  assert.equal(legendColumns(['Net2WiderNet', 'Random pad']), 2);
+  const spec = accuracyChartSpec({
+    title: 'explore',
+    yTitle: 'A',
+    series: labels.map((label, i) => series(label, () => 0.3 + i * 0.2)),
+    teacher: { label: `${long}, final (mean)`, accuracy: 0.85 },
+  });
+  const svg = await renderSvg(spec);
+  const texts = [...svg.matchAll(/<text[^>]*>([^<]*)<\/text>/g)].map((m) => m[1]!);
+  for (const label of [...labels, `${long}, final (mean)`]) assert.ok(texts.includes(label), `legend shows ${label}`);
+  assert.ok(!svg.includes('…'), 'no label ends in an ellipsis');
 });

@@ -5,24 +5,13 @@
  */
 import type { TopLevelSpec } from 'vega-lite';
 import type { AccuracyPoint, AccuracySeries } from '../analysis/seed-statistics.ts';
+import type { SeriesStyle } from './series-style.ts';
+import { overlapCaption, seriesStyles } from './series-style.ts';
 
 export const FIGURE_FONT_FAMILY = 'DejaVu Sans';
 
-const METHOD_COLOURS = [
-  '#4c78a8',
-  '#f58518',
-  '#e45756',
-  '#54a24b',
-  '#b279a2',
-  '#72b7b2',
-  '#9d755d',
-  '#eeca3b',
-  '#ff9da6',
-  '#bab0ac',
-];
 const TEACHER_COLOUR = '#222222';
 const TEACHER_DASH = [7, 4];
-const SOLID = [1, 0];
 /** Above this many evaluations in a series, the points are left off and only the line is drawn. */
 const MAX_POINTS_WITH_MARKERS = 40;
 
@@ -73,7 +62,8 @@ function valueAt(points: readonly AccuracyPoint[], step: number, pick: (p: Accur
 
 /**
  * The placement whose label box (sized from the text) is crossed by the fewest samples of the curves and of their
- * bands' edges: beside the line if some spot there is clear, else the clearest free spot; ties keep the earlier
+ * bands (a band counts where any part of it lies in the box, not only its edges): beside the line if some spot there
+ * is clear, else the clearest free spot; ties keep the earlier
  * candidate (right before left before middle; above before below; lower free rows first).
  */
 export function placeTeacherLabel(
@@ -101,15 +91,12 @@ export function placeTeacherLabel(
     let count = place.baseline === 'middle' && teacherAccuracy >= low && teacherAccuracy <= high ? 1 : 0;
     for (let k = 0; k <= 40; k++) {
       const step = xMin + (xMax - xMin) * (start + (width * k) / 40);
-      for (const s of series)
-        for (const pick of [
-          (p: AccuracyPoint) => p.accuracy,
-          (p: AccuracyPoint) => p.low ?? p.accuracy,
-          (p: AccuracyPoint) => p.high ?? p.accuracy,
-        ]) {
-          const y = valueAt(s.points, step, pick);
-          if (y !== null && y >= low && y <= high) count++;
-        }
+      for (const s of series) {
+        // A curve and its band are one vertical interval at this step: the box may not touch any of it.
+        const bottom = valueAt(s.points, step, (p) => p.low ?? p.accuracy);
+        const top = valueAt(s.points, step, (p) => p.high ?? p.accuracy);
+        if (bottom !== null && top !== null && top >= low && bottom <= high) count++;
+      }
     }
     return count;
   };
@@ -242,31 +229,80 @@ const CHART_CONFIG = {
     columnPadding: 24,
     symbolType: 'stroke',
     symbolStrokeWidth: 2,
-    labelLimit: 320,
+    // No limit: a legend label is never cut (long labels get one column instead, legendColumns).
+    labelLimit: 0,
   },
   title: { fontSize: 15, anchor: 'start' },
   axis: { labelFontSize: 11, titleFontSize: 12 },
 } as const;
 
+/** Two legend columns while the longest label fits in half the plot's width (DejaVu Sans 10 px), else one. */
+export function legendColumns(labels: readonly string[]): 1 | 2 {
+  const longest = Math.max(0, ...labels.map((label) => label.length));
+  return longest * 6.2 + 40 <= PLOT_WIDTH / 2 ? 2 : 1;
+}
+
+type Row = { method: string; band: string; step: number; accuracy: number; low: number; high: number };
+
+/** The min-max bands, the lines (overlapping ones last, so on top) and the overlapping lines' own markers. */
+function seriesLayers(
+  rows: Row[],
+  styles: readonly SeriesStyle[],
+  xEncoding: object,
+  y: { title: string; scale: object },
+  legendAndScale: LegendAndScale,
+  showMarkers: boolean,
+): Layers {
+  const layers: Layers = [];
+  if (rows.some((v) => v.low !== v.high)) {
+    layers.push({
+      data: { values: rows },
+      mark: { type: 'area', opacity: 0.18, clip: true },
+      encoding: {
+        x: xEncoding,
+        y: { field: 'low', type: 'quantitative', scale: y.scale },
+        y2: { field: 'high' },
+        // No `order` channel here: on an area it splits the path into one group per step (nothing is drawn).
+        // A field of its own (`band`, the method again) with no legend: vega-lite merges legends of channels that
+        // share a field, and a hidden one would hide the lines' legend too.
+        fill: { ...legendAndScale.color, field: 'band', legend: null },
+      },
+    });
+  }
+  const onTop = new Set(styles.filter((style) => style.overlaps !== null).map((style) => style.label));
+  const ordered = [...rows.filter((r) => !onTop.has(r.method)), ...rows.filter((r) => onTop.has(r.method))];
+  layers.push({
+    data: { values: ordered },
+    mark: { type: 'line', strokeWidth: 2, point: showMarkers ? { size: 24, filled: true } : false, clip: true },
+    encoding: {
+      x: xEncoding,
+      y: { field: 'accuracy', type: 'quantitative', title: y.title, scale: y.scale, axis: { format: '~%' } },
+      ...legendAndScale,
+      order: { field: 'step', type: 'quantitative' },
+    },
+  });
+  for (const style of styles.filter((st) => st.marker !== null))
+    layers.push({
+      data: { values: rows.filter((r) => r.method === style.label) },
+      mark: {
+        type: 'point',
+        shape: style.marker!,
+        filled: false,
+        size: 60,
+        strokeWidth: 1.5,
+        color: style.colour,
+        clip: true,
+      },
+      encoding: { x: xEncoding, y: { field: 'accuracy', type: 'quantitative', scale: y.scale } },
+    });
+  return layers;
+}
+
 export function accuracyChartSpec(input: AccuracyChartInput): TopLevelSpec {
-  const methodLabels = input.series.map((series) => series.label);
-  const teacherLabel = input.teacher?.label;
-  const domain = teacherLabel === undefined ? methodLabels : [teacherLabel, ...methodLabels];
-  const colours = methodLabels.map((_, index) => METHOD_COLOURS[index % METHOD_COLOURS.length]!);
-  const colourRange = teacherLabel === undefined ? colours : [TEACHER_COLOUR, ...colours];
-  const dashRange = domain.map((label) => (label === teacherLabel ? TEACHER_DASH : SOLID));
-  const legendAndScale = {
-    color: { field: 'method', type: 'nominal' as const, scale: { domain, range: colourRange }, title: null },
-    strokeDash: { field: 'method', type: 'nominal' as const, scale: { domain, range: dashRange }, title: null },
-  };
   // A line entirely outside the zoomed range is left out (resvg cannot clip a path to nothing) and named instead.
   const outOfRange = input.yRange ? input.series.filter((series) => !reachesRange(series, input.yRange!)) : [];
   const drawn = input.series.filter((series) => !outOfRange.includes(series));
-  const caption = [
-    ...(input.caption ?? []),
-    ...(outOfRange.length > 0 ? [`outside this range: ${outOfRange.map((s) => s.label).join(', ')}`] : []),
-  ];
-  const values = drawn.flatMap((series) =>
+  const rows: Row[] = drawn.flatMap((series) =>
     series.points.map((point) => ({
       method: series.label,
       band: series.label,
@@ -276,10 +312,25 @@ export function accuracyChartSpec(input: AccuracyChartInput): TopLevelSpec {
       high: point.high ?? point.accuracy,
     })),
   );
-  const hasBands = values.some((v) => v.low !== v.high);
   const yScale = input.yRange
     ? { domain: input.yRange, nice: false as const }
-    : accuracyDomain(values.flatMap((v) => [v.low, v.high]).concat(input.teacher ? [input.teacher.accuracy] : []));
+    : accuracyDomain(rows.flatMap((v) => [v.low, v.high]).concat(input.teacher ? [input.teacher.accuracy] : []));
+  const [yLow, yHigh] = 'domain' in yScale ? yScale.domain : [0, 1];
+  const styles = seriesStyles(input.series, PLOT_HEIGHT / Math.max(yHigh - yLow, 1e-9));
+  const teacherLabel = input.teacher?.label;
+  const domain =
+    teacherLabel === undefined ? styles.map((s) => s.label) : [teacherLabel, ...styles.map((s) => s.label)];
+  const colourRange = [...(teacherLabel === undefined ? [] : [TEACHER_COLOUR]), ...styles.map((s) => s.colour)];
+  const dashRange = [...(teacherLabel === undefined ? [] : [TEACHER_DASH]), ...styles.map((s) => s.dash)];
+  const legendAndScale = {
+    color: { field: 'method', type: 'nominal' as const, scale: { domain, range: colourRange }, title: null },
+    strokeDash: { field: 'method', type: 'nominal' as const, scale: { domain, range: dashRange }, title: null },
+  };
+  const caption = [
+    ...(input.caption ?? []),
+    ...overlapCaption(styles.filter((style) => drawn.some((s) => s.label === style.label))),
+    ...(outOfRange.length > 0 ? [`outside this range: ${outOfRange.map((s) => s.label).join(', ')}`] : []),
+  ];
   const xEncoding = {
     field: 'step',
     type: 'quantitative' as const,
@@ -288,44 +339,26 @@ export function accuracyChartSpec(input: AccuracyChartInput): TopLevelSpec {
     axis: { format: ',d', tickMinStep: 1 },
   };
   const showMarkers = input.series.every((series) => series.points.length <= MAX_POINTS_WITH_MARKERS);
-
-  const layers: Layers = [];
-  if (hasBands) {
-    layers.push({
-      data: { values },
-      mark: { type: 'area', opacity: 0.18, clip: true },
-      encoding: {
-        x: xEncoding,
-        y: { field: 'low', type: 'quantitative', scale: yScale },
-        y2: { field: 'high' },
-        // No `order` channel here: on an area it splits the path into one group per step (nothing is drawn).
-        // A field of its own (`band`, the method again) with no legend: vega-lite merges legends of channels that
-        // share a field, and a hidden one would hide the lines' legend too.
-        fill: { ...legendAndScale.color, field: 'band', legend: null },
-      },
-    });
-  }
-  layers.push({
-    data: { values },
-    mark: { type: 'line', strokeWidth: 2, point: showMarkers ? { size: 24, filled: true } : false, clip: true },
-    encoding: {
-      x: xEncoding,
-      y: { field: 'accuracy', type: 'quantitative', title: input.yTitle, scale: yScale, axis: { format: '~%' } },
-      ...legendAndScale,
-      order: { field: 'step', type: 'quantitative' },
-    },
-  });
-  layers.push(...noteLayers(values.length === 0 && input.teacher === null, input.warnings ?? []));
+  const drawnStyles = styles.filter((style) => drawn.some((s) => s.label === style.label));
+  const layers: Layers = seriesLayers(
+    rows,
+    drawnStyles,
+    xEncoding,
+    { title: input.yTitle, scale: yScale },
+    legendAndScale,
+    showMarkers,
+  );
+  layers.push(...noteLayers(rows.length === 0 && input.teacher === null, input.warnings ?? []));
   if (input.teacher !== null) layers.push(...teacherLayers(drawn, input.teacher, yScale, legendAndScale));
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title:
       caption.length > 0 ? { text: input.title, subtitle: caption, subtitleColor: '#555555' } : { text: input.title },
-    width: 560,
-    height: 340,
+    width: PLOT_WIDTH,
+    height: PLOT_HEIGHT,
     background: 'white',
     padding: 12,
-    config: CHART_CONFIG,
+    config: { ...CHART_CONFIG, legend: { ...CHART_CONFIG.legend, columns: legendColumns(domain) } },
     layer: layers,
   };
 }
