@@ -85,6 +85,7 @@ for (const experiment of ['wider', 'deeper', 'explore'] as const) {
       const config = readRunConfig(dir)!;
       assert.equal(config.experiment, experiment);
       assert.equal(config.backend, 'wasm');
+      assert.equal(config.threads, null, 'recorded: wasm has no intra-op thread setting');
       if (role === 'teacher') continue;
       const transform = readTransformFile(dir)!;
       assert.equal(rows[0].running_loss, null, `${run}: step 0 is the evaluation right after the transform`);
@@ -123,6 +124,7 @@ for (const experiment of ['wider', 'deeper', 'explore'] as const) {
       for (const ext of ['svg', 'png'])
         assert.ok(existsSync(join(out, 'figures', `${experiment}-${panel}.${ext}`)), `${panel}.${ext}`);
     const overall = readSessionSummary(out)!;
+    assert.equal(overall.threads, null);
     assert.equal(overall.runs.length, EXPECTED_RUNS[experiment].length);
     assert.deepEqual(overall.runs, readFiguresSummary(join(out, 'figures'))!.runs, 'one set of statistics');
     assert.deepEqual(overall.runs, result.statistics);
@@ -157,8 +159,9 @@ test('a later experiment reuses the cached teacher; a killed experiment resumes 
 test("the paper preset's code path: full Inception-BN at 224 on an ImageNet-layout JPEG folder", async () => {
   const folder = join(root, 'imagenet');
   await makeImageFolder(folder, { classes: 2, perClass: 2, valPerClass: 1, width: 40, height: 32 });
+  const logs: string[] = [];
   const result = await runExperiment({
-    ...smoke('wider', 'wider-paper'),
+    ...smoke('wider', 'wider-paper', { log: (line) => logs.push(line) }),
     // The paper's own evaluation sample (1,024 training images at 224) would dominate a CPU test: 2 images.
     preset: { ...PRESETS.paper, evaluation: { batchNorm: 'precise', trainSampleExamples: 2 } },
     overrides: { data: `imagenet:${folder}`, teacherSteps: 2, studentSteps: 1, batchSize: 1 },
@@ -179,6 +182,13 @@ test("the paper preset's code path: full Inception-BN at 224 on an ImageNet-layo
   const { maxRel } = transform.preservation.inference;
   assert.ok(maxRel < 1e-4, `full-size Net2WiderNet preserves: ${maxRel}`);
   assert.ok(transform.params.student > 3 * transform.params.teacher * 0.9, 'the student has the standard width');
+  // The check asks for the transform batch spread over the classes; the folder has 1 validation image per class.
+  assert.equal(transform.preservation.images, 2);
+  assert.equal(transform.preservation.perClass, 1);
+  assert.ok(
+    logs.some((line) => /teacher vs initial student on 2 validation images \(1 per class\)/.test(line)),
+    'the log says what the check used',
+  );
   assert.deepEqual(
     readCurve(join(result.out, 'net2wider@lr0.002', 'curve.csv')).map((r) => r.step),
     [0, 1],

@@ -142,3 +142,12 @@ test('the same seed and thread count give the same curve on torch', opts, async 
   assert.deepEqual(second.losses, first.losses);
   assert.ok(first.losses.every(Number.isFinite));
 });
+
+test('experiments record the thread count the torch backend runs with', opts, async () => {
+  const { backendThreads } = await import('../src/experiment/backend-threads.ts');
+  for (const threads of [1, 2]) {
+    const info = await selectBackend('torch', () => {}, { threads });
+    assert.equal(backendThreads(info), threads);
+  }
+  assert.equal(backendThreads(await selectBackend('wasm', () => {})), null, 'wasm has no such setting');
+});
