@@ -83,16 +83,27 @@ export async function exifRotatedJpeg(width: number, height: number): Promise<Bu
   return sharp(raw, { raw: { width, height, channels: 3 } }).jpeg({ quality: 95 }).withMetadata({ orientation: 6 }).toBuffer();
 }
 
-export async function makeImageFolder(dir: string, options: MakeFolderOptions): Promise<MadeFolder> {
+/** The options with their defaults, checked. */
+function resolvedOptions(options: MakeFolderOptions) {
   const { classes, perClass, width, height } = options;
   for (const [what, v] of Object.entries({ classes, perClass, width, height })) {
     if (!Number.isInteger(v) || v < 1) throw new Error(`make-folder: ${what} must be a positive integer, got ${v}`);
   }
   if (width < 16 || height < 16) throw new Error(`make-folder: size ${width}x${height} is below 16x16`);
-  const valPerClass = options.valPerClass ?? Math.max(1, Math.round(perClass / 5));
-  const valLayout = options.valLayout ?? 'class-folders';
-  const quality = options.quality ?? 90;
-  const seed = options.seed ?? 0;
+  return {
+    classes,
+    perClass,
+    width,
+    height,
+    valPerClass: options.valPerClass ?? Math.max(1, Math.round(perClass / 5)),
+    valLayout: options.valLayout ?? 'class-folders',
+    quality: options.quality ?? 90,
+    seed: options.seed ?? 0,
+  };
+}
+
+export async function makeImageFolder(dir: string, options: MakeFolderOptions): Promise<MadeFolder> {
+  const { classes, perClass, width, height, valPerClass, valLayout, quality, seed } = resolvedOptions(options);
   const classNames = Array.from({ length: classes }, (_, k) => syntheticWnid(k));
   const oddFiles: OddFile[] = [];
   const labelLines: string[] = [];
@@ -165,13 +176,9 @@ export async function makeImageFolder(dir: string, options: MakeFolderOptions): 
     }
   }
 
-  let labelsFile: string | null = null;
-  if (valLayout === 'flat-txt') labelsFile = 'val_labels.txt';
-  if (valLayout === 'flat-csv') {
-    labelsFile = 'LOC_val_solution.csv';
-    labelLines.unshift('ImageId,PredictionString');
-  }
-  if (labelsFile) write(labelsFile, labelLines.join('\n') + '\n');
+  const labelsFile = valLayout === 'flat-txt' ? 'val_labels.txt' : valLayout === 'flat-csv' ? 'LOC_val_solution.csv' : null;
+  const header = valLayout === 'flat-csv' ? ['ImageId,PredictionString'] : [];
+  if (labelsFile) write(labelsFile, [...header, ...labelLines].join('\n') + '\n');
   const badTrain = oddFiles.filter((f) => !f.decodable && f.path.startsWith('train')).length;
   const badVal = oddFiles.filter((f) => !f.decodable && f.path.startsWith('val')).length;
   return {

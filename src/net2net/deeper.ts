@@ -131,13 +131,19 @@ function freePrefix(names: Set<string>, after: string): string {
   }
 }
 
-/** The identity layers of one insert (before its BatchNorm and ReLU): names and kernel sizes (null: dense). */
+/** One identity layer of an insert (before its BatchNorm and ReLU): its name and kernel size (null: dense). */
+interface InsertedBlock {
+  name: string;
+  kernel: [number, number] | null;
+}
+
+/** The identity layers of one insert. */
 function insertedBlocks(
   kind: DeeperSpec['kind'],
   prefix: string,
   k: number,
   order: NonNullable<DeeperSpec['pairOrder']>,
-): { name: string; kernel: [number, number] | null }[] {
+): InsertedBlock[] {
   if (kind === 'dense') return [{ name: prefix, kernel: null }];
   if (kind === 'conv') return [{ name: prefix, kernel: [k, k] }];
   const pair: [number, number][] =
@@ -164,6 +170,39 @@ function rewireReaders(graph: LayerGraph, from: string, to: string): string[] {
           if (!rewired.includes(entry.name)) rewired.push(entry.name);
         }
   return rewired;
+}
+
+/** Adds one inserted block through `add`: the identity dense or conv, its identity BatchNorm, its ReLU. */
+function addBlock(
+  block: InsertedBlock,
+  spec: DeeperSpec,
+  channels: number,
+  relu: boolean,
+  statistics: ChannelStatistics | undefined,
+  add: (layer: tf.layers.Layer, layerWeights: tf.Tensor[]) => void,
+): void {
+  const useBias = !spec.batchNorm;
+  const bias = () => (useBias ? [tf.zeros([channels])] : []);
+  if (block.kernel === null) {
+    add(tf.layers.dense({ name: block.name, units: channels, useBias }), [tf.eye(channels), ...bias()]);
+  } else {
+    const [kh, kw] = block.kernel;
+    const conv = tf.layers.conv2d({
+      name: block.name,
+      filters: channels,
+      kernelSize: [kh, kw],
+      strides: 1,
+      padding: 'same',
+      useBias,
+    });
+    add(conv, [identityConvKernel(kh, kw, channels), ...bias()]);
+  }
+  if (spec.batchNorm) {
+    const bn = tf.layers.batchNormalization({ name: `${block.name}/bn`, axis: -1 });
+    const epsilon = Number(bn.getConfig()['epsilon']);
+    add(bn, identityBatchNormWeights(statistics!, epsilon));
+  }
+  if (relu) add(tf.layers.reLU({ name: `${block.name}/relu` }), []);
 }
 
 /**
@@ -209,34 +248,7 @@ export function deeper(model: tf.LayersModel, inserts: DeeperSpec[], options: De
         if (layerWeights.length > 0) weights.set(layer.name, layerWeights);
         previous = layer.name;
       };
-      for (const block of blocks) {
-        const useBias = !spec.batchNorm;
-        if (block.kernel === null) {
-          add(tf.layers.dense({ name: block.name, units: channels, useBias }), [
-            tf.eye(channels),
-            ...(useBias ? [tf.zeros([channels])] : []),
-          ]);
-        } else {
-          const [kh, kw] = block.kernel;
-          add(
-            tf.layers.conv2d({
-              name: block.name,
-              filters: channels,
-              kernelSize: [kh, kw],
-              strides: 1,
-              padding: 'same',
-              useBias,
-            }),
-            [identityConvKernel(kh, kw, channels), ...(useBias ? [tf.zeros([channels])] : [])],
-          );
-        }
-        if (spec.batchNorm) {
-          const bn = tf.layers.batchNormalization({ name: `${block.name}/bn`, axis: -1 });
-          const epsilon = Number(bn.getConfig()['epsilon']);
-          add(bn, identityBatchNormWeights(stats.get(spec.after)!, epsilon));
-        }
-        if (relu) add(tf.layers.reLU({ name: `${block.name}/relu` }), []);
-      }
+      for (const block of blocks) addBlock(block, spec, channels, relu, stats.get(spec.after), add);
 
       const rewired = rewireReaders(graph, tail, previous);
       const at = graph.config.layers.findIndex((e) => e.name === tail);

@@ -79,6 +79,22 @@ async function listMany(lister: DirectoryLister, dirs: readonly string[]): Promi
   return out;
 }
 
+/** A folder of class folders without train/: every HOLDOUT_EVERY-th image of each class is held out for validation. */
+function holdoutSplit(perClass: readonly string[][]): { train: FileList; val: FileList } {
+  const split = { train: { paths: [] as string[], labels: [] as number[] }, val: { paths: [] as string[], labels: [] as number[] } };
+  perClass.forEach((paths, label) =>
+    paths.forEach((p, i) => {
+      const part = i % HOLDOUT_EVERY === HOLDOUT_EVERY - 1 ? split.val : split.train;
+      part.paths.push(p);
+      part.labels.push(label);
+    }),
+  );
+  return {
+    train: { paths: split.train.paths, labels: Int32Array.from(split.train.labels) },
+    val: { paths: split.val.paths, labels: Int32Array.from(split.val.labels) },
+  };
+}
+
 export async function indexImageFolder(lister: DirectoryLister, options: FolderIndexOptions): Promise<FolderIndex> {
   const source = `${options.kind}:${lister.root}`;
   const problems: FolderIndex['problems'] = [];
@@ -126,19 +142,7 @@ export async function indexImageFolder(lister: DirectoryLister, options: FolderI
   let labelsFile: string | null = null;
   if (trainDir === null) {
     valLayout = 'holdout';
-    const trainPaths: string[] = [];
-    const trainLabels: number[] = [];
-    const valPaths: string[] = [];
-    const valLabels: number[] = [];
-    perClass.forEach((paths, label) =>
-      paths.forEach((p, i) => {
-        const held = i % HOLDOUT_EVERY === HOLDOUT_EVERY - 1;
-        (held ? valPaths : trainPaths).push(p);
-        (held ? valLabels : trainLabels).push(label);
-      }),
-    );
-    train = { paths: trainPaths, labels: Int32Array.from(trainLabels) };
-    val = { paths: valPaths, labels: Int32Array.from(valLabels) };
+    ({ train, val } = holdoutSplit(perClass));
   } else {
     const labels = new Int32Array(perClass.reduce((n, paths) => n + paths.length, 0));
     let offset = 0;
