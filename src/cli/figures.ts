@@ -1,6 +1,7 @@
 /**
- * npm run figures -- <experiment dir>
- * Draws the paper-style accuracy figures (SVG + PNG) and the summary table of an experiment folder into its figures/.
+ * npm run figures -- <experiment dir | figures dir>
+ * Draws the paper-style accuracy figures (SVG + PNG) and the summary table of an experiment folder into its figures/,
+ * or redraws a figures folder in place from its seed-curves.json.
  * Exit status: 0 done, 2 bad arguments or not an experiment folder, 1 anything else.
  */
 import yargs from 'yargs';
@@ -12,10 +13,15 @@ async function main(argv: string[]): Promise<number> {
   const args = await yargs(argv)
     .scriptName('npm run figures --')
     .usage(
-      '$0 <experiment dir>\n\nDraws figures/<experiment>-{validation,training,validation-zoom}.{svg,png} and figures/summary.{md,json}.',
+      '$0 <experiment dir | figures dir>\n\nDraws figures/<experiment>-{validation,training,validation-zoom}.{svg,png}, ' +
+        'figures/summary.{md,json} and figures/seed-curves.json; a folder that holds only a seed-curves.json ' +
+        '(e.g. results/figures/wider-default) is redrawn in place from it.',
     )
-    .command('$0 <dir>', 'experiment folder (holds experiment.json and one folder per run with curve.csv)', (y) =>
-      y.positional('dir', { type: 'string', demandOption: true, describe: 'experiment folder, e.g. results/wider' }),
+    .command(
+      '$0 <dir>',
+      'experiment folder (experiment.json or seeds.json), or a figures folder with seed-curves.json',
+      (y) =>
+        y.positional('dir', { type: 'string', demandOption: true, describe: 'experiment folder, e.g. results/wider' }),
     )
     .option('quiet', { type: 'boolean', default: false, describe: 'print only the summary table' })
     .strict()
