@@ -129,7 +129,7 @@ test('a curve lying on another is drawn over it with its own dash and markers, a
   );
   assert.deepEqual(spec.title.subtitle, [
     'preset cpu',
-    'Net2WiderNet lies on Teacher, trained further: drawn over it, dotted, with hollow square markers',
+    'Net2WiderNet (dotted, squares, on top) lies on Teacher, trained further',
   ]);
   const svg = await renderSvg(spec as unknown as Parameters<typeof renderSvg>[0]);
   assert.match(svg, /stroke-dasharray="2,3"/);

@@ -39,7 +39,7 @@ export interface ClaimResult {
   /** true: held in every seed; false: failed in at least one; null: undecided or not tested. */
   held: boolean | null;
   verdict: ClaimVerdict;
-  /** The verdict in words: which baselines were beaten, which seeds lacked which run. */
+  /** What the verdict rests on: which baselines were beaten, which seeds lacked which run, how many seeds. */
   detail: string;
   /** One line per seed with the numbers. */
   evidence: string[];
@@ -188,13 +188,12 @@ function beaten(spec: ClaimSpec, outcomes: readonly SeedOutcome[]): { beat: stri
   return { beat, notBeaten: than.filter((b) => !beat.includes(b)) };
 }
 
-function detailOf(spec: ClaimSpec, verdict: ClaimVerdict, lacking: string[], outcomes: readonly SeedOutcome[]): string {
-  if (lacking.length > 0) return `not tested: ${lacking.join('; ')}`;
-  if (spec.kind !== 'converges-faster')
-    return `${verdict} (${outcomes.length} seed${outcomes.length === 1 ? '' : 's'})`;
+function detailOf(spec: ClaimSpec, lacking: string[], outcomes: readonly SeedOutcome[]): string {
+  if (lacking.length > 0) return lacking.join('; ');
+  if (spec.kind !== 'converges-faster') return `judged on ${outcomes.length} seed${outcomes.length === 1 ? '' : 's'}`;
   const { beat, notBeaten } = beaten(spec, outcomes);
   return (
-    `${verdict}: beat ${beat.length ? beat.join(', ') : 'no baseline'} in every seed` +
+    `beat ${beat.length ? beat.join(', ') : 'no baseline'} in every seed` +
     (notBeaten.length ? `; not ${notBeaten.join(', ')} (tied, first, or undecided in some seed)` : '')
   );
 }
@@ -211,7 +210,7 @@ function checkOne(spec: ClaimSpec, seeds: readonly SeedCurves[], options: Resolv
     claim: describe(spec, options),
     held: verdict === 'held' ? true : verdict === 'did not hold' ? false : null,
     verdict,
-    detail: seeds.length === 0 ? 'not tested: no seed' : detailOf(spec, verdict, lacking, outcomes),
+    detail: seeds.length === 0 ? 'no seed' : detailOf(spec, lacking, outcomes),
     evidence: [...outcomes.map((o, i) => `seed ${tested[i]!.seed}: ${o.line}`), ...lacking],
   };
   if (spec.kind === 'converges-faster' && lacking.length === 0) Object.assign(result, beaten(spec, outcomes));

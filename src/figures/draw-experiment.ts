@@ -72,16 +72,23 @@ const PANELS: PanelDefinition[] = [
   },
 ];
 
-/** What the figure shows, for a reader who sees only the picture: preset, data, seeds, backend, noise. */
-export function figureCaption(manifest: ExperimentManifest, seeds: readonly (number | null)[]): string {
-  const parts = [
-    `preset ${manifest.preset ?? '?'}`,
-    `data ${manifest.data ?? '?'}`,
-    `${seeds.length > 1 ? 'seeds' : 'seed'} ${seeds.map((s) => s ?? '?').join(', ')}`,
-    `backend ${manifest.backend ?? '?'}${manifest.threads ? ` (${manifest.threads} thread${manifest.threads === 1 ? '' : 's'})` : ''}`,
-    ...(manifest.noise === undefined ? [] : [`noise ${manifest.noise}`]),
+/**
+ * What the figure shows, for a reader who sees only the picture: preset, data and seeds on one line; backend (with its
+ * threads) and the students' noise on the next (short lines: vega sizes the figure by an estimate of their width).
+ */
+export function figureCaption(manifest: ExperimentManifest, seeds: readonly (number | null)[]): string[] {
+  const threads = manifest.threads ? ` (${manifest.threads} thread${manifest.threads === 1 ? '' : 's'})` : '';
+  return [
+    [
+      `preset ${manifest.preset ?? '?'}`,
+      `data ${manifest.data ?? '?'}`,
+      `${seeds.length > 1 ? 'seeds' : 'seed'} ${seeds.map((s) => s ?? '?').join(', ')}`,
+    ].join(' · '),
+    [
+      `backend ${manifest.backend ?? '?'}${threads}`,
+      ...(manifest.noise === undefined ? [] : [`noise ${manifest.noise}`]),
+    ].join(' · '),
   ];
-  return parts.join(' · ');
 }
 
 function fileStem(experiment: string): string {
@@ -110,7 +117,7 @@ async function drawPanel(
   seeds: readonly SeedReading[],
   summary: ExperimentSummary,
   figuresDir: string,
-  text: { caption: string; warnings: string[] },
+  text: { caption: string[]; warnings: string[] },
 ): Promise<string[]> {
   const manifest = seeds[0]!.reading.manifest;
   const teacherAccuracy = summary.teacher === null ? null : panel.teacherAccuracy(summary.teacher);
@@ -126,7 +133,7 @@ async function drawPanel(
   const teacherLabel = summary.teacher?.label ?? '';
   const spec = accuracyChartSpec({
     title: `${manifest.experiment}: ${panel.title}`,
-    caption: [text.caption],
+    caption: text.caption,
     warnings: text.warnings,
     yTitle: panel.yTitle,
     // Fig. 6 draws the original model's own curve (the teacher, from scratch) as the reference.

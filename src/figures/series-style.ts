@@ -36,6 +36,7 @@ const OVERLAP_DASHES = [
 ];
 const DASH_NAMES = ['dotted', 'dash-dotted', 'finely dotted'];
 const OVERLAP_MARKERS = ['square', 'triangle-up', 'diamond'];
+const MARKER_NAMES = ['squares', 'triangles', 'diamonds'];
 /** Curves whose distance on the plot is at most this many pixels at an evaluation lie on each other there. */
 const OVERLAP_PIXELS = 3;
 
@@ -63,13 +64,11 @@ export function seriesStyles(series: readonly AccuracySeries[], pixelsPerUnit: n
   });
 }
 
-/** Caption lines naming each overlap and how the upper curve is drawn. */
+/** Caption lines naming each overlap and how the upper curve is drawn, e.g. "A (dotted, squares) lies on B". */
 export function overlapCaption(styles: readonly SeriesStyle[]): string[] {
   return styles.flatMap((style) => {
     if (style.overlaps === null) return [];
     const k = OVERLAP_MARKERS.indexOf(style.marker!);
-    return [
-      `${style.label} lies on ${style.overlaps}: drawn over it, ${DASH_NAMES[k]}, with hollow ${style.marker} markers`,
-    ];
+    return [`${style.label} (${DASH_NAMES[k]}, ${MARKER_NAMES[k]}, on top) lies on ${style.overlaps}`];
   });
 }
