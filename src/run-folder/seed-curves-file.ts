@@ -10,7 +10,8 @@ import { CURVE_COLUMNS } from '../train/curve-log.ts';
 import { UsageError } from '../usage-error.ts';
 import type { ExperimentManifest } from './experiment-manifest.ts';
 import type { SeedReading } from './seed-folders.ts';
-import { readJsonIfPresent, writeJsonFile } from './summary-files.ts';
+import { writeFileAtomic } from '../io/atomic-file.ts';
+import { readJsonIfPresent } from './summary-files.ts';
 
 export const SEED_CURVES_JSON = 'seed-curves.json';
 const FORMAT = 'net2net-seed-curves/1';
@@ -58,8 +59,18 @@ export function writeSeedCurvesFile(dir: string, seeds: readonly SeedReading[], 
     })),
   };
   const path = join(dir, SEED_CURVES_JSON);
-  writeJsonFile(path, file);
+  writeFileAtomic(path, compactJson(file));
   return path;
+}
+
+/** Indented JSON with each array of numbers (a curve row) on one line: a row per line keeps the file small and diffable. */
+function compactJson(value: unknown): string {
+  return (
+    JSON.stringify(value, null, 2).replace(
+      /\[\s+((?:-?[\d.e+-]+|null)(?:,\s+(?:-?[\d.e+-]+|null))*)\s+\]/g,
+      (_, cells: string) => `[${cells.split(/,\s+/).join(', ')}]`,
+    ) + '\n'
+  );
 }
 
 function rowOf(cells: readonly (number | null)[], columns: readonly string[], path: string): CurveRow {
