@@ -17,6 +17,8 @@ import type { PlanInput } from '../src/experiment/run-plan.ts';
 import { listCachedTeachers, pruneCachedTeachers } from '../src/experiment/teacher-cache.ts';
 import { topPairInserts } from '../src/models/student-inserts.ts';
 import { UsageError } from '../src/usage-error.ts';
+import { withEarlierRuns } from '../src/experiment/out-folder.ts';
+import { writeExperimentManifest } from '../src/run-folder/experiment-manifest.ts';
 
 await tf.setBackend('cpu');
 
@@ -317,4 +319,28 @@ test('BatchNorm momentum is a preset setting: absent, the builders keep 0.99; se
   for (const run of [tuned.teacher, ...tuned.students]) assert.equal(run.model.options.batchNormMomentum, 0.9, run.run);
   assert.deepEqual(momenta(tuned.teacher.model.options), [0.9]);
   assert.throws(() => buildModel('inception-bn-small', { batchNormMomentum: 1 }), /batchNormMomentum = 1 is invalid/);
+});
+
+test("experiment.json keeps an earlier session's runs, a learning-rate sweep's included, in definition order", () => {
+  const WIDER = EXPERIMENTS.wider;
+  const dir = mkdtempSync(join(tmpdir(), 'net2net-earlier-runs-'));
+  try {
+    const teacher = { run: 'teacher', role: 'teacher' as const, label: 'Teacher' };
+    const sweep = (method: string, role: 'net2net' | 'baseline', rate: string) => ({
+      run: `${method}@lr${rate}`,
+      role,
+      label: `${method} (lr ${rate})`,
+    });
+    writeExperimentManifest(dir, {
+      experiment: 'wider',
+      runs: [teacher, sweep('random-pad', 'baseline', '0.002'), { run: 'random-init', role: 'baseline', label: 'RI' }],
+    });
+    const merged = withEarlierRuns(dir, WIDER, [teacher, sweep('net2wider', 'net2net', '0.002')]);
+    assert.deepEqual(
+      merged.map((r) => r.run),
+      ['teacher', 'net2wider@lr0.002', 'random-pad@lr0.002', 'random-init'],
+    );
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

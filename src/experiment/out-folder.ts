@@ -24,7 +24,10 @@ export function prepareOutDir(
     rmSync(join(out, name), { recursive: true, force: true });
 }
 
-/** This session's runs plus those an earlier session (e.g. another `--runs` job) listed, in definition order. */
+/**
+ * This session's runs plus those an earlier session (e.g. another `--runs` job) listed, in definition order (the runs
+ * of a learning-rate sweep, `net2wider@lr0.002`, under their method; this session's description of a run wins).
+ */
 export function withEarlierRuns(
   out: string,
   definition: ExperimentDefinition,
@@ -32,9 +35,9 @@ export function withEarlierRuns(
 ): RunDescription[] {
   const earlier = readWrittenManifest(out);
   if (earlier?.experiment !== definition.name) return runs;
-  const names = new Set([...runs, ...earlier.runs].map((r) => r.run));
-  return [
-    runs[0]!,
-    ...definition.methods.filter((m) => names.has(m.run)).map((m) => ({ run: m.run, role: m.role, label: m.label })),
-  ];
+  const byName = new Map([...earlier.runs, ...runs].map((r) => [r.run, r]));
+  for (const r of runs) byName.set(r.run, r);
+  const methodIndex = (run: string) => definition.methods.findIndex((m) => m.run === run.split('@')[0]);
+  const students = [...byName.values()].filter((r) => methodIndex(r.run) >= 0);
+  return [runs[0]!, ...students.sort((a, b) => methodIndex(a.run) - methodIndex(b.run))];
 }
