@@ -3,7 +3,9 @@ import assert from 'node:assert/strict';
 import { renderPng, renderSvg } from '../src/figures/chart-render.ts';
 import {
   accuracyChartSpec,
+  CAPTION_CHARS,
   legendColumns,
+  wrapLine,
   placeTeacherLabel,
   zoomedDomain,
   type AccuracySeries,
@@ -129,7 +131,8 @@ test('a curve lying on another is drawn over it with its own dash and markers, a
   );
   assert.deepEqual(spec.title.subtitle, [
     'preset cpu',
-    'Net2WiderNet (dotted, squares, on top) lies on Teacher, trained further',
+    'Net2WiderNet (dotted, squares, on top) lies on Teacher, trained',
+    'further',
   ]);
   const svg = await renderSvg(spec as unknown as Parameters<typeof renderSvg>[0]);
   assert.match(svg, /stroke-dasharray="2,3"/);
@@ -156,4 +159,21 @@ test('legend labels are never cut: long labels get one column and no length limi
   const texts = [...svg.matchAll(/<text[^>]*>([^<]*)<\/text>/g)].map((m) => m[1]!);
   for (const label of [...labels, `${long}, final (mean)`]) assert.ok(texts.includes(label), `legend shows ${label}`);
   assert.ok(!svg.includes('…'), 'no label ends in an ellipsis');
+});
+
+test('caption lines wrap at spaces, so that the figure keeps the width of its plot', async () => {
+  assert.deepEqual(wrapLine('aa bb cc', 5), ['aa bb', 'cc']);
+  assert.deepEqual(wrapLine('a-very-long-word b', 5), ['a-very-long-word', 'b']);
+  const long = 'Teacher, trained further (dotted, squares, on top) lies on Net2WiderNet (x sqrt(2) width)';
+  const spec = accuracyChartSpec({
+    title: 'explore',
+    caption: [long],
+    yTitle: 'A',
+    series: [series('one', () => 0.5)],
+    teacher: null,
+  });
+  const subtitle = (spec as unknown as { title: { subtitle: string[] } }).title.subtitle;
+  assert.ok(subtitle.every((line) => line.length <= CAPTION_CHARS) && subtitle.join(' ') === long, subtitle.join('|'));
+  const width = Number((await renderSvg(spec)).match(/width="(\d+)"/)![1]);
+  assert.ok(width < 700, `the figure is ${width} px wide`);
 });

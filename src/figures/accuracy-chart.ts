@@ -236,6 +236,25 @@ const CHART_CONFIG = {
   axis: { labelFontSize: 11, titleFontSize: 12 },
 } as const;
 
+/**
+ * Characters per caption line. Without a canvas vega estimates a text's width as 0.8 x font size per character and
+ * widens the figure to fit: lines of at most this many characters keep the figure the plot's width.
+ */
+export const CAPTION_CHARS = 64;
+
+/** `line` broken at spaces into lines of at most `width` characters (a longer word keeps a line of its own). */
+export function wrapLine(line: string, width: number): string[] {
+  const lines: string[] = [];
+  let current = '';
+  for (const word of line.split(' ')) {
+    if (current !== '' && current.length + 1 + word.length > width) {
+      lines.push(current);
+      current = word;
+    } else current = current === '' ? word : `${current} ${word}`;
+  }
+  return [...lines, current];
+}
+
 /** Two legend columns while the longest label fits in half the plot's width (DejaVu Sans 10 px), else one. */
 export function legendColumns(labels: readonly string[]): 1 | 2 {
   const longest = Math.max(0, ...labels.map((label) => label.length));
@@ -330,7 +349,7 @@ export function accuracyChartSpec(input: AccuracyChartInput): TopLevelSpec {
     ...(input.caption ?? []),
     ...overlapCaption(styles.filter((style) => drawn.some((s) => s.label === style.label))),
     ...(outOfRange.length > 0 ? [`outside this range: ${outOfRange.map((s) => s.label).join(', ')}`] : []),
-  ];
+  ].flatMap((line) => wrapLine(line, CAPTION_CHARS));
   const xEncoding = {
     field: 'step',
     type: 'quantitative' as const,
