@@ -195,14 +195,15 @@ test("the paper preset's code path: full Inception-BN at 224 on an ImageNet-layo
   );
 });
 
-function runCli(args: string[]): Promise<{ status: number | null; stderr: string }> {
+function runCli(args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/experiment.ts', ...args], {
-      stdio: ['ignore', 'ignore', 'pipe'],
+      stdio: ['ignore', 'pipe', 'pipe'],
     });
-    let stderr = '';
+    let [stdout, stderr] = ['', ''];
+    child.stdout.on('data', (d) => (stdout += d));
     child.stderr.on('data', (d) => (stderr += d));
-    child.on('close', (status) => resolve({ status, stderr }));
+    child.on('close', (status) => resolve({ status, stdout, stderr }));
   });
 }
 
@@ -222,9 +223,11 @@ test('two experiment processes with the same teacher at once: one trains it, the
     '--seed',
     '7',
   ];
-  const [a, b] = await Promise.all([runCli(args('together-a')), runCli(args('together-b'))]);
+  const [a, b] = await Promise.all([runCli(args('together-a')), runCli([...args('together-b'), '--json'])]);
   assert.equal(a.status, 0, a.stderr);
   assert.equal(b.status, 0, b.stderr);
+  assert.match(a.stdout, /^Done in \d+s; runs in .*together-a \(no figures drawn\)\n$/, 'a report for a person');
+  assert.equal(JSON.parse(b.stdout).out, join(root, 'together-b'), '--json: the result as JSON');
   const logs = [a.stderr, b.stderr];
   assert.equal(logs.filter((l) => /\[lock\] teacher \w+: waiting for pid \d+/.test(l)).length, 1, 'one process waited');
   assert.equal(logs.filter((l) => /reusing the cached teacher/.test(l)).length, 1, 'and reused the teacher');
