@@ -54,8 +54,14 @@ const EXPECTED_RUNS: Record<ExperimentName, string[]> = {
 
 for (const experiment of ['wider', 'deeper', 'explore'] as const) {
   test(`the smoke preset of '${experiment}' runs end to end: every curve, transform, summary and figure`, async () => {
-    const result = await runExperiment(smoke(experiment, experiment));
+    const logs: string[] = [];
+    const result = await runExperiment(smoke(experiment, experiment, { log: (line) => logs.push(line) }));
     const out = result.out;
+    const deeperLine = logs.find((line) => line.startsWith('[experiment] net2deeper:'));
+    if (experiment !== 'wider')
+      assert.match(deeperLine ?? '', /inserted BatchNorm statistics from \d+ training images in batches of \d+/);
+    const widerLine = logs.find((line) => line.startsWith('[experiment] net2wider:'));
+    if (experiment !== 'deeper') assert.doesNotMatch(widerLine ?? '', /BatchNorm statistics from/);
     const manifest = readWrittenManifest(out)!;
     assert.equal(manifest.experiment, experiment);
     assert.equal(manifest.teacherRun, 'teacher');

@@ -55,7 +55,7 @@ export function makeStudent(planned: PlannedRun, runDir: string, inputs: Transfo
         `${[...unexpected.map((l) => `unexpected ${l}`), ...missing.map((l) => `missing ${l}`)].slice(0, 4).join('; ')}`,
     );
   }
-  const preservation = checkPreservation(planned, teacher, student, inputs);
+  const preservation = checkPreservation(planned, teacher, student, inputs, insertedStatisticsText(records, inputs));
   writeTransformFile(runDir, {
     run: planned.run,
     init: planned.init,
@@ -119,13 +119,14 @@ function checkPreservation(
   teacher: tf.LayersModel,
   student: tf.LayersModel,
   inputs: TransformInputs,
+  statisticsText: string,
 ): Preservation {
   const { checkImages, checkChunk } = inputs;
   const inference = checkInChunks(teacher, student, checkImages, checkChunk, false);
   const training = checkInChunks(teacher, student, checkImages, checkChunk, true);
   const enforced = planned.role === 'net2net' && typeof inputs.noise !== 'number';
   inputs.log(
-    `[experiment] ${planned.run}: ${planned.init}; teacher vs initial student on ${checkImages.shape[0]} ` +
+    `[experiment] ${planned.run}: ${planned.init}${statisticsText}; teacher vs initial student on ${checkImages.shape[0]} ` +
       `validation images (${perClassText(inputs.checkPerClassTaken)}): max rel ${inference.maxRel.toExponential(2)} ` +
       `(inference), ${training.maxRel.toExponential(2)} (training mode)` +
       (enforced ? '' : planned.role === 'net2net' ? ', not enforced (noise changes the function)' : ''),
@@ -138,6 +139,17 @@ function checkPreservation(
     training,
     enforced,
   };
+}
+
+/** ", inserted BatchNorm statistics from 1,024 training images in batches of 32" where a transform measured them. */
+function insertedStatisticsText(records: readonly TransformRecord[], inputs: TransformInputs): string {
+  const measured = records.some((r) => r.operator === 'deeper' && r.inserts.some((insert) => insert.statistics));
+  if (!measured) return '';
+  const images = inputs.trainImages.shape[0];
+  return (
+    ` (inserted BatchNorm statistics from ${images.toLocaleString('en-US')} training images in batches of ` +
+    `${Math.min(images, inputs.trainBatchSize)})`
+  );
 }
 
 /** "16 per class", or "1-3 per class" where the classes had different numbers of images. */
