@@ -213,7 +213,7 @@ function runCli(args: string[]): Promise<{ status: number | null; stdout: string
   });
 }
 
-test('two experiment processes with the same teacher at once: one trains it, the other waits and reuses it', async () => {
+test('two experiment processes with the same teacher at once: it is trained once, the other reuses it', async () => {
   const sharedCache = join(root, 'shared-cache');
   const args = (out: string) => [
     'wider',
@@ -235,8 +235,12 @@ test('two experiment processes with the same teacher at once: one trains it, the
   assert.match(a.stdout, /^Done in \d+s; runs in .*together-a \(no figures drawn\)\n$/, 'a report for a person');
   assert.equal(JSON.parse(b.stdout).out, join(root, 'together-b'), '--json: the result as JSON');
   const logs = [a.stderr, b.stderr];
-  assert.equal(logs.filter((l) => /\[lock\] teacher \w+: waiting for pid \d+/.test(l)).length, 1, 'one process waited');
-  assert.equal(logs.filter((l) => /reusing the cached teacher/.test(l)).length, 1, 'and reused the teacher');
+  // Whether the second process finds the lock held or the teacher already finished depends on the machine's load
+  // (a smoke teacher trains in a second); waiting on a held lock is tested in wait-lock.test.ts.
+  const reused = logs.filter((l) => /reusing the cached teacher/.test(l));
+  assert.equal(reused.length, 1, 'one process reused the teacher the other trained');
+  const waited = logs.filter((l) => /\[lock\] teacher \w+: waiting for pid \d+/.test(l));
+  assert.ok(waited.length <= 1 && waited.every((l) => reused.includes(l)), 'only the reusing process may wait');
   const teacherA = readCurve(join(root, 'together-a', 'teacher', 'curve.csv'));
   const teacherB = readCurve(join(root, 'together-b', 'teacher', 'curve.csv'));
   assert.deepEqual(teacherB, teacherA, 'both copies are the one trained teacher');
