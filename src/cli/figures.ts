@@ -1,5 +1,5 @@
 /**
- * npm run figures -- <experiment dir | figures dir>
+ * npm run figures -- <experiment dir | figures dir> [--current-claims]
  * Draws the paper-style accuracy figures (SVG + PNG) and the summary table of an experiment folder into its figures/,
  * or redraws a figures folder in place from its seed-curves.json.
  * Exit status: 0 done, 2 bad arguments or not an experiment folder, 1 anything else.
@@ -7,6 +7,7 @@
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { drawExperimentFigures } from '../figures/draw-experiment.ts';
+import { applyCurrentClaims } from './current-claims.ts';
 import { UsageError } from '../usage-error.ts';
 
 async function main(argv: string[]): Promise<number> {
@@ -24,6 +25,11 @@ async function main(argv: string[]): Promise<number> {
         y.positional('dir', { type: 'string', demandOption: true, describe: 'experiment folder, e.g. results/wider' }),
     )
     .option('quiet', { type: 'boolean', default: false, describe: 'print only the summary table' })
+    .option('current-claims', {
+      type: 'boolean',
+      default: false,
+      describe: "first give the folder's experiment.json files the claims the experiment's definition lists now",
+    })
     .strict()
     .help()
     .exitProcess(false)
@@ -34,6 +40,8 @@ async function main(argv: string[]): Promise<number> {
   if (args.help) return 0;
   const dir = args.dir as string;
   const log = args.quiet ? () => {} : (line: string) => console.error(line);
+  if (args['current-claims'])
+    for (const folder of applyCurrentClaims(dir)) log(`[figures] ${folder}: the current claims of its experiment`);
   const { summaryMarkdown } = await drawExperimentFigures(dir, { log });
   process.stdout.write(summaryMarkdown);
   return 0;
