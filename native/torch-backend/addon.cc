@@ -10,6 +10,8 @@
 #include <stdexcept>
 #include <unordered_map>
 
+#include "memory-policy.h"
+#include "precision.h"
 #include "tensor-table.h"
 
 namespace n2n {
@@ -95,6 +97,7 @@ at::Tensor& get(int32_t id) {
 void release(int32_t id) {
   get(id) = at::Tensor();
   auxiliary.erase(id);
+  forgetDerived(id);
   freeSlots.push_back(id);
   live--;
 }
@@ -390,6 +393,8 @@ napi_value Init(napi_env env, napi_value exports) {
     napi_create_function(env, entry.name, NAPI_AUTO_LENGTH, entry.callback, nullptr, &fn);
     napi_set_named_property(env, exports, entry.name, fn);
   }
+  initPrecision(env, exports);
+  keepFreedMemory();
   return exports;
 }
 

@@ -4,15 +4,26 @@
 #include <stdexcept>
 
 #include "op-helpers.h"
+#include "precision.h"
 
 namespace n2n {
 namespace {
 
-// HWIO filter (or HWCM depthwise filter) as an OIHW channels-last weight.
-at::Tensor convWeight(const at::Tensor& filter, bool depthwise) {
-  if (!depthwise) return filter.permute({3, 2, 0, 1}).contiguous(at::MemoryFormat::ChannelsLast);
-  auto s = filter.sizes();
-  return filter.reshape({s[0], s[1], s[2] * s[3]}).permute({2, 0, 1}).unsqueeze(1).contiguous();
+// HWIO filter (or HWCM depthwise filter) as an OIHW channels-last weight, in the precision convolutions compute in;
+// made once per filter tensor (precision.h), not once per call.
+at::Tensor convWeight(int32_t filterId, bool depthwise) {
+  bool low = lowPrecision();
+  at::ScalarType dtype = low ? at::kBFloat16 : at::kFloat;
+  if (!depthwise) {
+    return derived(filterId, low ? Derived::kConvWeightBf16 : Derived::kConvWeight, [dtype](const at::Tensor& f) {
+      return f.permute({3, 2, 0, 1}).to(dtype, false, false, at::MemoryFormat::ChannelsLast);
+    });
+  }
+  return derived(filterId, low ? Derived::kDepthwiseWeightBf16 : Derived::kDepthwiseWeight,
+                 [dtype](const at::Tensor& f) {
+                   auto s = f.sizes();
+                   return f.reshape({s[0], s[1], s[2] * s[3]}).permute({2, 0, 1}).unsqueeze(1).contiguous().to(dtype);
+                 });
 }
 
 const double kNegativeInfinity = -std::numeric_limits<double>::infinity();
@@ -29,30 +40,31 @@ at::Tensor windowCounts(const Padding& padding, const at::Tensor& x, const IntLi
 // ---- matrix products and convolutions ----
 
 N2N_OP(matMul) {
-  at::Tensor x = a.transposeA ? a.a.transpose(-2, -1) : a.a;
-  at::Tensor y = a.transposeB ? a.b.transpose(-2, -1) : a.b;
-  at::Tensor out = at::matmul(x, y);
+  at::Tensor x = operand(a.a), y = operand(a.b);
+  if (a.transposeA) x = x.transpose(-2, -1);
+  if (a.transposeB) y = y.transpose(-2, -1);
+  at::Tensor out = toFloat(at::matmul(x, y));
   if (a.bias) out = out.add_(*a.bias);
   r.add(activate(out, a.activation, a.alpha, a.prelu));
 }
 
 N2N_OP(conv2d) {
-  at::Tensor x = toNchw(a.x);
+  at::Tensor x = toNchw(operand(a.x));
   at::Tensor weight = convWeight(a.filter, a.depthwise);
   Padding padding(a.pads);
   if (padding.hasExtra()) x = padding.padExtra(x, 0.0);
   const c10::optional<at::Tensor>& bias = a.bias;
-  bool biasInConv = bias && bias->dim() == 1 && bias->size(0) == weight.size(0);
+  bool biasInConv = bias && bias->dim() == 1 && bias->size(0) == weight.size(0) && !lowPrecision();
   at::Tensor y = at::convolution(x, weight, biasInConv ? bias : c10::nullopt, a.strides, padding.common(),
                                  a.dilations, false, {0, 0}, a.depthwise ? x.size(1) : 1);
-  y = toNhwc(y);
+  y = toNhwc(toFloat(y));
   if (bias && !biasInConv) y = y.add_(*bias);
   r.add(activate(y, a.activation, a.alpha, a.prelu));
 }
 
 // inputShape is NHWC; the placeholder input only gives convolution_backward its sizes and memory format.
 N2N_OP(conv2dGradInput) {
-  at::Tensor dy = toNchw(a.dy);
+  at::Tensor dy = toNchw(operand(a.dy));
   at::Tensor weight = convWeight(a.filter, a.depthwise);
   const IntList& shape = a.inputShape;
   Padding padding(a.pads);
@@ -61,23 +73,24 @@ N2N_OP(conv2dGradInput) {
                                         false, {0, 0}, a.depthwise ? shape[3] : 1, {true, false, false});
   at::Tensor dx = std::get<0>(grads);
   if (padding.hasExtra()) dx = padding.cropExtra(dx, shape[1], shape[2]);
-  r.add(toNhwc(dx));
+  r.add(toNhwc(toFloat(dx)));
 }
 
 // filterShape is HWIO, or HWCM for a depthwise filter.
 N2N_OP(conv2dGradFilter) {
-  at::Tensor x = toNchw(a.x);
-  at::Tensor dy = toNchw(a.dy);
+  at::Tensor x = toNchw(operand(a.x));
+  at::Tensor dy = toNchw(operand(a.dy));
   const IntList& f = a.filterShape;
   Padding padding(a.pads);
   if (padding.hasExtra()) x = padding.padExtra(x, 0.0);
   at::Tensor weight = a.depthwise ? at::empty({f[2] * f[3], 1, f[0], f[1]}, x.options())
                                   : emptyLike({f[3], f[2], f[0], f[1]}, x);
+  BfloatFilterGradThreads threads(x);
   auto grads = at::convolution_backward(dy, x, weight, c10::nullopt, a.strides, padding.common(), a.dilations, false,
                                         {0, 0}, a.depthwise ? x.size(1) : 1, {false, true, false});
   at::Tensor dw = std::get<1>(grads);
   dw = a.depthwise ? dw.squeeze(1).permute({1, 2, 0}).reshape(f) : dw.permute({2, 3, 1, 0});
-  r.add(dw.contiguous());
+  r.add(toFloat(dw.contiguous()));
 }
 
 // ---- pooling: filterSize [h, w], strides [h, w], pads [top, bottom, left, right] ----

@@ -29,6 +29,13 @@ import { LocalStepEngine } from '../../src/train/local-step-engine.ts';
 import { createDataParallelStepEngine } from '../../src/train/data-parallel/data-parallel-step-engine.ts';
 import type { RmsPropConfig, StepEngine } from '../../src/train/step-engine.ts';
 import { twoThreadSpeedup } from './machine-control.ts';
+import {
+  PRECISION_CHOICES,
+  precisionFromEnv,
+  setTrainingPrecision,
+  type Precision,
+  type PrecisionChoice,
+} from '../../src/backend/precision.ts';
 import { measurePeer, PEER_KINDS, SHARED_PEER, type PeerKind, type PeerResult } from './train-peer.ts';
 
 const ENGINES = ['local', 'data-parallel'] as const;
@@ -39,6 +46,8 @@ type Comparable = (typeof COMPARABLE)[number];
 
 export interface TrainBenchResult {
   backend: string;
+  /** The training precision in effect (`--precision` resolved on this backend). */
+  precision: Precision;
   engine: EngineName;
   /** Worker threads of the data-parallel engine (the main thread computes one more shard); 0 for local. */
   workers: number;
@@ -121,6 +130,7 @@ interface MeasureOptions {
   profile: boolean;
   engine: EngineName;
   workers: number;
+  precision: PrecisionChoice;
 }
 
 /** Timed training steps then timed predict passes; returns steps/s-derived throughputs. */
@@ -163,6 +173,7 @@ async function measure(options: MeasureOptions): Promise<TrainBenchResult> {
   process.env.NET2NET_THREADS = String(options.threads);
   const info = await selectBackend(options.backend, (line) => console.error(line));
   const threads = backendThreads();
+  const precision = setTrainingPrecision(options.precision);
   const { input, batchSize } = options;
   const model = buildModel(options.model, { inputShape: input, classes: 10, width: options.width, seed: 1 });
   const parallel = options.engine === 'data-parallel';
@@ -177,6 +188,7 @@ async function measure(options: MeasureOptions): Promise<TrainBenchResult> {
   const timed = await timeSteps(engine, model, options);
   const result: TrainBenchResult = {
     backend: info.choice,
+    precision,
     engine: options.engine,
     workers: parallel ? options.workers : 0,
     ...(parallel ? { machine_two_thread_speedup: round(await twoThreadSpeedup()) } : {}),
@@ -211,6 +223,7 @@ function measureChild(backend: string, options: MeasureOptions): TrainBenchResul
   args.push('--input', options.input.join('x'), '--width', String(options.width));
   args.push('--batch-size', String(options.batchSize), '--steps', String(options.steps));
   args.push('--warmup', String(options.warmup), '--threads', String(options.threads));
+  args.push('--precision', options.precision);
   const child = spawnSync(process.execPath, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
   const line = child.stdout
     .split('\n')
@@ -355,6 +368,11 @@ export async function run(argv: string[]): Promise<void> {
     .option('peer-device', { type: 'string', choices: ['cpu', 'cuda'], describe: 'default: cuda when a GPU is in use' })
     .option('torch', { type: 'string', default: SHARED_PEER, describe: 'the shared PyTorch peer script' })
     .option('engine', { type: 'string', default: 'local', choices: ENGINES as readonly string[] })
+    .option('precision', {
+      type: 'string',
+      choices: PRECISION_CHOICES as readonly string[],
+      describe: 'training precision (default NET2NET_PRECISION, else fp32)',
+    })
     .option('workers', { type: 'number', default: 1, describe: 'worker threads of the data-parallel engine' })
     .strict()
     .parseAsync();
@@ -372,6 +390,7 @@ export async function run(argv: string[]): Promise<void> {
     profile: false,
     engine: 'local',
     workers: 0,
+    precision: (args.precision as PrecisionChoice | undefined) ?? precisionFromEnv() ?? 'fp32',
   };
   const compareWith = parseCompareWith(args['compare-with']);
   const main = await measure({

@@ -25,6 +25,10 @@ export interface TorchAddon {
   useDevice(kind: 'cpu' | 'cuda', index: number): string;
   /** true starts recording the bytes of each CPU allocation on this thread; false stops and returns them. */
   traceAllocations(on: boolean): number[];
+  /** Convolutions and matrix products in 'fp32' (TF32 off), 'bf16' or 'tf32' (native/torch-backend/precision.cc). */
+  setPrecision(precision: 'fp32' | 'bf16' | 'tf32'): void;
+  /** Whether the current device computes bf16 natively, and whether it is a CUDA device (tf32). */
+  precisionSupport(): { bf16: boolean; tf32: boolean };
 }
 
 export interface BuildInfo {

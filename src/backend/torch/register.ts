@@ -11,6 +11,7 @@ import { describeGpu } from './gpu-description.ts';
 import { TorchBackend } from './torch-backend.ts';
 import { registerTorchKernels } from './kernels/index.ts';
 import { TORCH } from './kernels/kernel.ts';
+import { installPrecisionDriver } from '../precision.ts';
 
 export interface TorchOptions {
   /** Intra-op threads; default NET2NET_THREADS or every core. */
@@ -72,6 +73,12 @@ export function registerTorchBackend(options: TorchOptions = {}): TorchSetup {
   const device = addon.useDevice(requested === 'cpu' || gpus === 0 ? 'cpu' : 'cuda', 0);
   registerTorchKernels();
   tf.registerBackend(TORCH, () => new TorchBackend(addon, device, threads), 1);
+  installPrecisionDriver({
+    backendName: TORCH,
+    device,
+    support: () => addon.precisionSupport(),
+    set: (precision) => addon.setPrecision(precision),
+  });
   const info = addonBuildInfo();
   const described = device.startsWith('cuda')
     ? `${device} (${describeGpu(Number(device.split(':')[1] ?? 0))})`
