@@ -2,6 +2,7 @@
 #include "precision.h"
 
 #include <ATen/Context.h>
+#include <ATen/Parallel.h>
 #include <ATen/detail/CUDAHooksInterface.h>
 #include <c10/util/Exception.h>
 
@@ -136,6 +137,16 @@ at::Tensor operand(int64_t id) {
 
 at::Tensor toFloat(const at::Tensor& tensor) {
   return tensor.scalar_type() == at::kFloat ? tensor : tensor.to(at::kFloat);
+}
+
+BfloatFilterGradThreads::BfloatFilterGradThreads(const at::Tensor& operand) {
+  if (operand.scalar_type() != at::kBFloat16 || !operand.device().is_cpu() || at::get_num_threads() == 1) return;
+  saved_ = at::get_num_threads();
+  at::set_num_threads(1);
+}
+
+BfloatFilterGradThreads::~BfloatFilterGradThreads() {
+  if (saved_ > 0) at::set_num_threads(saved_);
 }
 
 void forgetDerived(int32_t id) {

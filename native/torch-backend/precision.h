@@ -33,6 +33,19 @@ at::Tensor operand(int64_t id);
 // Float32 again (the dtype every tensor JavaScript holds has); a no-op on a float32 tensor.
 at::Tensor toFloat(const at::Tensor& tensor);
 
+// Runs a bfloat16 filter gradient on the CPU on one thread while it lives (restores the count after). oneDNN's bf16
+// weight-gradient kernel in libtorch 1.13 synchronizes its threads often: on 2 threads of the shared 2-core machine,
+// one 3x3 filter gradient on [64, 28, 28, 96] -> 32 channels took a median 140-360 ms against fp32's 40 ms; on one
+// thread, 15-32 ms (15 calls each, three rounds). PyTorch's own call behaves the same (247 ms on 2 threads, 27 on 1).
+class BfloatFilterGradThreads {
+ public:
+  explicit BfloatFilterGradThreads(const at::Tensor& operand);
+  ~BfloatFilterGradThreads();
+
+ private:
+  int saved_ = 0;
+};
+
 // Drops the derived tensors of a released id (addon.cc calls it from release()).
 void forgetDerived(int32_t id);
 

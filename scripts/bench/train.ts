@@ -29,6 +29,7 @@ import { LocalStepEngine } from '../../src/train/local-step-engine.ts';
 import { createDataParallelStepEngine } from '../../src/train/data-parallel/data-parallel-step-engine.ts';
 import type { RmsPropConfig, StepEngine } from '../../src/train/step-engine.ts';
 import { twoThreadSpeedup } from './machine-control.ts';
+import { UsageError } from '../../src/usage-error.ts';
 import {
   PRECISION_CHOICES,
   precisionFromEnv,
@@ -345,6 +346,17 @@ function resolveInput(model: string, input: string | undefined, imageSize: numbe
   return [size, size, c] as [number, number, number];
 }
 
+/** A request the backend cannot serve (e.g. --precision bf16 on wasm): the message and exit status 2. */
+async function refuseUsage<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    console.error(`bench train: ${err.message}`);
+    process.exit(2);
+  }
+}
+
 export async function run(argv: string[]): Promise<void> {
   const args = await yargs(argv)
     .option('model', { type: 'string', default: 'inception-bn-small', choices: MODEL_NAMES as string[] })
@@ -393,12 +405,14 @@ export async function run(argv: string[]): Promise<void> {
     precision: (args.precision as PrecisionChoice | undefined) ?? precisionFromEnv() ?? 'fp32',
   };
   const compareWith = parseCompareWith(args['compare-with']);
-  const main = await measure({
-    ...common,
-    profile: args.profile,
-    engine: args.engine as EngineName,
-    workers: args.workers,
-  });
+  const main = await refuseUsage(() =>
+    measure({
+      ...common,
+      profile: args.profile,
+      engine: args.engine as EngineName,
+      workers: args.workers,
+    }),
+  );
   console.log(JSON.stringify(main));
   if (!args.compare) return;
   const local = main.engine === 'local' ? null : await measure(common);

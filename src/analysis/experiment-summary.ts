@@ -66,6 +66,8 @@ export interface ExperimentSessionSummary {
   workers: number;
   /** Intra-op threads of the backend (torch: NET2NET_THREADS or the cores; null where the backend has no setting). */
   threads?: number | null;
+  /** The training precision (fp32, bf16, tf32). */
+  precision?: string;
   /** Wall-clock seconds of the session that wrote it. */
   wall_s: number;
   /** CPU seconds of that process (all threads): on a shared machine, what the run costs unloaded. */
@@ -93,6 +95,8 @@ export interface FiguresSummary extends ExperimentSummary {
   experimentSeeds?: number[];
   /** Intra-op threads the runs trained with (from the manifest), where recorded. */
   threads?: number | null;
+  /** The training precision of the runs (from the manifest), where recorded. */
+  precision?: string;
   methods?: MethodSummary[];
   claims?: ClaimResult[];
   claimMargin?: number;

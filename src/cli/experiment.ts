@@ -38,6 +38,11 @@ function experimentOptions(y: Argv) {
       default: 'auto',
       type: 'string',
     })
+    .option('precision', {
+      describe:
+        "training precision: fp32, bf16 (torch), tf32 (torch on CUDA) or auto (default: NET2NET_PRECISION, else the preset's)",
+      type: 'string',
+    })
     .option('threads', {
       describe: 'intra-op threads of the torch backend (default: the cores available)',
       type: 'string',
@@ -110,6 +115,7 @@ async function toOptions(args: ExperimentArgs): Promise<ExperimentOptions> {
   const { EXPERIMENTS } = await import('../../experiments/registry.ts');
   const { parseDataSpec } = await import('../data/data-spec.ts');
   const { BACKEND_CHOICES } = await import('../backend/backend.ts');
+  const { PRECISION_CHOICES, precisionFromEnv } = await import('../backend/precision.ts');
   if (args.resume && args.overwrite) throw new UsageError('--resume and --overwrite exclude each other');
   if (args.data !== undefined) parseDataSpec(args.data);
   if (args['val-labels'] !== undefined && !existsSync(args['val-labels']))
@@ -142,6 +148,7 @@ async function toOptions(args: ExperimentArgs): Promise<ExperimentOptions> {
     claimMargin: positiveNumberArgument('claim-margin', args['claim-margin']),
     valLabels: args['val-labels'],
     backend: choiceArgument('backend', args.backend, BACKEND_CHOICES) ?? 'auto',
+    precision: choiceArgument('precision', args.precision, PRECISION_CHOICES) ?? precisionFromEnv(),
     out: args.out,
     resume: args.resume,
     overwrite: args.overwrite,

@@ -9,6 +9,7 @@ import type { RecordSink } from '../net2net/transform-record.ts';
 import type { LearningRateSchedule } from '../train/schedule.ts';
 import type { EvaluationConfig } from '../train/trainer.ts';
 import type { ClaimSpec } from '../run-folder/claim-spec.ts';
+import type { PrecisionChoice } from '../backend/precision.ts';
 
 /** Which model family, data, widths, steps and intervals the runs of an experiment use. */
 export interface Preset {
@@ -56,6 +57,8 @@ export interface Preset {
   studentLearningRates?: number[];
   /** BatchNormalization momentum of every built network (default TensorFlow.js's 0.99). */
   batchNormMomentum?: number;
+  /** Training precision when neither --precision nor NET2NET_PRECISION says (default fp32; experiments/README.md). */
+  precision?: PrecisionChoice;
   /** Sized for a GPU: refused on a CPU backend unless --allow-cpu. */
   needsGpu?: boolean;
 }

@@ -1,6 +1,7 @@
 /** What one experiment invocation asks for: the command line's options, typed once, down to the runner. */
 import { join } from 'node:path';
 import type { BackendChoice } from '../backend/backend.ts';
+import type { PrecisionChoice } from '../backend/precision.ts';
 import type { NoiseSpec } from '../net2net/noise.ts';
 import { UsageError } from '../usage-error.ts';
 import type { ExperimentDefinition, Preset, PresetOverrides } from './definition.ts';
@@ -12,6 +13,8 @@ export interface ExperimentOptions {
   /** The preset's values the command line changes (--steps, --data, --lr, ...). */
   overrides?: PresetOverrides;
   backend: BackendChoice;
+  /** Training precision; default NET2NET_PRECISION, else the preset's, else fp32. */
+  precision?: PrecisionChoice;
   /** Default results/<experiment>[-<preset>]. */
   out?: string;
   /** Continue the runs found in `out` (finished runs are kept, others continue from their checkpoint). */

@@ -12,6 +12,8 @@ import { join, resolve } from 'node:path';
 import type { BackendInfo } from '../backend/backend.ts';
 import { selectBackend } from '../backend/backend.ts';
 import { enforceDevicePolicy } from '../backend/device-policy.ts';
+import type { Precision } from '../backend/precision.ts';
+import { precisionFromEnv, setTrainingPrecision } from '../backend/precision.ts';
 import type { Dataset } from '../data/dataset.ts';
 import { openDataset } from '../data/open-dataset.ts';
 import { stratifiedValSample } from '../data/stratified-sample.ts';
@@ -64,6 +66,7 @@ interface Session {
   backend: BackendInfo;
   /** Intra-op threads of the backend; null where it has no such setting. */
   threads: number | null;
+  precision: Precision;
   workers: number;
   createEngine: EngineFactory;
   gitCommit: string | null;
@@ -112,6 +115,8 @@ async function openSession(options: ExperimentOptions): Promise<Session> {
   });
   const backend = await selectBackend(options.backend, log);
   enforceDevicePolicy(backend, { presetNeedsGpu: preset.needsGpu ?? false, allowCpu: options.allowCpu ?? false });
+  const precision = setTrainingPrecision(options.precision ?? precisionFromEnv() ?? preset.precision ?? 'fp32');
+  log(`[experiment] precision ${precision}`);
   const workers = options.workers ?? 1;
   const createEngine = engineFactory(backend, workers);
   const dataset = await openDataset(preset.data, {
@@ -127,6 +132,7 @@ async function openSession(options: ExperimentOptions): Promise<Session> {
     dataset,
     backend,
     threads,
+    precision,
     workers,
     createEngine,
     gitCommit: gitCommit(),
@@ -152,6 +158,7 @@ function recordExperiment(session: Session, plan: ExperimentPlan): void {
     backend: session.backend.choice,
     threads: session.threads,
     noise: session.options.noise ?? experiment.noise,
+    precision: session.precision,
     seed: session.options.seed,
     drawTeacherCurve: experiment.drawTeacherCurve ?? false,
     claims: plannedClaims(experiment, preset),
@@ -186,6 +193,7 @@ function closeSession(session: Session, summary: ExperimentSummary): number {
     data: session.preset.data,
     backend: session.backend.choice,
     threads: session.threads,
+    precision: session.precision,
     workers: session.workers,
     wall_s: wallSeconds,
     cpu_s: cpuSeconds,
@@ -219,6 +227,7 @@ function runConfig(session: Session, plan: ExperimentPlan, planned: PlannedRun, 
     seeds: planned.seeds,
     backend: backend.choice,
     threads,
+    precision: session.precision,
     workers,
     gitCommit,
     teacherCacheKey: teacherKey,
@@ -245,7 +254,7 @@ async function trainRun(
     progress:
       options.progress === false ? silentProgress : createProgress(`${options.experiment.name}/${planned.run}`, log),
     log,
-    labels: { run: planned.run, label: planned.label, backend: session.backend.choice },
+    labels: { run: planned.run, label: planned.label, backend: session.backend.choice, precision: session.precision },
     afterStep: afterStep && ((step) => afterStep(planned.run, step)),
   });
   trained.model.dispose();

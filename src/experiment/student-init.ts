@@ -4,6 +4,7 @@
  * and described in the run's transform.json. A Net2Net student that does not keep the function stops the run.
  */
 import type * as tf from '@tensorflow/tfjs';
+import { strictFloat32 } from '../backend/precision.ts';
 import { architectureDifference } from '../models/architecture.ts';
 import { buildModel } from '../models/registry.ts';
 import type { CheckResult } from '../net2net/check.ts';
@@ -31,8 +32,15 @@ export interface TransformInputs {
   log: (line: string) => void;
 }
 
-/** Makes the planned run's initial model (the caller owns it) and writes `<runDir>/transform.json`. */
+/**
+ * Makes the planned run's initial model (the caller owns it) and writes `<runDir>/transform.json`. The transform (with
+ * the statistics Net2DeeperNet measures) and its check run in strict float32 whatever the training precision.
+ */
 export function makeStudent(planned: PlannedRun, runDir: string, inputs: TransformInputs): tf.LayersModel {
+  return strictFloat32(() => makeStudentFloat32(planned, runDir, inputs));
+}
+
+function makeStudentFloat32(planned: PlannedRun, runDir: string, inputs: TransformInputs): tf.LayersModel {
   const { teacher, trainImages } = inputs;
   const seed = planned.seeds.transform!;
   const records: TransformRecord[] = [];

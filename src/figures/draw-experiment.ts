@@ -87,6 +87,7 @@ export function figureCaption(manifest: ExperimentManifest, seeds: readonly (num
     [
       `backend ${manifest.backend ?? '?'}${threads}`,
       ...(manifest.noise === undefined ? [] : [`noise ${manifest.noise}`]),
+      ...(manifest.precision === undefined ? [] : [`precision ${manifest.precision}`]),
     ].join(' · '),
   ];
 }
@@ -183,7 +184,7 @@ export async function drawExperimentFigures(
   const { summary, methods, claims, claimMargin, experimentSeeds } = analysis;
   // Names relative to the figures folder, so a committed summary.json does not carry this machine's paths.
   const drawn = files.map((file) => relative(figuresDir, file));
-  const threads = seeds[0]!.reading.manifest.threads;
+  const { threads, precision } = seeds[0]!.reading.manifest;
   const figuresSummary = {
     ...summary,
     files: drawn,
@@ -193,6 +194,7 @@ export async function drawExperimentFigures(
     methods,
     claims,
     claimMargin,
+    ...(precision === undefined ? {} : { precision }),
   };
   const markdown = figuresSummaryMarkdown(figuresSummary);
   writeFileAtomic(markdownPath, markdown);

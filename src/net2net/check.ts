@@ -4,6 +4,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { withBatchNormRestored } from './batchnorm-state.ts';
+import { strictFloat32 } from '../backend/precision.ts';
 
 export interface CheckOptions {
   /** Run both models in training mode (BatchNorm on batch statistics; their moving statistics are restored). */
@@ -46,7 +47,10 @@ export function checkPreserved(
     result.dispose();
     return [maxAbs, scale];
   };
-  const [maxAbs, scale] = training ? withBatchNormRestored([teacher, student], measure) : measure();
+  // Strict float32 whatever the training precision (no bf16, no TF32): the check measures exactness.
+  const [maxAbs, scale] = strictFloat32(() =>
+    training ? withBatchNormRestored([teacher, student], measure) : measure(),
+  );
   const maxRel = scale > 0 ? maxAbs / scale : maxAbs;
   return { maxAbs, maxRel, ok: Number.isFinite(maxRel) && maxRel <= tolerance };
 }

@@ -35,6 +35,8 @@ export interface ExperimentManifest {
   threads?: number | null;
   /** The students' symmetry breaking (--noise or the experiment's): 'zero-sum', 'none' or a Gaussian scale. */
   noise?: string | number;
+  /** The training precision (fp32, bf16, tf32); absent in folders written before it was recorded. */
+  precision?: string;
   seed?: number;
   /** Draw the teacher's own curve as the from-scratch reference (fig. 6), besides its final accuracy. */
   drawTeacherCurve?: boolean;
@@ -102,6 +104,7 @@ function parseManifest(text: string, path: string): ExperimentManifest {
     description: typeof record.description === 'string' ? record.description : undefined,
     data: typeof record.data === 'string' ? record.data : undefined,
     backend: typeof record.backend === 'string' ? record.backend : undefined,
+    precision: typeof record.precision === 'string' ? record.precision : undefined,
     seed: typeof record.seed === 'number' ? record.seed : undefined,
     ...(typeof record.threads === 'number' || record.threads === null ? { threads: record.threads } : {}),
     ...(typeof record.noise === 'string' || typeof record.noise === 'number' ? { noise: record.noise } : {}),

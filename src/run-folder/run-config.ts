@@ -47,6 +47,8 @@ export interface RunConfig {
   backend: string;
   /** Intra-op threads of the backend (torch); null where it has no such setting. The curve depends on them. */
   threads?: number | null;
+  /** The training precision (fp32, bf16, tf32); absent in configs written before it was recorded (fp32). */
+  precision?: string;
   workers: number;
   gitCommit: string | null;
   /** The cache key of the teacher (for a student: the teacher it grew from). */
@@ -70,6 +72,8 @@ export function resumeKey(config: RunConfig): string {
     train: { ...config.train, checkpointEvery: 0 },
     // A student continues only from the teacher it was made from.
     teacher: config.role === 'teacher' ? null : (config.teacherCacheKey ?? null),
+    // fp32 (or unrecorded) leaves the key as it was before precision was recorded.
+    ...(config.precision !== undefined && config.precision !== 'fp32' ? { precision: config.precision } : {}),
   });
 }
 

@@ -13,6 +13,8 @@ export interface RunLabels {
   run: string;
   label: string;
   backend: string;
+  /** The training precision (fp32, bf16, tf32). */
+  precision?: string;
 }
 
 export interface RunSummary extends Partial<RunLabels> {

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { mkdirSync } from 'node:fs';
 import type { Batch, Dataset } from '../data/dataset.ts';
 import { explainWasmHeapError } from '../backend/wasm-heap.ts';
+import { strictFloat32 } from '../backend/precision.ts';
 import type { RmsPropConfig, StepEngine } from './step-engine.ts';
 import { LocalStepEngine } from './local-step-engine.ts';
 import type { LearningRateSchedule } from './schedule.ts';
@@ -190,8 +191,16 @@ async function startSession(options: TrainOptions, createEngine: EngineFactory):
   return { model, engine, curve: new CurveLog(curvePath, null), state, resumedFrom: null, trainSample: [] };
 }
 
-/** Validation (and training-sample) loss and accuracy of the current weights, as the run's config measures them. */
-async function measure(
+/**
+ * Validation (and training-sample) loss and accuracy of the current weights, as the run's config measures them, in
+ * strict float32 whatever the training precision: a Net2Net student's first evaluation then measures exactly the
+ * function its teacher's last one did.
+ */
+function measure(options: TrainOptions, session: Session): Promise<{ val: Evaluation; train: Evaluation | null }> {
+  return strictFloat32(() => measureFloat32(options, session));
+}
+
+async function measureFloat32(
   options: TrainOptions,
   session: Session,
 ): Promise<{ val: Evaluation; train: Evaluation | null }> {
