@@ -29,6 +29,8 @@ export interface PeerResult {
   peer: PeerKind;
   device: string;
   threads: number;
+  /** fp32, or bf16 (torch.autocast), or tf32 (CUDA). */
+  precision: string;
   channels_last: boolean;
   batch_size: number;
   input: string;
@@ -53,6 +55,8 @@ export interface PeerRequest {
   channelsLast: boolean;
   /** The shared peer's script (`--torch`). */
   sharedScript: string;
+  /** fp32 (default), bf16 (autocast; the shared peer also channels-last, as the issue measured it) or tf32. */
+  precision?: string;
 }
 
 const python = () => process.env.PYTHON ?? '/usr/bin/python3';
@@ -78,14 +82,18 @@ function runShared(request: PeerRequest): PeerResult | string {
   const { input, batchSize, width, steps, threads } = request;
   if (input[0] !== input[1]) return `the shared peer takes square inputs, got ${input.join('x')}`;
   const args = [String(width), String(batchSize), String(input[0]), String(input[2]), String(steps)];
-  const run = runPython(request.sharedScript, args, { ...process.env, THREADS: String(threads) });
+  const precision = request.precision ?? 'fp32';
+  if (precision === 'tf32') return 'the shared peer runs on the CPU: no tf32';
+  const bf16 = precision === 'bf16' ? { PRECISION: 'bf16', CHANNELS_LAST: '1' } : {};
+  const run = runPython(request.sharedScript, args, { ...process.env, THREADS: String(threads), ...bf16 });
   const field = (name: string) => Number(new RegExp(`${name}=([\\d.]+)`).exec(run.output)?.[1] ?? NaN);
   if (run.failure !== null || !Number.isFinite(field('train_img_s'))) return run.failure ?? `no result: ${run.output}`;
   return {
     peer: 'shared',
     device: 'cpu',
     threads: field('threads'),
-    channels_last: false,
+    precision,
+    channels_last: precision === 'bf16',
     batch_size: batchSize,
     input: input.join('x'),
     params: field('params'),
@@ -104,6 +112,7 @@ function runGraph(request: PeerRequest): PeerResult | string {
     const args = ['--model-json', modelJson, '--batch-size', String(request.batchSize)];
     args.push('--steps', String(request.steps), '--threads', String(request.threads), '--device', request.device);
     if (request.channelsLast) args.push('--channels-last');
+    args.push('--precision', request.precision ?? 'fp32');
     const run = runPython(GRAPH_PEER, args, process.env);
     if (run.failure !== null || !run.output.startsWith('{')) return run.failure ?? `no result: ${run.output}`;
     const parsed = JSON.parse(run.output) as Omit<PeerResult, 'peer'>;

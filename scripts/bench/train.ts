@@ -33,11 +33,19 @@ import { UsageError } from '../../src/usage-error.ts';
 import {
   PRECISION_CHOICES,
   precisionFromEnv,
+  resolvePrecision,
   setTrainingPrecision,
   type Precision,
   type PrecisionChoice,
 } from '../../src/backend/precision.ts';
-import { measurePeer, PEER_KINDS, SHARED_PEER, type PeerKind, type PeerResult } from './train-peer.ts';
+import {
+  measurePeer,
+  PEER_KINDS,
+  SHARED_PEER,
+  type PeerKind,
+  type PeerRequest,
+  type PeerResult,
+} from './train-peer.ts';
 
 const ENGINES = ['local', 'data-parallel'] as const;
 type EngineName = (typeof ENGINES)[number];
@@ -250,6 +258,39 @@ interface CompareOptions {
   sharedScript: string;
 }
 
+/** The torch backend and the peer at the precision the main run did not use (fp32 <-> bf16). */
+interface PrecisionRun {
+  precision: Precision;
+  ours: TrainBenchResult | null;
+  peer: PeerResult | null;
+}
+
+/** On torch with native bf16, the other of fp32 and bf16: ours in a child process, then the peer at it. */
+function otherPrecision(options: CompareOptions, request: PeerRequest): PrecisionRun | null {
+  const { main, common } = options;
+  if (main.backend !== 'torch' || resolvePrecision('auto') !== 'bf16') return null;
+  if (main.precision !== 'fp32' && main.precision !== 'bf16') return null;
+  const precision: Precision = main.precision === 'fp32' ? 'bf16' : 'fp32';
+  const ours = measureChild('torch', { ...common, precision });
+  return { precision, ours, peer: measurePeer({ ...request, precision }) };
+}
+
+/** Per precision: ours and the peer's img/s and the ratios (train, inference). */
+function byPrecision(main: TrainBenchResult, peer: PeerResult | null, other: PrecisionRun | null) {
+  const entry = (ours: TrainBenchResult | null, p: PeerResult | null) => ({
+    train_img_per_s: ours?.train_img_per_s ?? null,
+    infer_img_per_s: ours?.infer_img_per_s ?? null,
+    peer_train_img_per_s: p?.train_img_per_s ?? null,
+    peer_infer_img_per_s: p?.infer_img_per_s ?? null,
+    ratio_to_peer_train: ours && p ? round(ours.train_img_per_s / p.train_img_per_s) : null,
+    ratio_to_peer_infer: ours && p ? round(ours.infer_img_per_s / p.infer_img_per_s) : null,
+  });
+  return {
+    [main.precision]: entry(main, peer),
+    ...(other ? { [other.precision]: entry(other.ours, other.peer) } : {}),
+  };
+}
+
 /** The comparison runs and the summary object with every result and the ratios to the peer. */
 function compare(options: CompareOptions): void {
   const { main, common, compareWith } = options;
@@ -262,6 +303,7 @@ function compare(options: CompareOptions): void {
   if (compareWith.includes('cpu') && main.backend !== 'cpu')
     results.cpu = measureChild('cpu', { ...common, batchSize: options.cpuBatchSize, steps: 1, warmup: 0 });
   const peers: Record<string, PeerResult | null> = {};
+  let precisionRuns: PrecisionRun | null = null;
   if (compareWith.includes('peer')) {
     const topology = buildModel(common.model, { inputShape: common.input, classes: 10, width: common.width });
     const request = {
@@ -274,9 +316,11 @@ function compare(options: CompareOptions): void {
       device: options.peerDevice,
       channelsLast: true,
       sharedScript: options.sharedScript,
+      precision: main.precision,
     };
     topology.dispose();
     peers.same_threads = measurePeer({ ...request, threads: common.threads });
+    precisionRuns = otherPrecision(options, { ...request, threads: common.threads });
     if (common.threads !== 1 && options.peerDevice === 'cpu')
       peers.one_thread = measurePeer({ ...request, threads: 1 });
   }
@@ -314,6 +358,7 @@ function compare(options: CompareOptions): void {
       peer_params_match: peer ? peer.params === main.trainable_params : null,
       ratio_to_peer_train: ratio(main, 'train_img_per_s', peer),
       ratio_to_peer_infer: ratio(main, 'infer_img_per_s', peer),
+      precisions: byPrecision(main, peer, precisionRuns),
     }),
   );
 }
