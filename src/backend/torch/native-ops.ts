@@ -473,8 +473,8 @@ export const NATIVE_OP_SIGNATURES: {
     ['axis', 'int'],
   ],
   matMul: [
-    ['a', 'tensor'],
-    ['b', 'tensor'],
+    ['a', 'tensorId'],
+    ['b', 'tensorId'],
     ['transposeA', 'flag'],
     ['transposeB', 'flag'],
     ['bias', 'tensor?'],
@@ -483,8 +483,8 @@ export const NATIVE_OP_SIGNATURES: {
     ['prelu', 'tensor?'],
   ],
   conv2d: [
-    ['x', 'tensor'],
-    ['filter', 'tensor'],
+    ['x', 'tensorId'],
+    ['filter', 'tensorId'],
     ['strides', 'ints'],
     ['pads', 'ints'],
     ['dilations', 'ints'],
@@ -495,8 +495,8 @@ export const NATIVE_OP_SIGNATURES: {
     ['prelu', 'tensor?'],
   ],
   conv2dGradInput: [
-    ['dy', 'tensor'],
-    ['filter', 'tensor'],
+    ['dy', 'tensorId'],
+    ['filter', 'tensorId'],
     ['inputShape', 'ints'],
     ['strides', 'ints'],
     ['pads', 'ints'],
@@ -504,8 +504,8 @@ export const NATIVE_OP_SIGNATURES: {
     ['depthwise', 'flag'],
   ],
   conv2dGradFilter: [
-    ['x', 'tensor'],
-    ['dy', 'tensor'],
+    ['x', 'tensorId'],
+    ['dy', 'tensorId'],
     ['filterShape', 'ints'],
     ['strides', 'ints'],
     ['pads', 'ints'],
