@@ -12,6 +12,7 @@ import * as tf from '@tensorflow/tfjs';
 import { readFileSync } from 'node:fs';
 import { registerWasmTrainingKernels } from './wasm-kernels/index.ts';
 import { guardedActivation } from './activation-guards.ts';
+import { installPrecisionDriver } from './precision.ts';
 
 export const BACKEND_CHOICES = ['auto', 'torch', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const;
 export type BackendChoice = (typeof BACKEND_CHOICES)[number];
@@ -73,6 +74,7 @@ async function activate(choice: ConcreteChoice, options: BackendOptions): Promis
     case 'torch': {
       const { registerTorchBackend } = await import('./torch/register.ts');
       const setup = registerTorchBackend(options);
+      installPrecisionDriver({ backendName: 'torch', device: setup.deviceName, ...setup.precision });
       if (!(await tf.setBackend('torch'))) throw new Error('the torch backend did not initialize');
       await tf.ready();
       return {

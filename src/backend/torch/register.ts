@@ -11,7 +11,6 @@ import { describeGpu } from './gpu-description.ts';
 import { TorchBackend } from './torch-backend.ts';
 import { registerTorchKernels } from './kernels/index.ts';
 import { TORCH } from './kernels/kernel.ts';
-import { installPrecisionDriver } from '../precision.ts';
 
 export interface TorchOptions {
   /** Intra-op threads; default NET2NET_THREADS or every core. */
@@ -22,6 +21,13 @@ export interface TorchSetup {
   device: string;
   threads: number;
   libtorch: string;
+  /** The device that tensors live on ('cpu', 'cuda:0'), without the GPU's description. */
+  deviceName: string;
+  /** The addon's precision switch (src/backend/precision.ts drives it). */
+  precision: {
+    support(): { bf16: boolean; tf32: boolean };
+    set(precision: 'fp32' | 'bf16' | 'tf32'): void;
+  };
 }
 
 let setup: TorchSetup | undefined;
@@ -73,16 +79,16 @@ export function registerTorchBackend(options: TorchOptions = {}): TorchSetup {
   const device = addon.useDevice(requested === 'cpu' || gpus === 0 ? 'cpu' : 'cuda', 0);
   registerTorchKernels();
   tf.registerBackend(TORCH, () => new TorchBackend(addon, device, threads), 1);
-  installPrecisionDriver({
-    backendName: TORCH,
-    device,
-    support: () => addon.precisionSupport(),
-    set: (precision) => addon.setPrecision(precision),
-  });
   const info = addonBuildInfo();
   const described = device.startsWith('cuda')
     ? `${device} (${describeGpu(Number(device.split(':')[1] ?? 0))})`
     : device;
-  setup = { device: described, threads, libtorch: info ? info.libtorch : 'unknown libtorch' };
+  setup = {
+    device: described,
+    threads,
+    libtorch: info ? info.libtorch : 'unknown libtorch',
+    deviceName: device,
+    precision: { support: () => addon.precisionSupport(), set: (precision) => addon.setPrecision(precision) },
+  };
   return setup;
 }
