@@ -10,6 +10,7 @@
 #include <stdexcept>
 #include <unordered_map>
 
+#include "device-control.h"
 #include "tensor-table.h"
 
 namespace n2n {
@@ -390,6 +391,7 @@ napi_value Init(napi_env env, napi_value exports) {
     napi_create_function(env, entry.name, NAPI_AUTO_LENGTH, entry.callback, nullptr, &fn);
     napi_set_named_property(env, exports, entry.name, fn);
   }
+  initDeviceControl(env, exports);
   return exports;
 }
 

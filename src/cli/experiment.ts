@@ -38,6 +38,10 @@ function experimentOptions(y: Argv) {
       default: 'auto',
       type: 'string',
     })
+    .option('cudnn-benchmark', {
+      describe: 'cuDNN picks the fastest convolution algorithms (speed runs; default off: NET2NET_CUDNN_BENCHMARK)',
+      type: 'boolean',
+    })
     .option('threads', {
       describe: 'intra-op threads of the torch backend (default: the cores available)',
       type: 'string',
@@ -142,6 +146,7 @@ async function toOptions(args: ExperimentArgs): Promise<ExperimentOptions> {
     claimMargin: positiveNumberArgument('claim-margin', args['claim-margin']),
     valLabels: args['val-labels'],
     backend: choiceArgument('backend', args.backend, BACKEND_CHOICES) ?? 'auto',
+    cudnnBenchmark: args['cudnn-benchmark'],
     out: args.out,
     resume: args.resume,
     overwrite: args.overwrite,

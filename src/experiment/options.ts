@@ -12,6 +12,8 @@ export interface ExperimentOptions {
   /** The preset's values the command line changes (--steps, --data, --lr, ...). */
   overrides?: PresetOverrides;
   backend: BackendChoice;
+  /** cuDNN benchmark mode (speed runs); default NET2NET_CUDNN_BENCHMARK, else off. */
+  cudnnBenchmark?: boolean;
   /** Default results/<experiment>[-<preset>]. */
   out?: string;
   /** Continue the runs found in `out` (finished runs are kept, others continue from their checkpoint). */

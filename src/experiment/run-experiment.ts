@@ -11,6 +11,7 @@ import { execFileSync } from 'node:child_process';
 import { join, resolve } from 'node:path';
 import type { BackendInfo } from '../backend/backend.ts';
 import { selectBackend } from '../backend/backend.ts';
+import { applyCudnnBenchmark, cudnnBenchmarkFromEnv } from '../backend/cudnn-benchmark.ts';
 import { enforceDevicePolicy } from '../backend/device-policy.ts';
 import type { Dataset } from '../data/dataset.ts';
 import { openDataset } from '../data/open-dataset.ts';
@@ -64,6 +65,7 @@ interface Session {
   backend: BackendInfo;
   /** Intra-op threads of the backend; null where it has no such setting. */
   threads: number | null;
+  cudnnBenchmark: boolean;
   workers: number;
   createEngine: EngineFactory;
   gitCommit: string | null;
@@ -112,6 +114,8 @@ async function openSession(options: ExperimentOptions): Promise<Session> {
   });
   const backend = await selectBackend(options.backend, log);
   enforceDevicePolicy(backend, { presetNeedsGpu: preset.needsGpu ?? false, allowCpu: options.allowCpu ?? false });
+  const cudnnBenchmark = options.cudnnBenchmark ?? cudnnBenchmarkFromEnv();
+  log(`[experiment] ${await applyCudnnBenchmark(backend, cudnnBenchmark)}`);
   const workers = options.workers ?? 1;
   const createEngine = engineFactory(backend, workers);
   const dataset = await openDataset(preset.data, {
@@ -127,6 +131,7 @@ async function openSession(options: ExperimentOptions): Promise<Session> {
     dataset,
     backend,
     threads,
+    cudnnBenchmark,
     workers,
     createEngine,
     gitCommit: gitCommit(),
@@ -219,6 +224,7 @@ function runConfig(session: Session, plan: ExperimentPlan, planned: PlannedRun, 
     seeds: planned.seeds,
     backend: backend.choice,
     threads,
+    cudnnBenchmark: session.cudnnBenchmark,
     workers,
     gitCommit,
     teacherCacheKey: teacherKey,

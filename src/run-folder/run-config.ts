@@ -47,6 +47,8 @@ export interface RunConfig {
   backend: string;
   /** Intra-op threads of the backend (torch); null where it has no such setting. The curve depends on them. */
   threads?: number | null;
+  /** cuDNN benchmark mode (--cudnn-benchmark; acts on CUDA only); absent in runs recorded before it was. */
+  cudnnBenchmark?: boolean;
   workers: number;
   gitCommit: string | null;
   /** The cache key of the teacher (for a student: the teacher it grew from). */

@@ -25,6 +25,21 @@ export interface TorchAddon {
   useDevice(kind: 'cpu' | 'cuda', index: number): string;
   /** true starts recording the bytes of each CPU allocation on this thread; false stops and returns them. */
   traceAllocations(on: boolean): number[];
+  /** ATen's global cuDNN flags: deterministic on and benchmark off from load (no effect without CUDA). */
+  cudnnFlags(): CudnnFlags;
+  /** Turns cuDNN's algorithm search (benchmark) on or off; returns the flags now in effect. */
+  setCudnnBenchmark(on: boolean): CudnnFlags;
+  /** Waits for the current CUDA device's queued kernels; returns false on the CPU, where there is nothing to wait for. */
+  synchronize(): boolean;
+  /** Whether the ops with a CPU fast path take their device-generic branch (NET2NET_TORCH_GENERIC_KERNELS=1 at load). */
+  genericKernels(): boolean;
+  /** Forces (true) or releases (false) the device-generic branch; returns the setting in effect. */
+  setGenericKernels(on: boolean): boolean;
+}
+
+export interface CudnnFlags {
+  deterministic: boolean;
+  benchmark: boolean;
 }
 
 export interface BuildInfo {
