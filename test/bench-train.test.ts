@@ -17,7 +17,8 @@ function bench(args: string[]) {
 }
 
 test('bench train: a tiny network on cpu prints one result; --image-size sets the input', () => {
-  const run = bench(['--backend', 'cpu', '--width', '0.05', '--batch-size', '2', '--steps', '1', '--image-size', '12']);
+  const tiny = ['--backend', 'cpu', '--width', '0.05', '--batch-size', '2', '--steps', '1', '--image-size', '12'];
+  const run = bench([...tiny, '--cudnn-benchmark']);
   assert.equal(run.status, 0, run.stderr);
   const lines = run.stdout.split('\n').filter((l) => l.startsWith('{'));
   assert.equal(lines.length, 1);
@@ -25,6 +26,8 @@ test('bench train: a tiny network on cpu prints one result; --image-size sets th
   assert.equal(result.backend, 'cpu');
   assert.equal(result.input, '12x12x1');
   assert.equal(result.leaked_tensors, 0);
+  assert.equal(result.cudnn_benchmark, true, '--cudnn-benchmark is recorded');
+  assert.match(run.stderr, /cuDNN benchmark on \(recorded; no effect on the cpu backend\)/);
   for (const key of ['train_img_per_s', 'infer_img_per_s', 'peak_rss_mb'])
     assert.ok((result[key] as number) > 0, `${key}: ${result[key]}`);
   // BatchNorm's moving statistics (2 per channel) are the difference between all and trainable parameters.

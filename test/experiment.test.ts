@@ -55,7 +55,13 @@ const EXPECTED_RUNS: Record<ExperimentName, string[]> = {
 for (const experiment of ['wider', 'deeper', 'explore'] as const) {
   test(`the smoke preset of '${experiment}' runs end to end: every curve, transform, summary and figure`, async () => {
     const logs: string[] = [];
-    const result = await runExperiment(smoke(experiment, experiment, { log: (line) => logs.push(line) }));
+    // --cudnn-benchmark is recorded in every run's config.json and logged (on wasm it has no effect).
+    const cudnnBenchmark = experiment === 'deeper';
+    const result = await runExperiment(
+      smoke(experiment, experiment, { cudnnBenchmark, log: (line) => logs.push(line) }),
+    );
+    const cudnnLine = `[experiment] cuDNN benchmark ${cudnnBenchmark ? 'on' : 'off'} (recorded; no effect on the wasm backend)`;
+    assert.ok(logs.includes(cudnnLine), cudnnLine);
     const out = result.out;
     const deeperLine = logs.find((line) => line.startsWith('[experiment] net2deeper:'));
     if (experiment !== 'wider')
@@ -92,6 +98,7 @@ for (const experiment of ['wider', 'deeper', 'explore'] as const) {
       assert.equal(config.experiment, experiment);
       assert.equal(config.backend, 'wasm');
       assert.equal(config.threads, null, 'recorded: wasm has no intra-op thread setting');
+      assert.equal(config.cudnnBenchmark, cudnnBenchmark, `${run}: cudnnBenchmark recorded`);
       if (role === 'teacher') continue;
       const transform = readTransformFile(dir)!;
       assert.equal(rows[0].running_loss, null, `${run}: step 0 is the evaluation right after the transform`);

@@ -48,7 +48,7 @@ test('a dry run on the CPU: the device probe compares torch with cpu, and summar
   const out = join(scratch, 'dry');
   const run = check('A', out, {
     GPU_CHECK_ALLOW_CPU: '1',
-    GPU_CHECK_SKIP: 'build,test-kernels,test-training,test-operators',
+    GPU_CHECK_SKIP: 'build,test-kernels,test-device-control,test-training,test-operators',
   });
   assert.equal(run.status, 0, run.stderr.slice(-1500));
   const summary = readSummary(out);
@@ -65,6 +65,7 @@ test('a dry run on the CPU: the device probe compares torch with cpu, and summar
       ['build', 'skipped'],
       ['probe', 'ok'],
       ['test-kernels', 'skipped'],
+      ['test-device-control', 'skipped'],
       ['test-training', 'skipped'],
       ['test-operators', 'skipped'],
     ],

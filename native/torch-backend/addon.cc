@@ -12,6 +12,7 @@
 
 #include "memory-policy.h"
 #include "precision.h"
+#include "device-control.h"
 #include "tensor-table.h"
 
 namespace n2n {
@@ -395,6 +396,7 @@ napi_value Init(napi_env env, napi_value exports) {
   }
   initPrecision(env, exports);
   keepFreedMemory();
+  initDeviceControl(env, exports);
   return exports;
 }
 

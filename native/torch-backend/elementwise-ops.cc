@@ -3,6 +3,7 @@
 #include <cmath>
 #include <stdexcept>
 
+#include "device-control.h"
 #include "op-helpers.h"
 
 namespace n2n {
@@ -75,11 +76,12 @@ UNARY(clone, x.clone())
 #undef UNARY
 
 // Step: 1 where x > 0, alpha elsewhere, NaN stays NaN (TensorFlow.js's relu gradient). One pass over contiguous
-// float32 values on the CPU (ATen's where/isnan/where takes three passes and two temporaries).
+// float32 values on the CPU (ATen's where/isnan/where takes three passes and two temporaries); the generic branch
+// elsewhere, or everywhere under NET2NET_TORCH_GENERIC_KERNELS=1.
 N2N_OP(step) {
   const at::Tensor& x = a.x;
   double alpha = a.alpha;
-  if (x.scalar_type() != at::kFloat || !x.device().is_cpu()) {
+  if (x.scalar_type() != at::kFloat || !x.device().is_cpu() || genericKernels()) {
     at::Tensor out = at::where(x > 0, at::scalar_tensor(1.0, x.options()), at::scalar_tensor(alpha, x.options()));
     return r.add(at::where(at::isnan(x), x, out));
   }

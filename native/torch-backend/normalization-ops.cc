@@ -3,6 +3,7 @@
 #include <cmath>
 #include <stdexcept>
 
+#include "device-control.h"
 #include "op-helpers.h"
 
 namespace n2n {
@@ -42,7 +43,8 @@ N2N_OP(bnTraining) {
   double epsilon = a.epsilon;
   int64_t channels = x.size(-1);
   at::Tensor rows = x.reshape({-1, channels}).contiguous();
-  if (rows.scalar_type() != at::kFloat || !rows.device().is_cpu() || rows.size(0) == 0) {
+  if (rows.scalar_type() != at::kFloat || !rows.device().is_cpu() || rows.size(0) == 0 ||
+      genericKernels()) {
     auto stats = at::var_mean(rows, IntList{0}, false);
     at::Tensor alpha = a.scale * at::rsqrt(std::get<0>(stats) + epsilon);
     r.add(at::addcmul(a.offset, rows - std::get<1>(stats), alpha).reshape(x.sizes()));
@@ -93,7 +95,8 @@ N2N_OP(bnTrainingGrad) {
   at::Tensor rows = x.reshape({-1, channels}).contiguous();
   at::Tensor dRows = a.dy.reshape({-1, channels}).contiguous();
   at::Tensor scale = a.scale.contiguous(), mean = a.mean.contiguous(), variance = a.variance.contiguous();
-  if (rows.scalar_type() != at::kFloat || !rows.device().is_cpu() || rows.size(0) == 0) {
+  if (rows.scalar_type() != at::kFloat || !rows.device().is_cpu() || rows.size(0) == 0 ||
+      genericKernels()) {
     auto grads = at::native_batch_norm_backward(dRows, rows, scale, c10::nullopt, c10::nullopt, mean,
                                                 at::rsqrt(variance + epsilon), true, epsilon, {true, true, true});
     r.add(std::get<0>(grads).reshape(x.sizes()));

@@ -73,11 +73,26 @@ N2N_OP(mirrorPad) {
   r.add(x);
 }
 
+// Throws when an index is outside [0, size): checked here, before index_select, because on CUDA an out-of-range
+// index is a device-side assert that leaves the process's CUDA context unusable. One read-back of (min, max).
+static void checkIndexRange(const at::Tensor& flat, int64_t size) {
+  if (flat.numel() == 0) return;
+  auto extremes = at::aminmax(flat);
+  at::Tensor both = at::stack({std::get<0>(extremes), std::get<1>(extremes)}).to(at::kCPU);
+  int64_t low = both[0].item<int64_t>(), high = both[1].item<int64_t>();
+  if (low >= 0 && high < size) return;
+  int64_t bad = low < 0 ? low : high;
+  throw std::runtime_error("the index value " + std::to_string(bad) + " is not in [0, " + std::to_string(size - 1) +
+                           "] (the gathered axis has size " + std::to_string(size) + ")");
+}
+
 N2N_OP(gather) {
   const at::Tensor& x = a.x;
   const at::Tensor& indices = a.indices;
   int64_t axis = a.axis;
-  at::Tensor picked = at::index_select(x, axis, indices.reshape({-1}).to(at::kLong));
+  at::Tensor flat = indices.reshape({-1}).to(at::kLong);
+  checkIndexRange(flat, x.size(axis));
+  at::Tensor picked = at::index_select(x, axis, flat);
   IntList shape(x.sizes().begin(), x.sizes().begin() + axis);
   for (int64_t size : indices.sizes()) shape.push_back(size);
   for (int64_t d = axis + 1; d < x.dim(); d++) shape.push_back(x.size(d));
@@ -94,6 +109,8 @@ N2N_OP(range) {
   r.add((i * a.step + a.start).to(a.dtype));
 }
 
+// An index outside [0, depth) gives a row of offValue (TensorFlow.js's semantics); eq never indexes memory by it, so
+// no index reaches a kernel as an address.
 N2N_OP(oneHot) {
   at::Tensor indices = a.indices.to(at::kLong);
   at::Tensor classes = at::arange(a.depth, indices.options());

@@ -2,7 +2,8 @@
  * `npm run bench -- train [--model NAME] [--input HxWxC] [--image-size N] [--batch-size N] [--backend B] [--steps N]
  *                         [--width W] [--threads N] [--engine local|data-parallel] [--workers N]
  *                         [--compare] [--compare-with torch,wasm,cpu,peer] [--cpu-batch-size N]
- *                         [--peer shared|graph] [--peer-device cpu|cuda] [--torch <script>] [--profile]`
+ *                         [--peer shared|graph] [--peer-device cpu|cuda] [--torch <script>] [--profile]
+ *                         [--cudnn-benchmark]`
  *
  * Training throughput (a StepEngine: RMSProp, BatchNorm in training mode, random data) and inference throughput
  * (`model.predict` in batches) of a registered model on one backend. Prints one JSON object per run:
@@ -14,6 +15,9 @@
  * images, one step: its per-image cost does not depend on the batch), and the PyTorch peer (train-peer.ts) at the
  * same thread count, plus 1 thread when that differs; then a summary object with every result and the ratios to the
  * peer. `--threads` (default: the cores available) sets the torch backend's intra-op threads and the peer's.
+ * Every time is read after the device has finished its queued kernels (synchronizeDevice; CUDA runs them
+ * asynchronously). `--cudnn-benchmark` (or NET2NET_CUDNN_BENCHMARK=1) lets cuDNN pick the fastest convolution
+ * algorithms; recorded as `cudnn_benchmark`.
  * `--profile` adds the kernel times of one training step (tf.profile). With `--engine data-parallel`, `--compare`
  * also measures the single-thread LocalStepEngine in this process, and every data-parallel result carries
  * `machine_two_thread_speedup` (see machine-control.ts) to read its ratio by.
@@ -24,6 +28,8 @@ import { fileURLToPath } from 'node:url';
 import yargs from 'yargs';
 import * as tf from '@tensorflow/tfjs';
 import { BACKEND_CHOICES, selectBackend, type BackendChoice } from '../../src/backend/backend.ts';
+import { applyCudnnBenchmark, cudnnBenchmarkFromEnv } from '../../src/backend/cudnn-benchmark.ts';
+import { synchronizeDevice } from '../../src/backend/synchronize.ts';
 import { buildModel, MODEL_NAMES, modelFamily } from '../../src/models/registry.ts';
 import { LocalStepEngine } from '../../src/train/local-step-engine.ts';
 import { createDataParallelStepEngine } from '../../src/train/data-parallel/data-parallel-step-engine.ts';
@@ -57,6 +63,8 @@ export interface TrainBenchResult {
   backend: string;
   /** The training precision in effect (`--precision` resolved on this backend). */
   precision: Precision;
+  /** cuDNN benchmark mode (--cudnn-benchmark; acts on the torch backend on CUDA only). */
+  cudnn_benchmark: boolean;
   engine: EngineName;
   /** Worker threads of the data-parallel engine (the main thread computes one more shard); 0 for local. */
   workers: number;
@@ -140,6 +148,13 @@ interface MeasureOptions {
   engine: EngineName;
   workers: number;
   precision: PrecisionChoice;
+  cudnnBenchmark: boolean;
+}
+
+/** The clock, read once the device has finished the work queued so far. */
+function syncedNow(): number {
+  synchronizeDevice();
+  return performance.now();
 }
 
 /** Timed training steps then timed predict passes; returns steps/s-derived throughputs. */
@@ -152,15 +167,15 @@ async function timeSteps(engine: StepEngine, model: tf.LayersModel, options: Mea
   );
   let firstStepMs: number | null = null;
   for (let i = 0; i < options.warmup; i++) {
-    const t0 = performance.now();
+    const t0 = syncedNow();
     await engine.step(x, y, RMSPROP.learningRate);
-    firstStepMs ??= performance.now() - t0;
+    firstStepMs ??= syncedNow() - t0;
   }
   const tensorsBefore = tf.memory().numTensors;
   const cpu0 = process.cpuUsage();
-  const t0 = performance.now();
+  const t0 = syncedNow();
   for (let i = 0; i < options.steps; i++) await engine.step(x, y, RMSPROP.learningRate);
-  const trainSeconds = (performance.now() - t0) / 1000;
+  const trainSeconds = (syncedNow() - t0) / 1000;
   const cpu = process.cpuUsage(cpu0);
   const stepCpuMs = (cpu.user + cpu.system) / 1000 / options.steps;
   const leaked = options.warmup > 0 ? tf.memory().numTensors - tensorsBefore : null;
@@ -169,10 +184,10 @@ async function timeSteps(engine: StepEngine, model: tf.LayersModel, options: Mea
 
   const predict = () => tf.tidy(() => (model.predict(x, { batchSize }) as tf.Tensor).dataSync());
   predict();
-  const t1 = performance.now();
+  const t1 = syncedNow();
   const inferRuns = Math.max(1, options.steps);
   for (let i = 0; i < inferRuns; i++) predict();
-  const inferSeconds = (performance.now() - t1) / 1000;
+  const inferSeconds = (syncedNow() - t1) / 1000;
   tf.dispose([x, y]);
   return { trainSeconds, stepCpuMs, inferSeconds, inferRuns, firstStepMs, leaked, profile };
 }
@@ -183,6 +198,7 @@ async function measure(options: MeasureOptions): Promise<TrainBenchResult> {
   const info = await selectBackend(options.backend, (line) => console.error(line));
   const threads = backendThreads();
   const precision = setTrainingPrecision(options.precision);
+  console.error(`bench train: ${await applyCudnnBenchmark(info, options.cudnnBenchmark)}`);
   const { input, batchSize } = options;
   const model = buildModel(options.model, { inputShape: input, classes: 10, width: options.width, seed: 1 });
   const parallel = options.engine === 'data-parallel';
@@ -198,6 +214,7 @@ async function measure(options: MeasureOptions): Promise<TrainBenchResult> {
   const result: TrainBenchResult = {
     backend: info.choice,
     precision,
+    cudnn_benchmark: options.cudnnBenchmark,
     engine: options.engine,
     workers: parallel ? options.workers : 0,
     ...(parallel ? { machine_two_thread_speedup: round(await twoThreadSpeedup()) } : {}),
@@ -233,6 +250,7 @@ function measureChild(backend: string, options: MeasureOptions): TrainBenchResul
   args.push('--batch-size', String(options.batchSize), '--steps', String(options.steps));
   args.push('--warmup', String(options.warmup), '--threads', String(options.threads));
   args.push('--precision', options.precision);
+  if (options.cudnnBenchmark) args.push('--cudnn-benchmark');
   const child = spawnSync(process.execPath, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
   const line = child.stdout
     .split('\n')
@@ -431,6 +449,10 @@ export async function run(argv: string[]): Promise<void> {
       describe: 'training precision (default NET2NET_PRECISION, else fp32)',
     })
     .option('workers', { type: 'number', default: 1, describe: 'worker threads of the data-parallel engine' })
+    .option('cudnn-benchmark', {
+      type: 'boolean',
+      describe: 'cuDNN picks the fastest convolution algorithms (default: NET2NET_CUDNN_BENCHMARK, else off)',
+    })
     .strict()
     .parseAsync();
   for (const name of ['batch-size', 'steps', 'cpu-batch-size', 'workers', 'threads'] as const)
@@ -448,6 +470,7 @@ export async function run(argv: string[]): Promise<void> {
     engine: 'local',
     workers: 0,
     precision: (args.precision as PrecisionChoice | undefined) ?? precisionFromEnv() ?? 'fp32',
+    cudnnBenchmark: args['cudnn-benchmark'] ?? cudnnBenchmarkFromEnv(),
   };
   const compareWith = parseCompareWith(args['compare-with']);
   const main = await refuseUsage(() =>

@@ -11,7 +11,8 @@
 #
 # Phase A stops at the first of these that fails, with the reason in summary.json: the build (a skipped build, or a
 # build against a libtorch without CUDA), the device probe (load the addon on `cuda`, one convolution, read it back,
-# compare with the cpu backend). Then the torch tests with CI=1 on the GPU: kernels -> training -> operators.
+# compare with the cpu backend). Then the torch tests with CI=1 on the GPU: kernels -> device-control (cuDNN flags,
+# synchronize, gather index checks) -> training -> operators.
 # Phase B: `bench train` for the small (28x28x1, batch 64) and full (224x224x3, batch 32) networks in fp32 and bf16,
 # each against the PyTorch graph peer on the same GPU at the same precision and TF32 setting, then a short default
 # `wider` on the GPU. The data-loading bench runs only when GPU_CHECK_DATA=1.
@@ -151,7 +152,7 @@ fi
 if [ "$phase" = A ]; then
   step probe 60 probe.jsonl "${node[@]}" scripts/device/cuda-probe.ts ||
     stop "the device probe failed (probe.jsonl, gpu-check.log)"
-  for suite in kernels training operators; do
+  for suite in kernels device-control training operators; do
     CI=1 step "test-$suite" 75 "test-$suite.tap" "${node[@]}" --test --test-concurrency=1 --test-reporter=tap \
       "test/torch-$suite.test.ts"
   done

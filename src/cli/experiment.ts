@@ -43,6 +43,10 @@ function experimentOptions(y: Argv) {
         "training precision: fp32, bf16 (torch), tf32 (torch on CUDA) or auto (default: NET2NET_PRECISION, else the preset's)",
       type: 'string',
     })
+    .option('cudnn-benchmark', {
+      describe: 'cuDNN picks the fastest convolution algorithms (speed runs; default off: NET2NET_CUDNN_BENCHMARK)',
+      type: 'boolean',
+    })
     .option('threads', {
       describe: 'intra-op threads of the torch backend (default: the cores available)',
       type: 'string',
@@ -149,6 +153,7 @@ async function toOptions(args: ExperimentArgs): Promise<ExperimentOptions> {
     valLabels: args['val-labels'],
     backend: choiceArgument('backend', args.backend, BACKEND_CHOICES) ?? 'auto',
     precision: choiceArgument('precision', args.precision, PRECISION_CHOICES) ?? precisionFromEnv(),
+    cudnnBenchmark: args['cudnn-benchmark'],
     out: args.out,
     resume: args.resume,
     overwrite: args.overwrite,

@@ -15,6 +15,8 @@ export interface ExperimentOptions {
   backend: BackendChoice;
   /** Training precision; default NET2NET_PRECISION, else the preset's, else fp32. */
   precision?: PrecisionChoice;
+  /** cuDNN benchmark mode (speed runs); default NET2NET_CUDNN_BENCHMARK, else off. */
+  cudnnBenchmark?: boolean;
   /** Default results/<experiment>[-<preset>]. */
   out?: string;
   /** Continue the runs found in `out` (finished runs are kept, others continue from their checkpoint). */

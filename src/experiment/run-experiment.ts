@@ -11,6 +11,7 @@ import { execFileSync } from 'node:child_process';
 import { join, resolve } from 'node:path';
 import type { BackendInfo } from '../backend/backend.ts';
 import { selectBackend } from '../backend/backend.ts';
+import { applyCudnnBenchmark, cudnnBenchmarkFromEnv } from '../backend/cudnn-benchmark.ts';
 import { enforceDevicePolicy } from '../backend/device-policy.ts';
 import type { Precision } from '../backend/precision.ts';
 import { precisionFromEnv, setTrainingPrecision } from '../backend/precision.ts';
@@ -67,6 +68,7 @@ interface Session {
   /** Intra-op threads of the backend; null where it has no such setting. */
   threads: number | null;
   precision: Precision;
+  cudnnBenchmark: boolean;
   workers: number;
   createEngine: EngineFactory;
   gitCommit: string | null;
@@ -117,6 +119,8 @@ async function openSession(options: ExperimentOptions): Promise<Session> {
   enforceDevicePolicy(backend, { presetNeedsGpu: preset.needsGpu ?? false, allowCpu: options.allowCpu ?? false });
   const precision = setTrainingPrecision(options.precision ?? precisionFromEnv() ?? preset.precision ?? 'fp32');
   log(`[experiment] precision ${precision}`);
+  const cudnnBenchmark = options.cudnnBenchmark ?? cudnnBenchmarkFromEnv();
+  log(`[experiment] ${await applyCudnnBenchmark(backend, cudnnBenchmark)}`);
   const workers = options.workers ?? 1;
   const createEngine = engineFactory(backend, workers);
   const dataset = await openDataset(preset.data, {
@@ -133,6 +137,7 @@ async function openSession(options: ExperimentOptions): Promise<Session> {
     backend,
     threads,
     precision,
+    cudnnBenchmark,
     workers,
     createEngine,
     gitCommit: gitCommit(),
@@ -228,6 +233,7 @@ function runConfig(session: Session, plan: ExperimentPlan, planned: PlannedRun, 
     backend: backend.choice,
     threads,
     precision: session.precision,
+    cudnnBenchmark: session.cudnnBenchmark,
     workers,
     gitCommit,
     teacherCacheKey: teacherKey,

@@ -49,6 +49,8 @@ export interface RunConfig {
   threads?: number | null;
   /** The training precision (fp32, bf16, tf32); absent in configs written before it was recorded (fp32). */
   precision?: string;
+  /** cuDNN benchmark mode (--cudnn-benchmark; acts on CUDA only); absent in runs recorded before it was. */
+  cudnnBenchmark?: boolean;
   workers: number;
   gitCommit: string | null;
   /** The cache key of the teacher (for a student: the teacher it grew from). */

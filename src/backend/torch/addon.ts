@@ -29,6 +29,21 @@ export interface TorchAddon {
   setPrecision(precision: 'fp32' | 'bf16' | 'tf32'): void;
   /** Whether the current device computes bf16 natively, and whether it is a CUDA device (tf32). */
   precisionSupport(): { bf16: boolean; tf32: boolean };
+  /** ATen's global cuDNN flags: deterministic on and benchmark off from load (no effect without CUDA). */
+  cudnnFlags(): CudnnFlags;
+  /** Turns cuDNN's algorithm search (benchmark) on or off; returns the flags now in effect. */
+  setCudnnBenchmark(on: boolean): CudnnFlags;
+  /** Waits for the current CUDA device's queued kernels; returns false on the CPU, where there is nothing to wait for. */
+  synchronize(): boolean;
+  /** Whether the ops with a CPU fast path take their device-generic branch (NET2NET_TORCH_GENERIC_KERNELS=1 at load). */
+  genericKernels(): boolean;
+  /** Forces (true) or releases (false) the device-generic branch; returns the setting in effect. */
+  setGenericKernels(on: boolean): boolean;
+}
+
+export interface CudnnFlags {
+  deterministic: boolean;
+  benchmark: boolean;
 }
 
 export interface BuildInfo {

@@ -7,6 +7,8 @@ import * as tf from '@tensorflow/tfjs';
 import { availableParallelism } from 'node:os';
 import { addonBuildInfo, loadTorchAddon } from './addon.ts';
 import type { BuildInfo } from './addon.ts';
+import { cudnnBenchmarkFromEnv } from './cudnn.ts';
+import type { CudnnState } from './cudnn.ts';
 import { describeGpu } from './gpu-description.ts';
 import { TorchBackend } from './torch-backend.ts';
 import { registerTorchKernels } from './kernels/index.ts';
@@ -77,6 +79,7 @@ export function registerTorchBackend(options: TorchOptions = {}): TorchSetup {
     if (refusal) throw new Error(refusal);
   }
   const device = addon.useDevice(requested === 'cpu' || gpus === 0 ? 'cpu' : 'cuda', 0);
+  addon.setCudnnBenchmark(cudnnBenchmarkFromEnv());
   registerTorchKernels();
   tf.registerBackend(TORCH, () => new TorchBackend(addon, device, threads), 1);
   const info = addonBuildInfo();
@@ -91,4 +94,11 @@ export function registerTorchBackend(options: TorchOptions = {}): TorchSetup {
     precision: { support: () => addon.precisionSupport(), set: (precision) => addon.setPrecision(precision) },
   };
   return setup;
+}
+
+/** Turns cuDNN's benchmark mode on or off in the registered torch backend; returns the native flags and the device. */
+export function setTorchCudnnBenchmark(on: boolean): CudnnState {
+  if (!setup) throw new Error('the torch backend is not registered, so its cuDNN flags cannot be set');
+  const flags = loadTorchAddon().setCudnnBenchmark(on);
+  return { device: setup.device, ...flags };
 }

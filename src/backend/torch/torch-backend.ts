@@ -9,6 +9,8 @@ import type { BackendTimingInfo, DataId, DataType, TensorInfo } from '@tensorflo
 import type { NativeValues, TorchAddon } from './addon.ts';
 import { NATIVE_OP_SIGNATURES } from './native-ops.ts';
 import type { NativeArgKind, NativeOp, NativeOpArguments } from './native-ops.ts';
+import { torchMemoryInfo } from './memory-info.ts';
+import type { TorchMemoryInfo } from './memory-info.ts';
 import { opIndices } from './op-indices.ts';
 
 type BackendValues = Float32Array | Int32Array | Uint8Array | Uint8Array[];
@@ -121,13 +123,21 @@ export class TorchBackend extends KernelBackend {
     return this.data.size;
   }
 
-  override memory(): { unreliable: boolean; numBytesInTorch: number; nativeTensors: number } {
-    return { unreliable: false, numBytesInTorch: this.bytes, nativeTensors: this.addon.liveTensors() };
+  override memory(): TorchMemoryInfo {
+    return torchMemoryInfo(this.device, this.bytes, this.addon.liveTensors());
   }
 
+  /** Waits for the device's queued kernels (CUDA runs them asynchronously); nothing to wait for on the CPU. */
+  synchronize(): void {
+    this.addon.synchronize();
+  }
+
+  /** The time of `f`'s kernels: the device is synchronized before the clock starts and before it is read. */
   override async time(f: () => void): Promise<BackendTimingInfo> {
+    this.synchronize();
     const start = util.now();
     f();
+    this.synchronize();
     return { kernelMs: util.now() - start };
   }
 

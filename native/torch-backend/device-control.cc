@@ -1,0 +1,130 @@
+// Process-wide device settings (device-control.h). cuDNN's flags live in ATen's global context, so they are set and
+// read without CUDA headers; on a libtorch without CUDA they are recorded and have no effect.
+#include "device-control.h"
+
+#include <ATen/Context.h>
+#include <ATen/detail/CUDAHooksInterface.h>
+#include <c10/util/Exception.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <stdexcept>
+#include <string>
+
+#include "tensor-table.h"
+
+namespace n2n {
+namespace {
+
+bool forceGeneric = false;
+
+napi_value boolean(napi_env env, bool value) {
+  napi_value result;
+  napi_get_boolean(env, value, &result);
+  return result;
+}
+
+// The single boolean argument of a setter; an error names the function.
+bool flagArgument(napi_env env, napi_callback_info info, const char* function) {
+  size_t count = 1;
+  napi_value value;
+  napi_get_cb_info(env, info, &count, &value, nullptr, nullptr);
+  bool flag = false;
+  if (count < 1 || napi_get_value_bool(env, value, &flag) != napi_ok) {
+    throw std::runtime_error(std::string(function) + " needs one boolean argument");
+  }
+  return flag;
+}
+
+template <typename F>
+napi_value guardedCall(napi_env env, F&& body) {
+  try {
+    return body();
+  } catch (const c10::Error& error) {
+    napi_throw_error(env, nullptr, error.what_without_backtrace());
+  } catch (const std::exception& error) {
+    napi_throw_error(env, nullptr, error.what());
+  }
+  return nullptr;
+}
+
+// cudnnFlags() -> { deterministic, benchmark }: ATen's global cuDNN settings as they are now.
+napi_value CudnnFlags(napi_env env, napi_callback_info) {
+  return guardedCall(env, [&]() -> napi_value {
+    napi_value flags;
+    napi_create_object(env, &flags);
+    napi_set_named_property(env, flags, "deterministic", boolean(env, at::globalContext().deterministicCuDNN()));
+    napi_set_named_property(env, flags, "benchmark", boolean(env, at::globalContext().benchmarkCuDNN()));
+    return flags;
+  });
+}
+
+// setCudnnBenchmark(on): cuDNN's algorithm search before each new convolution shape (faster, and its choice may vary
+// from run to run); deterministic stays on.
+napi_value SetCudnnBenchmark(napi_env env, napi_callback_info info) {
+  return guardedCall(env, [&]() -> napi_value {
+    at::globalContext().setBenchmarkCuDNN(flagArgument(env, info, "setCudnnBenchmark"));
+    return CudnnFlags(env, info);
+  });
+}
+
+// synchronize(): waits for the current CUDA device's queued kernels; nothing to wait for on the CPU.
+napi_value Synchronize(napi_env env, napi_callback_info) {
+  return guardedCall(env, [&]() -> napi_value {
+    const at::Device& device = currentDevice();
+    if (device.is_cuda()) at::detail::getCUDAHooks().deviceSynchronize(device.index() < 0 ? 0 : device.index());
+    return boolean(env, device.is_cuda());
+  });
+}
+
+napi_value GenericKernels(napi_env env, napi_callback_info) {
+  return guardedCall(env, [&]() -> napi_value { return boolean(env, forceGeneric); });
+}
+
+// setGenericKernels(on): returns the setting in effect.
+napi_value SetGenericKernels(napi_env env, napi_callback_info info) {
+  return guardedCall(env, [&]() -> napi_value {
+    forceGeneric = flagArgument(env, info, "setGenericKernels");
+    return boolean(env, forceGeneric);
+  });
+}
+
+bool genericFromEnvironment() {
+  const char* value = std::getenv("NET2NET_TORCH_GENERIC_KERNELS");
+  if (value == nullptr || value[0] == '\0' || std::strcmp(value, "0") == 0) return false;
+  if (std::strcmp(value, "1") == 0) return true;
+  throw std::runtime_error(std::string("NET2NET_TORCH_GENERIC_KERNELS must be 0 or 1, got '") + value + "'");
+}
+
+}  // namespace
+
+bool genericKernels() { return forceGeneric; }
+
+void initDeviceControl(napi_env env, napi_value exports) {
+  at::globalContext().setDeterministicCuDNN(true);
+  at::globalContext().setBenchmarkCuDNN(false);
+  try {
+    forceGeneric = genericFromEnvironment();
+  } catch (const std::exception& error) {
+    napi_throw_error(env, nullptr, error.what());
+    return;
+  }
+  struct Entry {
+    const char* name;
+    napi_callback callback;
+  };
+  const Entry entries[] = {
+      {"cudnnFlags", CudnnFlags},
+      {"setCudnnBenchmark", SetCudnnBenchmark},
+      {"synchronize", Synchronize},
+      {"genericKernels", GenericKernels},
+      {"setGenericKernels", SetGenericKernels},
+  };
+  for (const auto& entry : entries) {
+    napi_value fn;
+    napi_create_function(env, entry.name, NAPI_AUTO_LENGTH, entry.callback, nullptr, &fn);
+    napi_set_named_property(env, exports, entry.name, fn);
+  }
+}
+
+}  // namespace n2n
