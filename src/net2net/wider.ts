@@ -2,7 +2,9 @@
  * Net2WiderNet on any functional graph (`wider`) and its random-pad baseline (`randomPad`).
  */
 import * as tf from '@tensorflow/tfjs';
+import type { GraphNode, LayerGraph } from './graph.ts';
 import { getNode, readGraph } from './graph.ts';
+import type { LayerRole } from './layer-roles.ts';
 import { widthKey } from './layer-roles.ts';
 import type { WeightFill } from './layer-weights.ts';
 import { widenedLayerWeights } from './layer-weights.ts';
@@ -10,7 +12,9 @@ import { freshSeed, operatorRandom } from './mapping.ts';
 import type { NoiseSpec } from './noise.ts';
 import { validateNoise, ZERO_SUM_RELATIVE_SCALE } from './noise.ts';
 import { buildFromConfig, transferWeights } from './rebuild.ts';
+import type { RemappingPlan } from './remapping.ts';
 import { inferRemapping } from './remapping.ts';
+import type { UnitMapping } from './mapping.ts';
 import type { RecordSink, WidthRecord } from './transform-record.ts';
 
 export interface WiderOptions {
@@ -54,6 +58,46 @@ export interface WidenOptions {
   recordExtra?: Partial<WidthRecord>;
 }
 
+/** A layer whose weights a widening changes, with the mappings of the tensors it reads and writes. */
+export interface WidenedLayer {
+  name: string;
+  node: GraphNode;
+  role: LayerRole;
+  /** Mapping of the tensor it reads (undefined: unchanged; always undefined for BatchNorm, which follows its output). */
+  inMap: UnitMapping | undefined;
+  /** Mapping of the tensor it writes (undefined: unchanged). */
+  outMap: UnitMapping | undefined;
+}
+
+/** The layers of `graph` whose weights the plan changes, in config order. */
+export function widenedLayers(graph: LayerGraph, plan: RemappingPlan): WidenedLayer[] {
+  const roles = plan.analysis.roles;
+  const layers: WidenedLayer[] = [];
+  for (const entry of graph.config.layers) {
+    const node = getNode(graph, entry.name);
+    const role = roles.get(entry.name)!;
+    const inMap = node.inputs.length === 1 ? plan.mappings.get(node.inputs[0]) : undefined;
+    const outMap = plan.mappings.get(entry.name);
+    const touched =
+      (role === 'unit-writer' && (inMap || outMap)) ||
+      (role === 'channelwise' && outMap) ||
+      (role === 'depthwise' && inMap);
+    if (touched)
+      layers.push({ name: entry.name, node, role, inMap: role === 'channelwise' ? undefined : inMap, outMap });
+  }
+  return layers;
+}
+
+/** The plan a width record was drawn with, drawn again from the teacher's graph, the record's targets and seed. */
+export function replayWidthPlan(
+  model: tf.LayersModel,
+  record: WidthRecord,
+): { graph: LayerGraph; plan: RemappingPlan } {
+  const graph = readGraph(model);
+  const plan = inferRemapping(graph, record.targets, operatorRandom(record.seed));
+  return { graph, plan };
+}
+
 /** Shared by wider, randomPad and scaleWidth. */
 export function widen(model: tf.LayersModel, targets: Record<string, number>, options: WidenOptions): tf.LayersModel {
   const { operator, noise, record } = options;
@@ -61,37 +105,18 @@ export function widen(model: tf.LayersModel, targets: Record<string, number>, op
   const random = operatorRandom(seed);
   const graph = readGraph(model);
   const plan = inferRemapping(graph, targets, random);
-  const roles = plan.analysis.roles;
   const replaced = new Map<string, tf.Tensor[]>();
+  const entries = new Map(graph.config.layers.map((entry) => [entry.name, entry]));
   try {
-    graph.config.layers.forEach((entry) => {
-      const node = getNode(graph, entry.name);
-      const role = roles.get(entry.name)!;
-      const inMap = node.inputs.length === 1 ? plan.mappings.get(node.inputs[0]) : undefined;
-      const outMap = plan.mappings.get(entry.name);
-      const touched =
-        (role === 'unit-writer' && (inMap || outMap)) ||
-        (role === 'channelwise' && outMap) ||
-        (role === 'depthwise' && inMap);
-      if (!touched) return;
-      if (role === 'unit-writer' && outMap) entry.config[widthKey(node)] = outMap.g.length;
-      const layerRandom = operatorRandom(random.derive(`weights:${entry.name}`));
+    for (const { name, node, role, inMap, outMap } of widenedLayers(graph, plan)) {
+      if (role === 'unit-writer' && outMap) entries.get(name)!.config[widthKey(node)] = outMap.g.length;
+      const layerRandom = operatorRandom(random.derive(`weights:${name}`));
       const fill: WeightFill =
         operator === 'randomPad'
           ? { kind: 'random-pad', random: layerRandom }
           : { kind: 'replicate', noise, random: layerRandom };
-      replaced.set(
-        entry.name,
-        widenedLayerWeights(
-          model.getLayer(entry.name),
-          node,
-          role,
-          role === 'channelwise' ? undefined : inMap,
-          outMap,
-          fill,
-        ),
-      );
-    });
+      replaced.set(name, widenedLayerWeights(model.getLayer(name), node, role, inMap, outMap, fill));
+    }
     const student = buildFromConfig(graph.config, true);
     transferWeights(model, student, replaced);
     record?.({
