@@ -22,6 +22,8 @@ export type {
   RecordSink,
 } from './net2net/transform-record.ts';
 export type { ResolvedGroup } from './net2net/remapping.ts';
+export { mapOptimizerState } from './net2net/optimizer-state.ts';
+export type { OptimizerSlot, OptimizerStateMapping, MomentumRule } from './net2net/optimizer-state.ts';
 
 // Models (src/models).
 export { buildModel, MODEL_NAMES } from './models/registry.ts';

@@ -34,7 +34,7 @@ import { writeRunConfig } from '../run-folder/run-config.ts';
 import { isFinished } from '../run-folder/run-state.ts';
 import { checkpointDir } from '../train/checkpoint.ts';
 import { createProgress, formatDuration, silentProgress } from '../train/progress.ts';
-import type { EngineFactory } from '../train/trainer.ts';
+import type { EngineFactory, TrainOptions } from '../train/trainer.ts';
 import { train } from '../train/trainer.ts';
 import { backendThreads } from './backend-threads.ts';
 import { engineFactory } from './engine-choice.ts';
@@ -240,13 +240,18 @@ function runConfig(session: Session, plan: ExperimentPlan, planned: PlannedRun, 
   };
 }
 
-/** Trains (or continues) one planned run in `runDir`; its config.json is already written. */
+/**
+ * Trains (or continues) one planned run in `runDir`; its config.json is already written. `initialOptimizerState`
+ * starts step 0 from given slots instead of fresh ones (a grown student's, from transferredOptimizerState in
+ * student-optimizer-state.ts); no experiment passes it yet.
+ */
 async function trainRun(
   session: Session,
   planned: PlannedRun,
   runDir: string,
   resume: boolean,
   initialModel: () => tf.LayersModel | Promise<tf.LayersModel>,
+  initialOptimizerState?: TrainOptions['initialOptimizerState'],
 ): Promise<void> {
   const { options, log } = session;
   const afterStep = options.afterStep;
@@ -257,6 +262,7 @@ async function trainRun(
     resume,
     createEngine: session.createEngine,
     initialModel,
+    initialOptimizerState,
     progress:
       options.progress === false ? silentProgress : createProgress(`${options.experiment.name}/${planned.run}`, log),
     log,

@@ -114,7 +114,8 @@ export async function loadCheckpoint(
   return { model, optimizer, state };
 }
 
-function readOptimizerSlots(dir: string): OptimizerSlot[] {
+/** The optimizer slots of a checkpoint folder (named by original weight names, and `iter`). The caller owns them. */
+export function readOptimizerSlots(dir: string): OptimizerSlot[] {
   const jsonPath = join(dir, 'optimizer.json');
   const binPath = join(dir, 'optimizer.bin');
   if (!existsSync(jsonPath) || !existsSync(binPath))

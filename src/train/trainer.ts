@@ -14,6 +14,7 @@ import { LocalStepEngine } from './local-step-engine.ts';
 import type { LearningRateSchedule } from './schedule.ts';
 import { learningRateAt, validateSchedule } from './schedule.ts';
 import type { TrainState } from './checkpoint.ts';
+import type { NamedSlot } from './optimizer-slots.ts';
 import { checkpointDir, findCheckpoint, loadCheckpoint, readTrainState, saveCheckpoint } from './checkpoint.ts';
 import type { CurveRow } from './curve-log.ts';
 import { CURVE_CSV, CurveLog, readCurveFile } from './curve-log.ts';
@@ -77,6 +78,13 @@ export interface TrainOptions {
   dataset: Dataset;
   /** The model to train from step 0; not called when a checkpoint is resumed. The trainer takes ownership. */
   initialModel: () => tf.LayersModel | Promise<tf.LayersModel>;
+  /**
+   * Optimizer state to start step 0 from instead of fresh slots (a grown student's, mapped from its teacher's by
+   * `mapOptimizerState`): `iter` and `<original weight name>/rms|momentum` for every trainable weight. Called once,
+   * with the initial model, after `initialModel`; not called when a checkpoint is resumed (the checkpoint holds the
+   * state by then). The trainer disposes the slots.
+   */
+  initialOptimizerState?: (model: tf.LayersModel) => NamedSlot[] | Promise<NamedSlot[]>;
   /** Continue from `<runDir>/checkpoint` when there is one (else start from step 0). */
   resume: boolean;
   createEngine?: EngineFactory;
@@ -188,7 +196,30 @@ async function startSession(options: TrainOptions, createEngine: EngineFactory):
     lastLearningRate: learningRateAt(config.optimizer.learningRate, config.schedule, 0),
   };
   const engine = await createEngine(model, config.optimizer);
+  if (options.initialOptimizerState) {
+    try {
+      await startFromOptimizerState(engine, model, options.initialOptimizerState);
+    } catch (err) {
+      await engine.dispose();
+      model.dispose();
+      throw err;
+    }
+    options.log?.(`[train] ${runDir}: step 0 starts from the given optimizer state`);
+  }
   return { model, engine, curve: new CurveLog(curvePath, null), state, resumedFrom: null, trainSample: [] };
+}
+
+async function startFromOptimizerState(
+  engine: StepEngine,
+  model: tf.LayersModel,
+  initialState: NonNullable<TrainOptions['initialOptimizerState']>,
+): Promise<void> {
+  const slots = await initialState(model);
+  try {
+    await engine.setOptimizerState(slots);
+  } finally {
+    tf.dispose(slots.map((slot) => slot.tensor));
+  }
 }
 
 /**
