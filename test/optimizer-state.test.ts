@@ -1,0 +1,184 @@
+/**
+ * Optimizer state through the operators (src/net2net/optimizer-state.ts, docs/optimizer-state-through-growth.md):
+ * teachers trained with the real step engine, grown with their RMSProp slots, checked against the students' own
+ * gradients and against the teacher's next step in function space; BatchNorm, deeper's inserts, random pad, and a
+ * checkpoint resume of a student started from transferred state.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { selectBackend } from '../src/backend/backend.ts';
+import { deeper, mapOptimizerState, randomPad, wider } from '../src/index.ts';
+import type { MomentumRule, OptimizerSlot, TransformRecord, WidthRecord } from '../src/index.ts';
+import { openDataset } from '../src/data/open-dataset.ts';
+import { transferredOptimizerState } from '../src/experiment/student-optimizer-state.ts';
+import { checkpointDir, findCheckpoint, loadCheckpoint } from '../src/train/checkpoint.ts';
+import { classificationLoss } from '../src/train/classification-loss.ts';
+import { readCurveFile } from '../src/train/curve-log.ts';
+import { LocalStepEngine } from '../src/train/local-step-engine.ts';
+import { INCEPTION_RMSPROP, train } from '../src/train/trainer.ts';
+import type { TrainConfig } from '../src/train/trainer.ts';
+import { SeededRandom } from '../src/random/seeded-random.ts';
+import * as F from './net2net-fixtures.ts';
+import { randomGraph, randomTargets } from './net2net-fuzz-graphs.ts';
+
+await selectBackend('cpu', () => {});
+
+const RMSPROP = { ...INCEPTION_RMSPROP, learningRate: 0.05, weightDecay: 0 };
+
+interface Batch {
+  x: tf.Tensor4D;
+  y: tf.Tensor1D;
+}
+
+function randomBatch(model: tf.LayersModel, size: number, seed: number): Batch {
+  const classes = model.outputs[0].shape.at(-1) as number;
+  const r = new SeededRandom(seed, 'mulberry32');
+  const labels = Int32Array.from({ length: size }, () => r.int(classes));
+  return { x: F.randomInputs(model, size, seed) as tf.Tensor4D, y: tf.tensor1d(labels, 'int32') };
+}
+
+/** A teacher trained `steps` RMSProp steps by the real engine (on its own batches); returns the engine. */
+async function trainTeacher(model: tf.LayersModel, steps: number, seed: number): Promise<LocalStepEngine> {
+  const engine = new LocalStepEngine(model, RMSPROP);
+  for (let s = 0; s < steps; s++) {
+    const { x, y } = randomBatch(model, 16, seed * 100 + s);
+    await engine.step(x, y, RMSPROP.learningRate);
+    tf.dispose([x, y]);
+  }
+  return engine;
+}
+
+/** Gradients of the training loss (BatchNorm in training mode), keyed by original weight name. */
+function gradients(model: tf.LayersModel, { x, y }: Batch): Map<string, Float32Array> {
+  const variables = model.trainableWeights.map((w) => w.read() as tf.Variable);
+  const { value, grads } = tf.variableGrads(() => classificationLoss(model, x, y, 0).total, variables);
+  value.dispose();
+  const byName = new Map<string, Float32Array>();
+  model.trainableWeights.forEach((w, i) => {
+    byName.set(w.originalName, grads[variables[i].name].dataSync() as Float32Array);
+  });
+  tf.dispose(Object.values(grads));
+  return byName;
+}
+
+/** Slots with every weight's mean square = g^2 and momentum = g, for checking the gradient rule with the mapper. */
+function gradientSlots(model: tf.LayersModel, g: Map<string, Float32Array>): OptimizerSlot[] {
+  return [
+    { name: 'iter', tensor: tf.scalar(0, 'int32') },
+    ...model.trainableWeights.flatMap((w) => {
+      const values = g.get(w.originalName)!;
+      return [
+        {
+          name: `${w.originalName}/rms`,
+          tensor: tf.tensor(
+            values.map((v) => v * v),
+            w.shape as number[],
+          ),
+        },
+        { name: `${w.originalName}/momentum`, tensor: tf.tensor(values, w.shape as number[]) },
+      ];
+    }),
+  ];
+}
+
+const slotValues = (slots: OptimizerSlot[]) =>
+  new Map(slots.map((s) => [s.name, s.tensor.dataSync() as Float32Array | Int32Array]));
+
+const maxAbs = (a: ArrayLike<number>) =>
+  Array.prototype.reduce.call(a, (m: number, v) => Math.max(m, Math.abs(v as number)), 0) as number;
+
+/**
+ * max |a - b| relative to max |b|, or to `floor` where b is smaller (a conv bias before a training-mode BatchNorm has
+ * a zero gradient: its computed values are rounding noise).
+ */
+function maxDiffRelative(a: ArrayLike<number>, b: ArrayLike<number>, floor = 0): number {
+  let diff = 0;
+  for (let i = 0; i < a.length; i++) diff = Math.max(diff, Math.abs(a[i] - b[i]));
+  const scale = Math.max(maxAbs(b), floor);
+  return scale === 0 ? diff : diff / scale;
+}
+
+/**
+ * Worst relative difference, over the student's weights, between the student's gradients and the teacher's mapped
+ * by the rule (momentum slot with a huge epsilon: c * g), and between the mapped mean squares and the student's g^2.
+ */
+function gradientRuleError(
+  teacher: tf.LayersModel,
+  student: tf.LayersModel,
+  record: TransformRecord,
+  batch: Batch,
+): { gradient: number; meanSquare: number } {
+  const g = gradients(teacher, batch);
+  const gs = gradients(student, batch);
+  const slots = gradientSlots(teacher, g);
+  const momentum: MomentumRule = { rule: 'gradient-history', epsilon: 1e12 };
+  const mapped = mapOptimizerState({ teacher, student, record, slots, momentum });
+  const values = slotValues(mapped);
+  let gradient = 0;
+  let meanSquare = 0;
+  const floor = 1e-3 * Math.max(...[...gs.values()].map(maxAbs));
+  for (const w of student.trainableWeights) {
+    const own = gs.get(w.originalName)!;
+    gradient = Math.max(gradient, maxDiffRelative(values.get(`${w.originalName}/momentum`)!, own, floor));
+    const squares = own.map((v) => v * v);
+    meanSquare = Math.max(meanSquare, maxDiffRelative(values.get(`${w.originalName}/rms`)!, squares, floor * floor));
+  }
+  tf.dispose([...slots, ...mapped].map((s) => s.tensor));
+  return { gradient, meanSquare };
+}
+
+function widen(teacher: tf.LayersModel, targets: Record<string, number>, seed: number, noise: 'none' | 'zero-sum') {
+  let record: TransformRecord | undefined;
+  const student = wider(teacher, targets, { seed, noise, record: (r) => (record = r) });
+  return { student, record: record! };
+}
+
+test('wider on fuzz graphs: mapped slots have the student shapes, and the rule is the students own gradients', async () => {
+  let worst = { gradient: 0, meanSquare: 0 };
+  let worstNoisy = 0;
+  let checked = 0;
+  for (let seed = 1; seed <= 8; seed++) {
+    const teacher = randomGraph(seed);
+    const targets = randomTargets(teacher, new SeededRandom(1000 + seed, 'mulberry32'));
+    if (Object.keys(targets).length === 0) {
+      teacher.dispose();
+      continue;
+    }
+    const engine = await trainTeacher(teacher, 3, seed);
+    const slots = await engine.getOptimizerState();
+    const { student, record } = widen(teacher, targets, seed, 'none');
+    const before = tf.memory().numTensors;
+    const mapped = mapOptimizerState({ teacher, student, record, slots });
+    assert.equal(tf.memory().numTensors, before + mapped.length, 'mapping leaves only its results behind');
+    assert.equal(mapped.length, 1 + 2 * student.trainableWeights.length);
+    for (const w of student.trainableWeights)
+      for (const kind of ['rms', 'momentum'])
+        assert.deepEqual(mapped.find((s) => s.name === `${w.originalName}/${kind}`)!.tensor.shape, w.shape);
+    tf.dispose(mapped.map((s) => s.tensor));
+    assert.equal(tf.memory().numTensors, before);
+
+    const batch = randomBatch(teacher, 16, 777 + seed);
+    const error = gradientRuleError(teacher, student, record, batch);
+    worst = {
+      gradient: Math.max(worst.gradient, error.gradient),
+      meanSquare: Math.max(worst.meanSquare, error.meanSquare),
+    };
+    const noisy = widen(teacher, targets, seed, 'zero-sum');
+    worstNoisy = Math.max(worstNoisy, gradientRuleError(teacher, noisy.student, noisy.record, batch).gradient);
+    checked++;
+    tf.dispose([batch.x, batch.y, ...slots.map((s) => s.tensor)]);
+    await engine.dispose();
+    [teacher, student, noisy.student].forEach((m) => m.dispose());
+  }
+  console.log(
+    `# gradient rule over ${checked} fuzz graphs, worst relative error: noise none ${JSON.stringify(worst)}, ` +
+      `zero-sum noise (gradient) ${worstNoisy.toExponential(2)}`,
+  );
+  assert.ok(checked >= 5, `only ${checked} fuzz graphs had targets`);
+  assert.ok(worst.gradient < 1e-3, `mapped teacher gradients differ from the student's by ${worst.gradient}`);
+  assert.ok(worst.meanSquare < 1e-3, `mapped g^2 differs from the student's by ${worst.meanSquare}`);
+});
