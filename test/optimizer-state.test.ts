@@ -182,3 +182,97 @@ test('wider on fuzz graphs: mapped slots have the student shapes, and the rule i
   assert.ok(worst.gradient < 1e-3, `mapped teacher gradients differ from the student's by ${worst.gradient}`);
   assert.ok(worst.meanSquare < 1e-3, `mapped g^2 differs from the student's by ${worst.meanSquare}`);
 });
+
+/** The model's inference outputs on `probe`. */
+function outputs(model: tf.LayersModel, probe: tf.Tensor): Float32Array {
+  const out = model.predict(probe) as tf.Tensor;
+  const values = out.dataSync() as Float32Array;
+  out.dispose();
+  return values;
+}
+
+/** One RMSProp step of the real engine from `slots` (fresh slots when null) on `batch`. */
+async function oneStep(model: tf.LayersModel, slots: OptimizerSlot[] | null, batch: Batch, lr: number): Promise<void> {
+  const engine = new LocalStepEngine(model, RMSPROP);
+  if (slots) await engine.setOptimizerState(slots);
+  await engine.step(batch.x, batch.y, lr);
+  await engine.dispose();
+}
+
+type Variant = 'velocity' | 'gradient-history' | 'fresh';
+const VARIANTS: Variant[] = ['velocity', 'gradient-history', 'fresh'];
+
+/**
+ * A teacher trained 6 steps takes one more step on a batch; students grown from it before that step take one step on
+ * the same batch, from each variant of optimizer state. Returns, per variant, max |student - teacher| of the outputs
+ * after the step relative to max |teacher after - teacher before| (the step's own change of the function).
+ */
+async function oneStepInFunctionSpace(
+  makeTeacher: () => tf.LayersModel,
+  grow: (teacher: tf.LayersModel) => { student: tf.LayersModel; record: TransformRecord },
+  lr: number,
+): Promise<Record<Variant, number>> {
+  const teacher = makeTeacher();
+  const engine = await trainTeacher(teacher, 6, 11);
+  const slots = await engine.getOptimizerState();
+  const probe = F.randomInputs(teacher, 64, 99);
+  const batch = randomBatch(teacher, 16, 4242);
+  const students = VARIANTS.map((variant) => {
+    const { student, record } = grow(teacher);
+    const momentum: MomentumRule =
+      variant === 'gradient-history' ? { rule: variant, epsilon: RMSPROP.epsilon } : { rule: 'velocity' };
+    const mapped = variant === 'fresh' ? null : mapOptimizerState({ teacher, student, record, slots, momentum });
+    return { variant, student, mapped };
+  });
+  const before = outputs(teacher, probe);
+  await engine.step(batch.x, batch.y, lr);
+  const after = outputs(teacher, probe);
+  const change = maxAbs(after.map((v, i) => v - before[i]));
+  const result = {} as Record<Variant, number>;
+  for (const { variant, student, mapped } of students) {
+    await oneStep(student, mapped, batch, lr);
+    const diff = maxAbs(outputs(student, probe).map((v, i) => v - after[i]));
+    result[variant] = diff / change;
+    if (mapped) tf.dispose(mapped.map((s) => s.tensor));
+    student.dispose();
+  }
+  tf.dispose([probe, batch.x, batch.y, ...slots.map((s) => s.tensor)]);
+  await engine.dispose();
+  teacher.dispose();
+  return result;
+}
+
+const inceptionTeacher = () => {
+  F.seedFixtures(500);
+  return F.inceptionModule();
+};
+const INCEPTION_TARGETS = { stem: 9, 'mixed/3x3': 8, 'mixed/1x1': 6, head: 10 };
+
+const format = (r: Record<string, number>) =>
+  Object.entries(r)
+    .map(([k, v]) => `${k} ${v.toExponential(2)}`)
+    .join(', ');
+
+test('wider: one step from transferred slots follows the teacher step in function space, fresh slots do not', async () => {
+  const grow = (noise: 'none' | 'zero-sum') => (teacher: tf.LayersModel) => widen(teacher, INCEPTION_TARGETS, 3, noise);
+  // Learning rate 0: the step is the momentum alone, which the 'velocity' rule maps exactly.
+  const momentumOnly = await oneStepInFunctionSpace(inceptionTeacher, grow('none'), 0);
+  const full = await oneStepInFunctionSpace(inceptionTeacher, grow('none'), RMSPROP.learningRate);
+  const noisy = await oneStepInFunctionSpace(inceptionTeacher, grow('zero-sum'), RMSPROP.learningRate);
+  console.log(
+    `# wider, one step at lr 0 (momentum only), |student - teacher| / |teacher's change|: ${format(momentumOnly)}`,
+  );
+  console.log(`# wider, one step at lr ${RMSPROP.learningRate}: ${format(full)}`);
+  console.log(`# wider with zero-sum noise, one step at lr ${RMSPROP.learningRate}: ${format(noisy)}`);
+  assert.ok(momentumOnly.velocity < 1e-4, `momentum-only step off by ${momentumOnly.velocity}`);
+  // A fresh student's weights stay put at lr 0; what it shares with the teacher's change is the BatchNorm moving
+  // statistics' update.
+  assert.ok(momentumOnly.fresh > 0.3, `fresh slots at lr 0: ${momentumOnly.fresh}`);
+  for (const r of [full, noisy]) {
+    assert.ok(r.velocity < r.fresh / 3, `transferred ${r.velocity} not much closer than fresh ${r.fresh}`);
+    assert.ok(
+      r.velocity <= r['gradient-history'],
+      `velocity ${r.velocity} > gradient-history ${r['gradient-history']}`,
+    );
+  }
+});
