@@ -88,8 +88,11 @@ function gradientSlots(model: tf.LayersModel, g: Map<string, Float32Array>): Opt
 const slotValues = (slots: OptimizerSlot[]) =>
   new Map(slots.map((s) => [s.name, s.tensor.dataSync() as Float32Array | Int32Array]));
 
-const maxAbs = (a: ArrayLike<number>) =>
-  Array.prototype.reduce.call(a, (m: number, v) => Math.max(m, Math.abs(v as number)), 0) as number;
+function maxAbs(a: ArrayLike<number>): number {
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]));
+  return m;
+}
 
 /**
  * max |a - b| relative to max |b|, or to `floor` where b is smaller (a conv bias before a training-mode BatchNorm has
@@ -274,5 +277,229 @@ test('wider: one step from transferred slots follows the teacher step in functio
       r.velocity <= r['gradient-history'],
       `velocity ${r.velocity} > gradient-history ${r['gradient-history']}`,
     );
+  }
+});
+
+test('BatchNorm slots of replicated channels: mean squares / k^2, momentum copied, and the mapping commutes with a step', async () => {
+  F.seedFixtures(600);
+  const teacher = F.convNetBn();
+  const engine = await trainTeacher(teacher, 4, 21);
+  const slots = await engine.getOptimizerState();
+  const { student, record } = widen(teacher, { conv1: 7 }, 5, 'none');
+  const group = (record as WidthRecord).groups.find((g) => g.writers.includes('conv1'))!;
+  const [g, counts] = [group.mapping!, group.replicaCounts!];
+  assert.ok(
+    counts.some((k) => k > 1),
+    'some channel is replicated',
+  );
+  const mapped = mapOptimizerState({ teacher, student, record, slots });
+  const teacherValues = slotValues(slots);
+  const values = slotValues(mapped);
+  for (const weight of ['conv1/bn/gamma', 'conv1/bn/beta']) {
+    const [ms, mom] = [teacherValues.get(`${weight}/rms`)!, teacherValues.get(`${weight}/momentum`)!];
+    assert.deepEqual(
+      Array.from(values.get(`${weight}/rms`)!),
+      g.map((u) => Math.fround(ms[u] / counts[u] ** 2)),
+    );
+    assert.deepEqual(
+      Array.from(values.get(`${weight}/momentum`)!),
+      g.map((u) => mom[u]),
+    );
+  }
+  // One step of each on the same batch: the student's new mean squares are the teacher's new ones mapped.
+  const batch = randomBatch(teacher, 16, 31);
+  await engine.step(batch.x, batch.y, RMSPROP.learningRate);
+  const studentEngine = new LocalStepEngine(student, RMSPROP);
+  await studentEngine.setOptimizerState(mapped);
+  await studentEngine.step(batch.x, batch.y, RMSPROP.learningRate);
+  const teacherAfter = await engine.getOptimizerState();
+  const studentAfter = slotValues(await studentEngine.getOptimizerState());
+  const mappedAfter = mapOptimizerState({ teacher, student, record, slots: teacherAfter });
+  let worst = 0;
+  for (const { name, tensor } of mappedAfter)
+    if (name.endsWith('/rms'))
+      worst = Math.max(worst, maxDiffRelative(tensor.dataSync(), studentAfter.get(name)!, 1e-12));
+  console.log(
+    `# mean squares after one step, student vs mapped teacher: worst relative difference ${worst.toExponential(2)}`,
+  );
+  assert.ok(worst < 1e-4, `the mean-square rule does not commute with a step: ${worst}`);
+  tf.dispose([batch.x, batch.y, ...[...slots, ...mapped, ...teacherAfter, ...mappedAfter].map((s) => s.tensor)]);
+  await Promise.all([engine.dispose(), studentEngine.dispose()]);
+  [teacher, student].forEach((m) => m.dispose());
+});
+
+test('deeper: inserted layers get zero slots, the others keep the teacher slots, which the gradients justify', async () => {
+  F.seedFixtures(700);
+  const teacher = F.convNetBn();
+  const engine = await trainTeacher(teacher, 4, 41);
+  const slots = await engine.getOptimizerState();
+  const teacherValues = slotValues(slots);
+  const data = F.randomInputs(teacher, 64, 43);
+  const batch = randomBatch(teacher, 16, 47);
+  const report: Record<string, number> = {};
+  for (const batchNorm of [false, true]) {
+    let record: TransformRecord | undefined;
+    const spec = { after: 'conv1/relu', kind: 'conv' as const, batchNorm };
+    const student = deeper(teacher, [spec], { data, record: (r) => (record = r) });
+    const inserted = new Set(record!.operator === 'deeper' ? record!.inserts[0].layers : []);
+    const before = tf.memory().numTensors;
+    const mapped = mapOptimizerState({ teacher, student, record: record!, slots });
+    let zeros = 0;
+    for (const { name, tensor } of mapped) {
+      const layer = name.slice(0, name.lastIndexOf('/', name.lastIndexOf('/') - 1));
+      if (inserted.has(layer)) {
+        assert.equal(maxAbs(tensor.dataSync()), 0, `${name} of an inserted layer is not zero`);
+        zeros++;
+      } else assert.deepEqual(tensor.dataSync(), teacherValues.get(name), `${name} is not the teacher's`);
+    }
+    assert.ok(zeros >= 2, 'the inserted conv has slots');
+    tf.dispose(mapped.map((s) => s.tensor));
+    assert.equal(tf.memory().numTensors, before);
+    // The existing weights' gradients: the teacher's exactly without an inserted BatchNorm; with one, its
+    // training-mode backward pass (batch statistics) changes the gradients of the layers below it.
+    const g = gradients(teacher, batch);
+    const gs = gradients(student, batch);
+    const floor = 1e-3 * Math.max(...[...g.values()].map(maxAbs));
+    report[batchNorm ? 'conv+BN insert' : 'conv insert'] = Math.max(
+      ...[...g.entries()].map(([name, values]) => maxDiffRelative(gs.get(name)!, values, floor)),
+    );
+    student.dispose();
+  }
+  console.log(
+    `# deeper: existing weights' gradients, student vs teacher, worst relative difference: ${format(report)}`,
+  );
+  assert.ok(report['conv insert'] < 1e-4, `an identity conv changed the gradients by ${report['conv insert']}`);
+  tf.dispose([data, batch.x, batch.y, ...slots.map((s) => s.tensor)]);
+  await engine.dispose();
+  teacher.dispose();
+});
+
+test('deeper: one step from transferred slots follows the teacher step in function space', async () => {
+  const makeTeacher = () => {
+    F.seedFixtures(800);
+    return F.convNetBn();
+  };
+  const grow = (teacher: tf.LayersModel) => {
+    let record: TransformRecord | undefined;
+    const student = deeper(teacher, [{ after: 'conv1/relu', kind: 'conv' }], { record: (r) => (record = r) });
+    return { student, record: record! };
+  };
+  const momentumOnly = await oneStepInFunctionSpace(makeTeacher, grow, 0);
+  const full = await oneStepInFunctionSpace(makeTeacher, grow, RMSPROP.learningRate);
+  console.log(
+    `# deeper (conv insert), one step at lr 0: ${format(momentumOnly)}; at lr ${RMSPROP.learningRate}: ${format(full)}`,
+  );
+  assert.ok(momentumOnly.velocity < 1e-4, `momentum-only step off by ${momentumOnly.velocity}`);
+  assert.ok(full.velocity < full.fresh / 3, `transferred ${full.velocity} not much closer than fresh ${full.fresh}`);
+});
+
+test('randomPad: the teacher slots where both units are the teacher own, zero for every weight touching a new unit', async () => {
+  F.seedFixtures(900);
+  const teacher = F.mlp();
+  const engine = new LocalStepEngine(teacher, RMSPROP);
+  for (let s = 0; s < 3; s++) {
+    const x = F.randomInputs(teacher, 16, 950 + s) as tf.Tensor4D;
+    const y = tf.tensor1d(
+      Int32Array.from({ length: 16 }, (_, i) => (i + s) % 3),
+      'int32',
+    );
+    await engine.step(x, y, RMSPROP.learningRate);
+    tf.dispose([x, y]);
+  }
+  const slots = await engine.getOptimizerState();
+  let record: TransformRecord | undefined;
+  const student = randomPad(teacher, { fc1: 9 }, { seed: 2, record: (r) => (record = r) });
+  const mapped = slotValues(mapOptimizerState({ teacher, student, record: record!, slots }));
+  const teacherValues = slotValues(slots);
+  for (const kind of ['rms', 'momentum']) {
+    const t = (name: string) => teacherValues.get(`${name}/${kind}`)!;
+    const s = (name: string) => Array.from(mapped.get(`${name}/${kind}`)!);
+    // fc1/kernel [8, 6] -> [8, 9]: new columns 6..8; fc2/kernel [6, 5] -> [9, 5]: new rows 6..8.
+    const fc1 = s('fc1/kernel');
+    for (let i = 0; i < 8; i++)
+      for (let j = 0; j < 9; j++) assert.equal(fc1[i * 9 + j], j < 6 ? t('fc1/kernel')[i * 6 + j] : 0);
+    assert.deepEqual(s('fc2/kernel'), [...Array.from(t('fc2/kernel')), ...new Array(15).fill(0)]);
+    for (const w of ['fc1/bias', 'fc1/bn/gamma', 'fc1/bn/beta']) assert.deepEqual(s(w), [...Array.from(t(w)), 0, 0, 0]);
+    assert.deepEqual(s('logits/kernel'), Array.from(t('logits/kernel')));
+    assert.ok(maxAbs(t('fc1/kernel')) > 0, 'the teacher has state to carry');
+  }
+  assert.equal(mapped.get('iter')![0], 3);
+  tf.dispose(slots.map((s) => s.tensor));
+  await engine.dispose();
+  [teacher, student].forEach((m) => m.dispose());
+});
+
+test('a student started from transferred state, killed and resumed, continues with identical numbers', async () => {
+  const root = mkdtempSync(join(tmpdir(), 'net2net-optstate-'));
+  const dataset = await openDataset('synthetic:12x12x1:4:64:32');
+  try {
+    const config = (steps: number): TrainConfig => ({
+      steps,
+      batchSize: 8,
+      optimizer: { ...INCEPTION_RMSPROP, learningRate: 0.02, weightDecay: 4e-5 },
+      schedule: { kind: 'exponential', rate: 0.5, everyEpochs: 0.5, staircase: false },
+      evalEvery: 2,
+      checkpointEvery: 3,
+      evalBatchSize: 16,
+      dataSeed: 3,
+    });
+    const smallNet = () => {
+      F.seedFixtures(1000);
+      const input = tf.input({ shape: [12, 12, 1] });
+      const x = tf.layers
+        .globalAveragePooling2d({ name: 'gap' })
+        .apply(F.convBnRelu(input, 3, 'conv')) as tf.SymbolicTensor;
+      return F.randomizeBatchNorm(tf.model({ inputs: input, outputs: F.dense(x, 4, 'logits') }), 1000);
+    };
+    const teacherDir = join(root, 'teacher');
+    const taught = await train({
+      runDir: teacherDir,
+      config: config(6),
+      dataset,
+      resume: false,
+      initialModel: smallNet,
+    });
+    taught.model.dispose();
+    const teacher = (await loadCheckpoint(findCheckpoint(teacherDir)!)).model;
+    const records: TransformRecord[] = [];
+    const initialModel = () =>
+      wider(teacher, { conv: 5 }, { seed: 9, noise: 'zero-sum', record: (r) => records.push(r) });
+    const transferred = (student: tf.LayersModel) =>
+      transferredOptimizerState(checkpointDir(teacherDir), teacher, student, records.slice(-1));
+    const run = (name: string, transfer: boolean, afterStep?: (step: number) => void) =>
+      train({
+        runDir: join(root, name),
+        config: config(8),
+        dataset,
+        resume: false,
+        initialModel,
+        initialOptimizerState: transfer ? transferred : undefined,
+        afterStep,
+      });
+    const whole = await run('whole', true);
+    const crash = (step: number) => {
+      if (step === 5) throw new Error('simulated crash at step 5');
+    };
+    await assert.rejects(run('killed', true, crash), /simulated crash/);
+    const resumed = await train({
+      runDir: join(root, 'killed'),
+      config: config(8),
+      dataset,
+      resume: true,
+      initialModel: () => assert.fail('a resumed run does not make its initial model'),
+      initialOptimizerState: () => assert.fail('a resumed run takes its optimizer state from the checkpoint'),
+    });
+    assert.equal(resumed.resumedFrom, 3);
+    const fresh = await run('fresh', false);
+    const curve = (name: string) => readCurveFile(join(root, name, 'curve.csv')).rows.map(({ wall_s: _w, ...r }) => r);
+    assert.deepEqual(curve('killed'), curve('whole'));
+    for (const [a, b] of whole.model.getWeights().map((w, i) => [w, resumed.model.getWeights()[i]] as const))
+      assert.deepEqual(a.dataSync(), b.dataSync());
+    assert.notDeepEqual(curve('fresh').slice(1), curve('whole').slice(1), 'transferred state changes the run');
+    [whole, resumed, fresh].forEach((r) => r.model.dispose());
+    teacher.dispose();
+  } finally {
+    await dataset.close();
+    rmSync(root, { recursive: true, force: true });
   }
 });
