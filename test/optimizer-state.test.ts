@@ -1,5 +1,5 @@
 /**
- * Optimizer state through the operators (src/net2net/optimizer-state.ts, docs/optimizer-state-through-growth.md):
+ * Optimizer state through the operators (src/net2net/optimizer-state.ts, src/net2net/optimizer-state.md):
  * teachers trained with the real step engine, grown with their RMSProp slots, checked against the students' own
  * gradients and against the teacher's next step in function space; BatchNorm, deeper's inserts, random pad, and a
  * checkpoint resume of a student started from transferred state.

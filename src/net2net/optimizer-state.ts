@@ -2,7 +2,7 @@
  * Optimizer state through the operators: the teacher's RMSProp slots (mean square `<weight>/rms`, momentum
  * `<weight>/momentum`, named by the weights' original names as checkpoints name them, and the step count `iter`)
  * mapped onto a student made by `wider`, `randomPad`, `scaleWidth` or `deeper`, from the operator's transform record.
- * The rules and what they make exact are derived in docs/optimizer-state-through-growth.md:
+ * The rules and what they make exact are derived in src/net2net/optimizer-state.md:
  *
  * - wider: every slot follows the weight's mapping g. Mean squares are divided by k^2, k being the replica count of
  *   the unit the weight writes (its gradient in the student is 1/k of the teacher's: incoming weights, biases and
