@@ -23,6 +23,7 @@ export const DEEPER: ExperimentDefinition = {
       label: 'Net2DeeperNet',
       init: `deeper(teacher, ${EXTRA_PAIRS} conv-BN-ReLU pairs after each factorized pair), BN statistics averaged over training batches`,
       learningRateMultiplier: STUDENT_LR_MULTIPLIER,
+      takesOptimizerState: true,
       makeInitialModel: (c) =>
         deeper(c.teacher, extraPairInserts(c.teacher, EXTRA_PAIRS), {
           data: c.trainImages,

@@ -44,6 +44,8 @@ export const EXPLORE: ExperimentDefinition = {
       init: 'wider(teacher) to width x sqrt(2)',
       learningRateMultiplier: STUDENT_LR_MULTIPLIER,
       architecture: widerArchitecture,
+      takesOptimizerState: true,
+      takesNoise: true,
       makeInitialModel: (c) => {
         const like: tf.LayersModel = c.buildStudent(c.seed);
         try {
@@ -60,6 +62,7 @@ export const EXPLORE: ExperimentDefinition = {
       init: `deeper(teacher): ${TOP_PAIRS} conv-BN-ReLU pairs on every module output, BN statistics averaged over training batches`,
       learningRateMultiplier: STUDENT_LR_MULTIPLIER,
       architecture: deeperArchitecture,
+      takesOptimizerState: true,
       makeInitialModel: (c) =>
         deeper(c.teacher, topPairInserts(c.teacher, TOP_PAIRS), {
           data: c.trainImages,

@@ -35,6 +35,8 @@ export const WIDER: ExperimentDefinition = {
       init: 'wider(teacher, widthTargets(teacher, student architecture))',
       learningRateMultiplier: STUDENT_LR_MULTIPLIER,
       sweepsLearningRate: true,
+      takesOptimizerState: true,
+      takesNoise: true,
       makeInitialModel: (c) => wider(c.teacher, studentTargets(c), { seed: c.seed, noise: c.noise, record: c.record }),
     },
     {
@@ -44,6 +46,7 @@ export const WIDER: ExperimentDefinition = {
       init: 'randomPad(teacher, same targets): new units random, old weights undivided',
       learningRateMultiplier: STUDENT_LR_MULTIPLIER,
       sweepsLearningRate: true,
+      takesOptimizerState: true,
       makeInitialModel: (c) => randomPad(c.teacher, studentTargets(c), { seed: c.seed, record: c.record }),
     },
     randomInitMethod(),

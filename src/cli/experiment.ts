@@ -15,6 +15,7 @@ import { PRESET_NAMES, PRESETS } from '../../experiments/presets.ts';
 import type { PresetName } from '../../experiments/presets.ts';
 import type { ExperimentOptions } from '../experiment/options.ts';
 import type { NoiseSpec } from '../net2net/noise.ts';
+import { OPTIMIZER_STATE_CHOICES, parseNoiseText } from '../run-folder/run-name.ts';
 import { UsageError } from '../usage-error.ts';
 import { choiceArgument, integerArgument, listArgument, positiveNumberArgument } from './arguments.ts';
 import { experimentReport } from './experiment-report.ts';
@@ -82,7 +83,15 @@ function experimentOptions(y: Argv) {
       type: 'string',
     })
     .option('noise', {
-      describe: "students' symmetry breaking: zero-sum (exact), none, or a Gaussian scale such as 0.01 (the paper's)",
+      describe:
+        "Net2WiderNet's symmetry breaking: zero-sum (exact), none, or a Gaussian scale such as 0.01 (the paper's); " +
+        'a list (none,zero-sum,0.01) runs it once per value (net2wider@noise=none, ...)',
+      type: 'string',
+    })
+    .option('optimizer-state', {
+      describe:
+        "grown students' (Net2Net, random pad) RMSProp state: fresh (default) or transfer (the teacher's, mapped); " +
+        'fresh,transfer runs them once each (net2wider@state=transfer, ...)',
       type: 'string',
     })
     .option('seeds', {
@@ -147,7 +156,10 @@ async function toOptions(args: ExperimentArgs): Promise<ExperimentOptions> {
         positiveNumberArgument('student-lr', rate)!,
       ),
     },
-    noise: noiseArgument(args.noise),
+    noise: oneOrList('noise', args.noise, noiseArgument),
+    optimizerState: oneOrList('optimizer-state', args['optimizer-state'], (value) =>
+      choiceArgument('optimizer-state', value, OPTIMIZER_STATE_CHOICES),
+    ),
     allowCpu: args['allow-cpu'],
     claimMargin: positiveNumberArgument('claim-margin', args['claim-margin']),
     valLabels: args['val-labels'],
@@ -175,12 +187,24 @@ function momentumArgument(given: string | undefined): number | undefined {
 }
 
 /** --noise: 'zero-sum', 'none' or a Gaussian scale > 0. */
-function noiseArgument(given: string | undefined): NoiseSpec | undefined {
-  if (given === undefined || given === 'zero-sum' || given === 'none') return given;
-  const scale = Number(given);
-  if (!(Number.isFinite(scale) && scale > 0))
+function noiseArgument(given: string): NoiseSpec {
+  const noise = parseNoiseText(given);
+  if (noise === null)
     throw new UsageError(`--noise '${given}' is invalid: accepted values are zero-sum, none, or a positive number`);
-  return scale;
+  return noise;
+}
+
+/**
+ * A flag that takes one value or a comma-separated list of distinct values (a sweep): one value as it is, several as
+ * a list; undefined when absent.
+ */
+function oneOrList<T>(flag: string, given: unknown, parse: (item: string) => T | undefined): T | T[] | undefined {
+  const items = listArgument(flag, given);
+  if (items === undefined) return undefined;
+  const repeated = items.find((item, index) => items.indexOf(item) !== index);
+  if (repeated !== undefined) throw new UsageError(`--${flag} '${String(given)}' lists '${repeated}' twice`);
+  const values = items.map((item) => parse(item)!);
+  return values.length === 1 ? values[0] : values;
 }
 
 async function runExperimentCommand(args: ExperimentArgs): Promise<void> {

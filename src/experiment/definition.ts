@@ -115,6 +115,13 @@ export interface MethodDefinition {
   architecture?: (preset: Preset) => ArchitectureOptions;
   /** The run repeats at each of the preset's `studentLearningRates` (fig. 4's sweep). */
   sweepsLearningRate?: boolean;
+  /**
+   * The run is grown from the teacher and can start from its mapped optimizer state (`--optimizer-state`): it takes
+   * that setting, and repeats at each value of a list.
+   */
+  takesOptimizerState?: boolean;
+  /** The run's transform uses `MethodContext.noise` (Net2WiderNet): it repeats at each value of a `--noise` list. */
+  takesNoise?: boolean;
   /** Whether the preset can afford this run (default: always). */
   enabled?: (preset: Preset) => boolean;
   /** Returns a new model; must not dispose or mutate the teacher. */

@@ -3,9 +3,10 @@ import { join } from 'node:path';
 import type { BackendChoice } from '../backend/backend.ts';
 import type { PrecisionChoice } from '../backend/precision.ts';
 import type { NoiseSpec } from '../net2net/noise.ts';
+import type { OptimizerStateChoice } from '../run-folder/run-name.ts';
 import { UsageError } from '../usage-error.ts';
 import type { ExperimentDefinition, Preset, PresetOverrides } from './definition.ts';
-import type { ResolvedPreset } from './run-plan.ts';
+import type { GrowthSettings, ResolvedPreset } from './run-plan.ts';
 
 export interface ExperimentOptions {
   experiment: ExperimentDefinition;
@@ -28,8 +29,16 @@ export interface ExperimentOptions {
   workers?: number;
   /** Image folders: decode worker threads (default: half the cores, 1 to 4; 0 = this thread). */
   decodeThreads?: number;
-  /** Symmetry breaking of the students' new units; default: the experiment's ('zero-sum'). */
-  noise?: NoiseSpec;
+  /**
+   * Symmetry breaking of the students' new units; default: the experiment's ('zero-sum'). A list of two or more runs
+   * each method that takes noise (Net2WiderNet) once per value (`net2wider@noise=none`, ...).
+   */
+  noise?: NoiseSpec | readonly NoiseSpec[];
+  /**
+   * Where the grown students' (Net2Net, random pad) RMSProp state starts: 'fresh' (default) or 'transfer' (the
+   * teacher's, mapped through the transform); a list of two runs each of them once per value (`@state=transfer`).
+   */
+  optimizerState?: OptimizerStateChoice | readonly OptimizerStateChoice[];
   /** Accuracy above the teacher's final one that the `converges-faster` claim asks for (default 0.01). */
   claimMargin?: number;
   /** Run a preset sized for a GPU on a CPU backend anyway. */
@@ -65,4 +74,15 @@ export function resolvePreset(preset: Preset, overrides: PresetOverrides = {}): 
       `preset '${preset.name}' needs --data (e.g. --data imagenet:/data/ilsvrc2012, or folder:<dir>)`,
     );
   return { ...resolved, data: resolved.data };
+}
+
+const asList = <T>(value: T | readonly T[] | undefined): T[] | undefined =>
+  value === undefined ? undefined : Array.isArray(value) ? [...(value as readonly T[])] : [value as T];
+
+/** The growth settings of the options (src/experiment/run-plan.ts): one value each unless lists are given. */
+export function growthSettings(options: ExperimentOptions): GrowthSettings {
+  return {
+    optimizerStates: asList(options.optimizerState) ?? ['fresh'],
+    noises: asList(options.noise) ?? [options.experiment.noise],
+  };
 }

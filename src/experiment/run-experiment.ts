@@ -16,6 +16,9 @@ import { enforceDevicePolicy } from '../backend/device-policy.ts';
 import type { Precision } from '../backend/precision.ts';
 import { precisionFromEnv, setTrainingPrecision } from '../backend/precision.ts';
 import type { Dataset } from '../data/dataset.ts';
+import type { NoiseSpec } from '../net2net/noise.ts';
+import type { TransformRecord } from '../net2net/transform-record.ts';
+import { noiseText } from '../run-folder/run-name.ts';
 import { openDataset } from '../data/open-dataset.ts';
 import { stratifiedValSample } from '../data/stratified-sample.ts';
 import type { ExperimentAnalysis } from '../analysis/experiment-analysis.ts';
@@ -39,12 +42,13 @@ import { train } from '../train/trainer.ts';
 import { backendThreads } from './backend-threads.ts';
 import { engineFactory } from './engine-choice.ts';
 import type { ExperimentOptions } from './options.ts';
-import { defaultOutDir, resolvePreset } from './options.ts';
+import { defaultOutDir, growthSettings, resolvePreset } from './options.ts';
 import { prepareOutDir, withEarlierRuns } from './out-folder.ts';
 import type { ExperimentPlan, PlannedRun, ResolvedPreset } from './run-plan.ts';
 import { plannedClaims } from './planned-claims.ts';
 import { planExperiment, runDataOptions, selectMethodRuns } from './run-plan.ts';
 import { makeStudent } from './student-init.ts';
+import { transferredOptimizerState } from './student-optimizer-state.ts';
 import { DEFAULT_CACHE_DIR, provideTeacher, teacherCacheKey } from './teacher-cache.ts';
 
 export interface ExperimentResult {
@@ -89,6 +93,7 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
       classes: session.dataset.classNames.length,
       numTrain: session.dataset.numTrain,
       valLabels: options.valLabels,
+      growth: growthSettings(options),
     });
     recordExperiment(session, plan);
     const teacher = await provideTeacherRun(session, plan);
@@ -110,7 +115,7 @@ async function openSession(options: ExperimentOptions): Promise<Session> {
   const definition = options.experiment;
   const preset = resolvePreset(options.preset, options.overrides);
   const out = resolve(options.out ?? defaultOutDir(definition.name, preset.name));
-  const methodRuns = selectMethodRuns(definition, preset, options.only);
+  const methodRuns = selectMethodRuns(definition, preset, options.only, growthSettings(options));
   prepareOutDir(out, ['teacher', ...methodRuns.map((m) => m.run)], {
     resume: options.resume,
     overwrite: options.overwrite ?? false,
@@ -162,7 +167,7 @@ function recordExperiment(session: Session, plan: ExperimentPlan): void {
     data: preset.data,
     backend: session.backend.choice,
     threads: session.threads,
-    noise: session.options.noise ?? experiment.noise,
+    noise: manifestNoise(growthSettings(session.options).noises),
     precision: session.precision,
     seed: session.options.seed,
     drawTeacherCurve: experiment.drawTeacherCurve ?? false,
@@ -211,6 +216,11 @@ function closeSession(session: Session, summary: ExperimentSummary): number {
   return wallSeconds;
 }
 
+/** experiment.json's `noise`: the one value, or a sweep's values as `none,zero-sum` (each run's is in its name). */
+function manifestNoise(noises: readonly NoiseSpec[]): string | number {
+  return noises.length === 1 ? noises[0]! : noises.map(noiseText).join(',');
+}
+
 function describeRun({ run, role, label }: PlannedRun): RunDescription {
   return { run, role, label };
 }
@@ -237,13 +247,14 @@ function runConfig(session: Session, plan: ExperimentPlan, planned: PlannedRun, 
     workers,
     gitCommit,
     teacherCacheKey: teacherKey,
+    ...(planned.optimizerState === undefined ? {} : { optimizerState: planned.optimizerState }),
   };
 }
 
 /**
  * Trains (or continues) one planned run in `runDir`; its config.json is already written. `initialOptimizerState`
- * starts step 0 from given slots instead of fresh ones (a grown student's, from transferredOptimizerState in
- * student-optimizer-state.ts); no experiment passes it yet.
+ * starts step 0 from given slots instead of fresh ones (a grown student's with `optimizerState: 'transfer'`, from
+ * transferredOptimizerState in student-optimizer-state.ts).
  */
 async function trainRun(
   session: Session,
@@ -294,7 +305,7 @@ async function trainStudents(session: Session, plan: ExperimentPlan, teacherRun:
       checkImages: check.x,
       checkPerClassTaken: check.perClassTaken,
       checkChunk: batchSize,
-      noise: options.noise ?? plan.experiment.noise,
+      noise: plan.experiment.noise,
       log,
     };
     for (const planned of plan.students) {
@@ -304,7 +315,20 @@ async function trainStudents(session: Session, plan: ExperimentPlan, teacherRun:
         continue;
       }
       writeRunConfig(runDir, runConfig(session, plan, planned, teacherRun.key), options.resume);
-      await trainRun(session, planned, runDir, options.resume, () => makeStudent(planned, runDir, inputs));
+      const records: TransformRecord[] = [];
+      const transferred =
+        planned.optimizerState === 'transfer'
+          ? (student: tf.LayersModel) =>
+              transferredOptimizerState(checkpointDir(teacherRun.dir), teacher, student, records)
+          : undefined;
+      await trainRun(
+        session,
+        planned,
+        runDir,
+        options.resume,
+        () => makeStudent(planned, runDir, inputs, records),
+        transferred,
+      );
     }
   } finally {
     teacher.dispose();

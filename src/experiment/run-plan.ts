@@ -4,8 +4,11 @@
  */
 import type { InputShape } from '../data/dataset.ts';
 import type { ModelName, ModelOptions } from '../models/registry.ts';
+import type { NoiseSpec } from '../net2net/noise.ts';
 import type { RunDescription } from '../run-folder/experiment-manifest.ts';
 import type { RunDataOptions, RunSeeds } from '../run-folder/run-config.ts';
+import type { OptimizerStateChoice } from '../run-folder/run-name.ts';
+import { noiseText, runName } from '../run-folder/run-name.ts';
 import type { LearningRateSchedule } from '../train/schedule.ts';
 import type { TrainConfig } from '../train/trainer.ts';
 import { INCEPTION_RMSPROP } from '../train/trainer.ts';
@@ -23,6 +26,10 @@ export interface PlannedRun extends RunDescription {
   seeds: RunSeeds;
   /** How a student's initial model is made; null for the teacher. */
   method: MethodDefinition | null;
+  /** Where the run's optimizer state starts from; only for the runs that take it (`takesOptimizerState`). */
+  optimizerState?: OptimizerStateChoice;
+  /** The symmetry breaking the student's transform gets; undefined for the teacher. */
+  noise?: NoiseSpec;
 }
 
 export interface ExperimentPlan {
@@ -51,39 +58,98 @@ export function experimentSeeds(seed: number): {
   };
 }
 
-/** One student run of the plan: a method, at one learning rate when the method sweeps the preset's rates. */
+/** One student run of the plan: a method, at one value of each setting it sweeps (src/run-folder/run-name.ts). */
 export interface MethodRun {
   method: MethodDefinition;
-  /** Run folder name: the method's, with `@lr<rate>` when it sweeps. */
+  /** Run folder name: the method's, with `@lr<rate>`, `@state=<s>`, `@noise=<n>` for the settings it sweeps. */
   run: string;
   label: string;
   /** Absolute rate of a sweep; undefined: the teacher's rate x the method's multiplier. */
   learningRate?: number;
+  /** For the methods that take optimizer state. */
+  optimizerState?: OptimizerStateChoice;
+  noise: NoiseSpec;
 }
 
-function expandMethod(method: MethodDefinition, preset: Preset): MethodRun[] {
-  const rates = method.sweepsLearningRate ? preset.studentLearningRates : undefined;
-  if (!rates || rates.length === 0) return [{ method, run: method.run, label: method.label }];
-  return rates.map((rate) => ({
-    method,
-    run: `${method.run}@lr${rate}`,
-    label: `${method.label}, lr ${rate}`,
-    learningRate: rate,
-  }));
+/**
+ * What the students start from at growth (`--optimizer-state`, `--noise`). One value applies to every run that takes
+ * the setting and leaves run names as they are; two or more repeat those runs, one per value, all from the same
+ * teacher and data order.
+ */
+export interface GrowthSettings {
+  optimizerStates: readonly OptimizerStateChoice[];
+  noises: readonly NoiseSpec[];
+}
+
+/** Fresh optimizer state and the experiment's noise: the runs as they were before these settings existed. */
+export function defaultGrowthSettings(definition: ExperimentDefinition): GrowthSettings {
+  return { optimizerStates: ['fresh'], noises: [definition.noise] };
+}
+
+/** Lists with repeated values, or a list of several values no method of the experiment takes, are refused. */
+function checkGrowthSettings(definition: ExperimentDefinition, growth: GrowthSettings): void {
+  const lists = [
+    { flag: 'optimizer-state', values: growth.optimizerStates.map(String), takes: 'takesOptimizerState' as const },
+    { flag: 'noise', values: growth.noises.map(noiseText), takes: 'takesNoise' as const },
+  ];
+  for (const { flag, values, takes } of lists) {
+    const repeated = values.find((value, index) => values.indexOf(value) !== index);
+    if (repeated !== undefined) throw new UsageError(`--${flag} lists '${repeated}' twice`);
+    if (values.length > 1 && !definition.methods.some((m) => m[takes]))
+      throw new UsageError(
+        `--${flag} '${values.join(',')}': no run of experiment '${definition.name}' takes this setting, so it ` +
+          'cannot be swept (give one value)',
+      );
+  }
+}
+
+function expandMethod(
+  method: MethodDefinition,
+  preset: Preset,
+  growth: GrowthSettings,
+  definitionNoise: NoiseSpec,
+): MethodRun[] {
+  const rates = method.sweepsLearningRate && preset.studentLearningRates?.length ? preset.studentLearningRates : [];
+  const states = method.takesOptimizerState ? growth.optimizerStates : [];
+  // A run that does not take noise gets the one value given, else the experiment's (it does not use it).
+  const noises = method.takesNoise ? growth.noises : [growth.noises.length === 1 ? growth.noises[0]! : definitionNoise];
+  const sweptStates = states.length > 1;
+  const sweptNoises = noises.length > 1;
+  const runs: MethodRun[] = [];
+  for (const learningRate of rates.length > 0 ? rates : [undefined])
+    for (const optimizerState of states.length > 0 ? states : [undefined])
+      for (const noise of noises) {
+        const name = {
+          method: method.run,
+          learningRate,
+          optimizerState: sweptStates ? optimizerState : undefined,
+          noise: sweptNoises ? noise : undefined,
+        };
+        const label = [
+          method.label,
+          ...(learningRate === undefined ? [] : [`lr ${learningRate}`]),
+          ...(sweptStates ? [`${optimizerState} state`] : []),
+          ...(sweptNoises ? [`noise ${noiseText(noise)}`] : []),
+        ].join(', ');
+        runs.push({ method, run: runName(name), label, learningRate, optimizerState, noise });
+      }
+  return runs;
 }
 
 /**
  * The student runs of the plan: every one the preset affords, or `only` (method names, which take all of a
- * method's learning rates, or run names such as `net2wider@lr0.005`).
+ * method's runs, or run names such as `net2wider@lr0.005` or `net2wider@state=transfer`).
  */
 export function selectMethodRuns(
   definition: ExperimentDefinition,
   preset: Preset,
   only: readonly string[] | undefined,
+  growth: GrowthSettings = defaultGrowthSettings(definition),
 ): MethodRun[] {
-  if (only === undefined)
-    return definition.methods.filter((m) => m.enabled?.(preset) ?? true).flatMap((m) => expandMethod(m, preset));
-  const all = definition.methods.flatMap((m) => expandMethod(m, preset));
+  checkGrowthSettings(definition, growth);
+  const expand = (m: MethodDefinition) => expandMethod(m, preset, growth, definition.noise);
+  if (only === undefined) return definition.methods.filter((m) => m.enabled?.(preset) ?? true).flatMap(expand);
+  const all = definition.methods.flatMap(expand);
   for (const name of only)
     if (!all.some((r) => r.run === name || r.method.run === name))
       throw new UsageError(
@@ -144,6 +210,8 @@ export interface PlanInput {
   numTrain: number;
   /** Image folders: the labels file of a flat val/ (decides the validation labels, so it is part of the plan). */
   valLabels?: string;
+  /** Default: fresh state and the experiment's noise. */
+  growth?: GrowthSettings;
 }
 
 export function planExperiment(input: PlanInput): ExperimentPlan {
@@ -175,8 +243,8 @@ export function planExperiment(input: PlanInput): ExperimentPlan {
     seeds: seeds.teacher,
     method: null,
   };
-  const students = selectMethodRuns(definition, preset, input.only).map(
-    ({ method, run, label, learningRate }): PlannedRun => {
+  const students = selectMethodRuns(definition, preset, input.only, input.growth).map(
+    ({ method, run, label, learningRate, optimizerState, noise }): PlannedRun => {
       const architecture =
         method.architecture?.(preset) ??
         (method.continuesTeacher ? definition.teacher(preset) : definition.student(preset));
@@ -194,6 +262,8 @@ export function planExperiment(input: PlanInput): ExperimentPlan {
         }),
         seeds: seeds.student,
         method,
+        ...(optimizerState === undefined ? {} : { optimizerState }),
+        noise,
       };
     },
   );

@@ -35,22 +35,33 @@ export interface TransformInputs {
 /**
  * Makes the planned run's initial model (the caller owns it) and writes `<runDir>/transform.json`. The transform (with
  * the statistics Net2DeeperNet measures) and its check run in strict float32 whatever the training precision.
+ * `records`, when given, receives the operator's transform records (to map the teacher's optimizer state with).
  */
-export function makeStudent(planned: PlannedRun, runDir: string, inputs: TransformInputs): tf.LayersModel {
-  return strictFloat32(() => makeStudentFloat32(planned, runDir, inputs));
+export function makeStudent(
+  planned: PlannedRun,
+  runDir: string,
+  inputs: TransformInputs,
+  records: TransformRecord[] = [],
+): tf.LayersModel {
+  return strictFloat32(() => makeStudentFloat32(planned, runDir, inputs, records));
 }
 
-function makeStudentFloat32(planned: PlannedRun, runDir: string, inputs: TransformInputs): tf.LayersModel {
+function makeStudentFloat32(
+  planned: PlannedRun,
+  runDir: string,
+  inputs: TransformInputs,
+  records: TransformRecord[],
+): tf.LayersModel {
   const { teacher, trainImages } = inputs;
   const seed = planned.seeds.transform!;
-  const records: TransformRecord[] = [];
+  const noise = planned.noise ?? inputs.noise;
   const student = planned.method!.makeInitialModel({
     teacher,
     buildStudent: (s) => buildModel(planned.model.family, { ...planned.model.options, seed: s }),
     trainImages,
     trainBatchSize: inputs.trainBatchSize,
     seed,
-    noise: inputs.noise,
+    noise,
     record: (r) => records.push(r),
   });
   const reference = buildModel(planned.model.family, planned.model.options);
@@ -68,7 +79,7 @@ function makeStudentFloat32(planned: PlannedRun, runDir: string, inputs: Transfo
     run: planned.run,
     init: planned.init,
     seed,
-    noise: inputs.noise,
+    noise,
     preservation,
     params: { teacher: teacher.countParams(), student: student.countParams() },
     records,
@@ -132,7 +143,7 @@ function checkPreservation(
   const { checkImages, checkChunk } = inputs;
   const inference = checkInChunks(teacher, student, checkImages, checkChunk, false);
   const training = checkInChunks(teacher, student, checkImages, checkChunk, true);
-  const enforced = planned.role === 'net2net' && typeof inputs.noise !== 'number';
+  const enforced = planned.role === 'net2net' && typeof (planned.noise ?? inputs.noise) !== 'number';
   inputs.log(
     `[experiment] ${planned.run}: ${planned.init}${statisticsText}; teacher vs initial student on ${checkImages.shape[0]} ` +
       `validation images (${perClassText(inputs.checkPerClassTaken)}): max rel ${inference.maxRel.toExponential(2)} ` +

@@ -11,6 +11,7 @@ import { checkpointDir } from '../train/checkpoint.ts';
 import type { TrainConfig } from '../train/trainer.ts';
 import { UsageError } from '../usage-error.ts';
 import type { RunRole } from './experiment-manifest.ts';
+import type { OptimizerStateChoice } from './run-name.ts';
 
 export const RUN_CONFIG_JSON = 'config.json';
 
@@ -55,6 +56,11 @@ export interface RunConfig {
   gitCommit: string | null;
   /** The cache key of the teacher (for a student: the teacher it grew from). */
   teacherCacheKey?: string;
+  /**
+   * A grown student's initial optimizer state: 'fresh' slots or its teacher's mapped ones ('transfer'); absent for the
+   * runs that do not take it (teacher, random init, the teacher trained further) and in runs recorded before it was.
+   */
+  optimizerState?: OptimizerStateChoice;
 }
 
 /** JSON with sorted keys, so equal configurations give equal text. */
@@ -76,6 +82,8 @@ export function resumeKey(config: RunConfig): string {
     teacher: config.role === 'teacher' ? null : (config.teacherCacheKey ?? null),
     // fp32 (or unrecorded) leaves the key as it was before precision was recorded.
     ...(config.precision !== undefined && config.precision !== 'fp32' ? { precision: config.precision } : {}),
+    // Fresh state (or unrecorded) leaves it as it was before; the teacher's key never has it.
+    ...(config.optimizerState === 'transfer' ? { optimizerState: config.optimizerState } : {}),
   });
 }
 
