@@ -6,13 +6,14 @@ import type { ClaimSpec } from '../run-folder/claim-spec.ts';
 import type { RunDescription } from '../run-folder/experiment-manifest.ts';
 import type { SeedReading } from '../run-folder/seed-folders.ts';
 import type { CurveRow } from '../train/curve-log.ts';
+import { methodOfRun } from '../run-folder/run-name.ts';
 import type { ClaimResult, RunCurves, SeedCurves } from './claims.ts';
 import { checkClaims } from './claims.ts';
 import type { CurvePoint } from './convergence.ts';
 import { runsOf } from './seed-statistics.ts';
 
-/** The name of a run without its learning-rate suffix: `random-pad@lr0.002` -> `random-pad`. */
-const methodOf = (run: string) => run.split('@')[0]!;
+/** The name of a run without its settings: `random-pad@lr0.002@state=transfer` -> `random-pad`. */
+const methodOf = methodOfRun;
 
 /**
  * Fills what a manifest written by an older runner leaves open: a `converges-faster` claim without `than` compares
@@ -29,12 +30,25 @@ export function resolveClaims(specs: readonly ClaimSpec[], runs: readonly RunDes
 }
 
 /**
- * A claim about a method that sweeps learning rates (`net2wider` with runs `net2wider@lr0.005`, ...) becomes one
- * claim per rate, compared with the baselines at the same rate where they sweep too.
+ * A claim about a method that sweeps settings (`net2wider` with runs `net2wider@lr0.005`, `net2wider@state=transfer`,
+ * ...) becomes one claim per run, compared with each baseline's run at as many of the same settings as it sweeps
+ * (`random-pad@lr0.005` for `net2wider@lr0.005@noise=none`; the baseline itself where it sweeps none).
  */
 export function expandClaims(specs: readonly ClaimSpec[], runNames: readonly string[]): ClaimSpec[] {
   const names = new Set(runNames);
-  const at = (name: string, suffix: string) => (names.has(name + suffix) ? name + suffix : name);
+  const at = (name: string, suffix: string) => {
+    const settings = new Set(suffix.split('@').slice(1));
+    const matching = runNames.filter(
+      (n) =>
+        methodOf(n) === name &&
+        n
+          .split('@')
+          .slice(1)
+          .every((setting) => settings.has(setting)),
+    );
+    const best = matching.sort((a, b) => b.split('@').length - a.split('@').length)[0];
+    return best ?? (names.has(name + suffix) ? name + suffix : name);
+  };
   return specs.flatMap((spec) => {
     if (names.has(spec.run)) return [spec];
     const suffixes = runNames.filter((n) => n.startsWith(`${spec.run}@`)).map((n) => n.slice(spec.run.length));

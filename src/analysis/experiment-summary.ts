@@ -12,6 +12,7 @@ import {
   writeJsonFile,
 } from '../run-folder/summary-files.ts';
 import type { ClaimResult } from './claims.ts';
+import { growthRecovery, referenceCurve } from './growth-recovery.ts';
 import { runStatistics, teacherReference } from './run-statistics.ts';
 import type { RunStatistics, TeacherReference } from './run-statistics.ts';
 import type { MethodSummary } from './seed-statistics.ts';
@@ -34,7 +35,11 @@ export function summarizeExperiment({ manifest, curves }: ExperimentCurves): Exp
   const notes = [...manifest.notes];
   if (teacher === null) notes.push('no teacher run: no teacher line and no minibatches-to-teacher');
   else if (teacher.finalValAcc === null) notes.push(`teacher ${teacher.label} has no validation accuracy yet`);
-  const runs = curves.map(({ run, curve }) => runStatistics(run, curve.rows, teacher, curve.problems));
+  const reference = referenceCurve(curves);
+  const runs = curves.map(({ run, curve }) => ({
+    ...runStatistics(run, curve.rows, teacher, curve.problems),
+    growthRecovery: run.role === 'teacher' ? null : growthRecovery(curve.rows, teacher?.finalValAcc ?? null, reference),
+  }));
   return { experiment: manifest.experiment, preset: manifest.preset, teacher, runs, notes };
 }
 

@@ -4,6 +4,7 @@
  */
 import type { CurveRow } from '../train/curve-log.ts';
 import type { RunDescription } from '../run-folder/experiment-manifest.ts';
+import type { GrowthRecovery } from './growth-recovery.ts';
 
 export interface TeacherReference {
   run: string;
@@ -36,6 +37,8 @@ export interface RunStatistics extends RunDescription {
   /** Wall-clock seconds at the last evaluation. */
   wallSeconds: number | null;
   problems: string[];
+  /** Dip, recovery and loss slope after growth (growth-recovery.ts); null for the teacher; absent in older summaries. */
+  growthRecovery?: GrowthRecovery | null;
 }
 
 export function lastValue(rows: readonly CurveRow[], pick: (row: CurveRow) => number | null): number | null {

@@ -7,6 +7,8 @@ import type { RunDescription } from '../run-folder/experiment-manifest.ts';
 import type { SeedReading } from '../run-folder/seed-folders.ts';
 import type { CurveRow } from '../train/curve-log.ts';
 import type { CurvePoint } from './convergence.ts';
+import type { MethodGrowthRecovery } from './growth-recovery.ts';
+import { growthRecoveryAcrossSeeds } from './growth-recovery.ts';
 import { accuracyAfter, stepsToReach } from './convergence.ts';
 import type { Spread } from './spread.ts';
 import { spread } from './spread.ts';
@@ -79,6 +81,8 @@ export interface MethodSummary {
   stepsToTeacherPlusMargin: (number | null)[];
   /** Validation accuracy after N minibatches, for a few N. */
   accuracyAfter: { steps: number; accuracy: Spread | null }[];
+  /** Dip, recovery and loss slope after growth per seed, with their spread (growth-recovery.ts); null: the teacher. */
+  growthRecovery?: MethodGrowthRecovery | null;
 }
 
 const valCurve = (rows: readonly CurveRow[]): CurvePoint[] =>
@@ -110,6 +114,7 @@ export function methodSummaries(seeds: readonly SeedReading[], margin: number): 
       stepsToTeacher: reach(0),
       stepsToTeacherPlusMargin: reach(margin),
       accuracyAfter: marks.map((steps) => ({ steps, accuracy: spread(curves.map((c) => accuracyAfter(c, steps))) })),
+      growthRecovery: growthRecoveryAcrossSeeds(seeds, run),
     };
   });
 }

@@ -4,6 +4,7 @@ import type { ExperimentSummary, FiguresSummary } from '../analysis/experiment-s
 import type { RunStatistics, TeacherReference } from '../analysis/run-statistics.ts';
 import type { MethodSummary } from '../analysis/seed-statistics.ts';
 import type { Spread } from '../analysis/spread.ts';
+import { growthRecoverySection } from './growth-recovery-table.ts';
 
 export function formatAccuracy(value: number | null): string {
   return value === null ? '—' : `${(value * 100).toFixed(2)}%`;
@@ -153,6 +154,8 @@ export function summaryMarkdown(summary: ExperimentSummary, sections?: SeedSecti
     ];
     lines.push(`| ${cells.join(' | ')} |`);
   }
+  const recovery = growthRecoverySection(summary, sections?.methods);
+  if (recovery.length > 0) lines.push('', ...recovery);
   if (sections) lines.push('', ...methodsSection(sections), '', ...claimsSection(sections.claims));
   const problems = summary.runs.flatMap((run) => run.problems.map((problem) => `${run.label}: ${problem}`));
   if (problems.length > 0 || summary.notes.length > 0) {

@@ -15,8 +15,8 @@ import { readJsonIfPresent } from './summary-files.ts';
 
 export const SEED_CURVES_JSON = 'seed-curves.json';
 const FORMAT = 'net2net-seed-curves/1';
-/** The curve columns the analysis reads (the others are left out to keep the file small). */
-export const SEED_CURVE_COLUMNS = ['step', 'images', 'train_acc', 'val_acc', 'wall_s'] as const;
+/** The curve columns the analysis reads (the others are left out to keep the file small); older files lack val_loss. */
+export const SEED_CURVE_COLUMNS = ['step', 'images', 'train_acc', 'val_acc', 'val_loss', 'wall_s'] as const;
 
 interface SeedCurvesFile {
   format: string;
