@@ -179,3 +179,34 @@ test('claims resolved against the runs: every baseline, the control, one claim p
     ],
   );
 });
+
+test('claims of a growth sweep: each swept run against the baselines at as many of its settings as they sweep', () => {
+  const runs = [
+    'teacher',
+    'net2wider@lr0.002@state=fresh@noise=none',
+    'net2wider@lr0.002@state=transfer@noise=0.01',
+    'random-pad@lr0.002@state=fresh',
+    'random-pad@lr0.002@state=transfer',
+    'random-init',
+    'teacher-continued',
+  ];
+  const specs: ClaimSpec[] = [
+    { kind: 'converges-faster', run: 'net2wider', than: BASELINES },
+    { kind: 'ahead-at-every-evaluation', run: 'net2wider', than: ['random-pad'] },
+  ];
+  assert.deepEqual(
+    expandClaims(specs, runs).map((c) => [c.run, 'than' in c ? c.than : null]),
+    [
+      [
+        'net2wider@lr0.002@state=fresh@noise=none',
+        ['random-pad@lr0.002@state=fresh', 'random-init', 'teacher-continued'],
+      ],
+      [
+        'net2wider@lr0.002@state=transfer@noise=0.01',
+        ['random-pad@lr0.002@state=transfer', 'random-init', 'teacher-continued'],
+      ],
+      ['net2wider@lr0.002@state=fresh@noise=none', ['random-pad@lr0.002@state=fresh']],
+      ['net2wider@lr0.002@state=transfer@noise=0.01', ['random-pad@lr0.002@state=transfer']],
+    ],
+  );
+});

@@ -7,7 +7,7 @@ import { figuresSummaryMarkdown } from '../src/figures/summary-table.ts';
 import { readExperimentManifest, writeExperimentManifest } from '../src/run-folder/experiment-manifest.ts';
 import { readFiguresSummary } from '../src/analysis/experiment-summary.ts';
 import type { RunConfig } from '../src/run-folder/run-config.ts';
-import { readRunConfig, writeRunConfig } from '../src/run-folder/run-config.ts';
+import { readRunConfig, resumeKey, writeRunConfig } from '../src/run-folder/run-config.ts';
 import { CurveLog, readCurveFile } from '../src/train/curve-log.ts';
 import type { CurveRow } from '../src/train/curve-log.ts';
 import { UsageError } from '../src/usage-error.ts';
@@ -65,6 +65,13 @@ test('config.json: --resume refuses a run started with another configuration, wi
   assert.equal(readRunConfig(runDir)!.train.checkpointEvery, 1, 'the checkpoint interval may change');
   assert.throws(
     () => writeRunConfig(runDir, { ...config, teacherCacheKey: 'other' }, true),
+    (err: Error) => err instanceof UsageError && /different configuration/.test(err.message),
+  );
+  // Fresh optimizer state is how runs recorded before the setting started: they resume; transferred state does not.
+  writeRunConfig(runDir, { ...config, optimizerState: 'fresh' }, true);
+  assert.equal(resumeKey({ ...config, optimizerState: 'fresh' }), resumeKey(config));
+  assert.throws(
+    () => writeRunConfig(runDir, { ...config, optimizerState: 'transfer' }, true),
     (err: Error) => err instanceof UsageError && /different configuration/.test(err.message),
   );
 });
