@@ -13,6 +13,8 @@ import { EXPERIMENTS } from '../experiments/registry.ts';
 import { PRESETS } from '../experiments/presets.ts';
 import { growthRecovery, growthRecoveryAcrossSeeds, recoveryWindow } from '../src/analysis/growth-recovery.ts';
 import { selectBackend } from '../src/backend/backend.ts';
+import type { ExperimentSummary } from '../src/analysis/experiment-summary.ts';
+import { growthRecoverySection } from '../src/figures/growth-recovery-table.ts';
 import { growthSettings, resolvePreset } from '../src/experiment/options.ts';
 import { runExperiment } from '../src/experiment/run-experiment.ts';
 import type { PlanInput } from '../src/experiment/run-plan.ts';
@@ -260,6 +262,28 @@ test('growth recovery over seeds: per-seed values and their spread, against each
   assert.equal(across.perSeed[1]!.dipStep, 20);
   assert.ok(Math.abs(across.referenceLossSlope!.mean + 0.001) < 1e-12, 'teacher trained further: -0.01 per 10');
   assert.equal(growthRecoveryAcrossSeeds(seeds, { run: 'teacher', role: 'teacher', label: 'T' }), null);
+});
+
+test("summary.md's After growth table: dip with its step, recovery or never, slopes per 100 minibatches", () => {
+  const recovery = growthRecovery(
+    [0.8, 0.76, 0.78, 0.79, 0.81].map((a, i) => row(i * 25, a, 1 - i * 0.01)),
+    0.8,
+    { run: 'teacher-continued', rows: [0, 1, 2].map((i) => row(i * 25, 0.8, 1 - i * 0.02)) },
+  );
+  const summary = {
+    experiment: 'wider',
+    teacher: null,
+    notes: [],
+    runs: [
+      { run: 'teacher', label: 'T', growthRecovery: null },
+      { run: 'net2wider@state=transfer', label: 'Net2WiderNet, transfer state', growthRecovery: recovery },
+    ],
+  } as unknown as ExperimentSummary;
+  const lines = growthRecoverySection(summary);
+  assert.equal(lines[0], '## After growth');
+  assert.equal(lines.at(-1), '| Net2WiderNet, transfer state | 4.00 pt (step 25) | 100 | -0.0400 | -0.0800 |');
+  assert.equal(lines.filter((l) => l.startsWith('| ')).length, 3, 'header, rule and one run: the teacher has none');
+  assert.deepEqual(growthRecoverySection({ ...summary, runs: [] }), [], 'older summaries: no section');
 });
 
 const curveOf = (out: string, run: string) =>

@@ -41,6 +41,7 @@ function spreadSlope(value: Spread | null): string {
 }
 
 function methodCells(m: MethodGrowthRecovery): string[] {
+  if (m.perSeed.length === 1) return m.perSeed[0] ? runCells(m.perSeed[0]) : ['—', '—', '—', '—'];
   const perSeed = (pick: (r: GrowthRecovery) => string) => m.perSeed.map((r) => (r ? pick(r) : '—')).join(' / ');
   return [
     `${spreadPoints(m.dip)}; ${perSeed((r) => `${points(r.dip)} @${r.dipStep}`)}`,
@@ -56,7 +57,10 @@ export function growthRecoverySection(summary: ExperimentSummary, methods?: read
     ? methods.flatMap((m) => (m.growthRecovery ? [[escapeCell(m.label), ...methodCells(m.growthRecovery)]] : []))
     : summary.runs.flatMap((r) => (r.growthRecovery ? [[escapeCell(r.label), ...runCells(r.growthRecovery)]] : []));
   if (rows.length === 0) return [];
-  const seedsNote = methods ? ' Over seeds: mean (min–max), then each seed in order.' : '';
+  const seedsNote =
+    methods && methods.some((m) => (m.growthRecovery?.perSeed.length ?? 0) > 1)
+      ? ' Over seeds: mean (min–max), then each seed in order.'
+      : '';
   return [
     '## After growth',
     '',
