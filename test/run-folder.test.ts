@@ -74,6 +74,14 @@ test('config.json: --resume refuses a run started with another configuration, wi
     () => writeRunConfig(runDir, { ...config, optimizerState: 'transfer' }, true),
     (err: Error) => err instanceof UsageError && /different configuration/.test(err.message),
   );
+  // The noise decides the student: a run recorded with one refuses another; one recorded before noise was (the
+  // config above) cannot be checked on it and resumes.
+  writeRunConfig(runDir, { ...config, noise: 'zero-sum' }, true);
+  writeRunConfig(runDir, { ...config, noise: 'zero-sum' }, true);
+  assert.throws(
+    () => writeRunConfig(runDir, { ...config, noise: 0.01 }, true),
+    (err: Error) => err instanceof UsageError && /different configuration/.test(err.message),
+  );
 });
 
 test('experiment.json: what the runner writes, the figures read', () => {

@@ -248,6 +248,7 @@ function runConfig(session: Session, plan: ExperimentPlan, planned: PlannedRun, 
     gitCommit,
     teacherCacheKey: teacherKey,
     ...(planned.optimizerState === undefined ? {} : { optimizerState: planned.optimizerState }),
+    ...(planned.method?.takesNoise ? { noise: planned.noise ?? plan.experiment.noise } : {}),
   };
 }
 

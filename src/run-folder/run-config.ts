@@ -61,6 +61,11 @@ export interface RunConfig {
    * runs that do not take it (teacher, random init, the teacher trained further) and in runs recorded before it was.
    */
   optimizerState?: OptimizerStateChoice;
+  /**
+   * The symmetry breaking of a Net2WiderNet student's transform ('none', 'zero-sum' or the Gaussian's relative scale);
+   * absent for the runs that take no noise and in runs recorded before it was.
+   */
+  noise?: string | number;
 }
 
 /** JSON with sorted keys, so equal configurations give equal text. */
@@ -84,6 +89,7 @@ export function resumeKey(config: RunConfig): string {
     ...(config.precision !== undefined && config.precision !== 'fp32' ? { precision: config.precision } : {}),
     // Fresh state (or unrecorded) leaves it as it was before; the teacher's key never has it.
     ...(config.optimizerState === 'transfer' ? { optimizerState: config.optimizerState } : {}),
+    ...(config.noise !== undefined ? { noise: config.noise } : {}),
   });
 }
 
@@ -95,7 +101,9 @@ export function readRunConfig(runDir: string): RunConfig | null {
 /** Writes the run's config; when resuming a run with a checkpoint, refuses a configuration that differs. */
 export function writeRunConfig(runDir: string, config: RunConfig, resume: boolean): void {
   const previous = readRunConfig(runDir);
-  if (resume && previous && existsSync(checkpointDir(runDir)) && resumeKey(previous) !== resumeKey(config)) {
+  // A run recorded before its noise was cannot be checked on it: compare the rest.
+  const comparable = previous?.noise === undefined ? { ...config, noise: undefined } : config;
+  if (resume && previous && existsSync(checkpointDir(runDir)) && resumeKey(previous) !== resumeKey(comparable)) {
     throw new UsageError(
       `cannot resume '${runDir}': it was started with a different configuration (${join(runDir, RUN_CONFIG_JSON)}); ` +
         'use the same options, or --overwrite to start it again',
