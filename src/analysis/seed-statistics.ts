@@ -8,6 +8,8 @@ import type { SeedReading } from '../run-folder/seed-folders.ts';
 import type { CurveRow } from '../train/curve-log.ts';
 import type { CurvePoint } from './convergence.ts';
 import { accuracyAfter, stepsToReach } from './convergence.ts';
+import type { MethodCompute } from './compute-cost.ts';
+import { methodCompute, randomInitFor } from './compute-cost.ts';
 import type { Spread } from './spread.ts';
 import { spread } from './spread.ts';
 
@@ -79,6 +81,8 @@ export interface MethodSummary {
   stepsToTeacherPlusMargin: (number | null)[];
   /** Validation accuracy after N minibatches, for a few N. */
   accuracyAfter: { steps: number; accuracy: Spread | null }[];
+  /** Training multiply-adds and wall seconds (compute-cost.ts); absent where the curves have no compute columns. */
+  compute?: MethodCompute;
 }
 
 const valCurve = (rows: readonly CurveRow[]): CurvePoint[] =>
@@ -89,8 +93,28 @@ function teacherRows(seed: SeedReading): readonly CurveRow[] {
   return teacherRun === undefined ? [] : rowsOf(seed, teacherRun);
 }
 
+/** The method's compute summary over the seeds that have its curve, or null (see compute-cost.ts). */
+function computeOf(seeds: readonly SeedReading[], run: RunDescription, margin: number): MethodCompute | null {
+  const reference = randomInitFor(
+    run.run,
+    runsOf(seeds).map((r) => r.run),
+  );
+  const having = seeds.filter((seed) => rowsOf(seed, run.run).length > 0);
+  return methodCompute(
+    run,
+    having.map((seed) => ({
+      rows: rowsOf(seed, run.run),
+      teacherRows: teacherRows(seed),
+      referenceRows: reference === null ? null : rowsOf(seed, reference),
+    })),
+    margin,
+    reference,
+  );
+}
+
 export function methodSummaries(seeds: readonly SeedReading[], margin: number): MethodSummary[] {
   return runsOf(seeds).map((run) => {
+    const compute = computeOf(seeds, run, margin);
     const having = seeds.filter((seed) => rowsOf(seed, run.run).length > 0);
     const curves = having.map((seed) => valCurve(rowsOf(seed, run.run)));
     const targets = having.map((seed) => valCurve(teacherRows(seed)).at(-1)?.accuracy ?? null);
@@ -110,6 +134,7 @@ export function methodSummaries(seeds: readonly SeedReading[], margin: number): 
       stepsToTeacher: reach(0),
       stepsToTeacherPlusMargin: reach(margin),
       accuracyAfter: marks.map((steps) => ({ steps, accuracy: spread(curves.map((c) => accuracyAfter(c, steps))) })),
+      ...(compute === null ? {} : { compute }),
     };
   });
 }
