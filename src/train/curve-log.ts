@@ -43,6 +43,7 @@ const ADDED_LATER: ReadonlySet<string> = new Set([
 
 /** The compute columns (appended after running_acc); null where a curve written before them has none. */
 export const COMPUTE_COLUMNS = ['train_macs', 'train_wall_s', 'eval_macs', 'eval_wall_s'] as const;
+export type ComputeColumn = (typeof COMPUTE_COLUMNS)[number];
 
 /**
  * One evaluation. `step` is always a finite number; any other value is null when its cell was empty or not a number

@@ -16,8 +16,8 @@ import { learningRateAt, validateSchedule } from './schedule.ts';
 import type { TrainState } from './checkpoint.ts';
 import type { NamedSlot } from './optimizer-slots.ts';
 import { checkpointDir, findCheckpoint, loadCheckpoint, readTrainState, saveCheckpoint } from './checkpoint.ts';
-import type { CurveRow } from './curve-log.ts';
-import { COMPUTE_COLUMNS, CURVE_CSV, CurveLog, readCurveFile } from './curve-log.ts';
+import type { ComputeColumn, CurveRow } from './curve-log.ts';
+import { CURVE_CSV, CurveLog, readCurveFile } from './curve-log.ts';
 import type { RunLabels } from './run-summary.ts';
 import { writeRunSummary } from './run-summary.ts';
 import type { Evaluation } from './evaluate.ts';
@@ -347,7 +347,7 @@ async function writeEvaluation(
 }
 
 /** The row's compute columns (curve-log.ts); null where unknown (no fixed shapes, resumed from an old checkpoint). */
-function computeColumns(session: Session, wallSeconds: number): Pick<CurveRow, (typeof COMPUTE_COLUMNS)[number]> {
+function computeColumns(session: Session, wallSeconds: number): Pick<CurveRow, ComputeColumn> {
   const { state, forwardMultiplyAdds } = session;
   const cost = state.evaluationCost;
   return {
