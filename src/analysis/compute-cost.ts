@@ -29,6 +29,20 @@ export function costOf(row: CurveRow, axis: CostAxis): number | null {
   return row[COST_COLUMN[axis]];
 }
 
+/** A row's position on a figure's x-axis: its step, or its cost on a cost axis. */
+export function positionOf(row: CurveRow, axis: FigureAxis): number | null {
+  return axis === 'minibatches' ? row.step : costOf(row, axis);
+}
+
+/** The last row's position on `axis` (the teacher's total, for a charged figure); null when no row has one. */
+export function finalPosition(rows: readonly CurveRow[], axis: FigureAxis): number | null {
+  for (let i = rows.length - 1; i >= 0; i--) {
+    const position = positionOf(rows[i]!, axis);
+    if (position !== null) return position;
+  }
+  return null;
+}
+
 /** The method of a run without its sweep suffix: `random-pad@lr0.002` -> `random-pad`. */
 const methodOf = (run: string) => run.split('@')[0]!;
 
