@@ -231,7 +231,7 @@ export function formatMultiplyAdds(value: number): string {
     [1e3, 'k'],
   ];
   const [scale, unit] = units.find(([s]) => Math.abs(value) >= s) ?? [1, ''];
-  return `${(value / scale).toPrecision(3)}${unit ? ` ${unit}` : ''}`;
+  return unit ? `${(value / scale).toPrecision(3)} ${unit}` : String(Math.round(value));
 }
 
 /** "net2wider 1.23 G (teacher's 4.00 G included), random-init never (5.60 G in all): saved at least 4.37 G". */
@@ -242,12 +242,16 @@ export function describeSaving(run: string, reference: string, saving: Saving, c
   const theirs =
     saving.reference === null ? `${reference} never${total}` : `${reference} ${formatMultiplyAdds(saving.reference)}`;
   const verdict =
-    saving.saved === null
-      ? 'saving unknown'
-      : saving.atLeast && saving.saved <= 0
-        ? `saving unknown (${reference} stopped before the run's cost)`
-        : saving.saved < 0
-          ? `cost ${formatMultiplyAdds(-saving.saved)} multiply-adds more`
-          : `saved ${saving.atLeast ? 'at least ' : ''}${formatMultiplyAdds(saving.saved)} multiply-adds`;
+    saving.run === null
+      ? saving.reference === null
+        ? 'neither got there'
+        : `${reference} got there, ${run} did not`
+      : saving.saved === null
+        ? 'saving unknown'
+        : saving.atLeast && saving.saved <= 0
+          ? `saving unknown (${reference} stopped before the run's cost)`
+          : saving.saved < 0
+            ? `cost ${formatMultiplyAdds(-saving.saved)} multiply-adds more`
+            : `saved ${saving.atLeast ? 'at least ' : ''}${formatMultiplyAdds(saving.saved)} multiply-adds`;
   return `${mine}, ${theirs}: ${verdict}`;
 }

@@ -84,9 +84,11 @@ const costCell = (values: readonly (number | null)[], format: (v: number) => str
 const savingCell = (savings: readonly Saving[]) =>
   savings
     .map((s) =>
-      s.saved === null || (s.atLeast && s.saved <= 0)
-        ? 'unknown'
-        : `${s.atLeast ? '≥ ' : ''}${s.saved < 0 ? '−' : ''}${formatMultiplyAdds(Math.abs(s.saved))}`,
+      s.run === null
+        ? 'never'
+        : s.saved === null || (s.atLeast && s.saved <= 0)
+          ? 'unknown'
+          : `${s.atLeast ? '≥ ' : ''}${s.saved < 0 ? '−' : ''}${formatMultiplyAdds(Math.abs(s.saved))}`,
     )
     .join(' / ');
 
