@@ -39,5 +39,7 @@ export const DEEPER: ExperimentDefinition = {
     { kind: 'converges-faster', run: 'net2deeper' },
     { kind: 'converges-faster', run: 'net2deeper', metric: 'training' },
     { kind: 'ahead-at-every-evaluation', run: 'net2deeper', than: ['random-init'] },
+    { kind: 'saves-compute', run: 'net2deeper', chargeTeacher: false },
+    { kind: 'saves-compute', run: 'net2deeper', chargeTeacher: true },
   ],
 };

@@ -92,5 +92,9 @@ export const EXPLORE: ExperimentDefinition = {
     { kind: 'ahead-of-scratch', run: 'net2wider' },
     { kind: 'ahead-of-scratch', run: 'net2deeper' },
     { kind: 'ends-above', run: 'net2deeper', than: 'teacher-continued' },
+    { kind: 'saves-compute', run: 'net2wider', chargeTeacher: false },
+    { kind: 'saves-compute', run: 'net2wider', chargeTeacher: true },
+    { kind: 'saves-compute', run: 'net2deeper', chargeTeacher: false },
+    { kind: 'saves-compute', run: 'net2deeper', chargeTeacher: true },
   ],
 };

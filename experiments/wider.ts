@@ -57,5 +57,7 @@ export const WIDER: ExperimentDefinition = {
     { kind: 'converges-faster', run: 'net2wider' },
     { kind: 'converges-faster', run: 'net2wider', metric: 'training' },
     { kind: 'ahead-at-every-evaluation', run: 'net2wider', than: ['random-pad', 'random-init'] },
+    { kind: 'saves-compute', run: 'net2wider', chargeTeacher: false },
+    { kind: 'saves-compute', run: 'net2wider', chargeTeacher: true },
   ],
 };

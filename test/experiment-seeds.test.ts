@@ -20,7 +20,9 @@ process.on('exit', () => rmSync(root, { recursive: true, force: true }));
 
 const options = (out: string, extra: Partial<ExperimentOptions> = {}): ExperimentOptions =>
   smokeOptions(root, out, extra);
-const withoutWall = (rows: CurveRow[]) => rows.map(({ wall_s: _wall, ...rest }) => rest);
+/** The rows without their wall-clock columns (timing differs between runs; everything else must not). */
+const withoutWall = (rows: CurveRow[]) =>
+  rows.map(({ wall_s: _wall, train_wall_s: _train, eval_wall_s: _eval, ...rest }) => rest);
 const RUNS = ['teacher', 'net2wider', 'random-pad', 'random-init', 'teacher-continued'];
 
 test('--seeds: one folder per seed, figures with bands, every run and seed in the summary, the claims checked', async () => {

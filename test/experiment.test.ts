@@ -44,7 +44,9 @@ const readCurve = (path: string): CurveRow[] => {
   assert.deepEqual(problems, [], path);
   return rows;
 };
-const withoutWall = (rows: CurveRow[]) => rows.map(({ wall_s: _wall, ...rest }) => rest);
+/** The rows without their wall-clock columns (timing differs between runs; everything else must not). */
+const withoutWall = (rows: CurveRow[]) =>
+  rows.map(({ wall_s: _wall, train_wall_s: _train, eval_wall_s: _eval, ...rest }) => rest);
 
 const EXPECTED_RUNS: Record<ExperimentName, string[]> = {
   wider: ['teacher', 'net2wider', 'random-pad', 'random-init', 'teacher-continued'],

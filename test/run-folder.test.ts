@@ -8,7 +8,7 @@ import { readExperimentManifest, writeExperimentManifest } from '../src/run-fold
 import { readFiguresSummary } from '../src/analysis/experiment-summary.ts';
 import type { RunConfig } from '../src/run-folder/run-config.ts';
 import { readRunConfig, resumeKey, writeRunConfig } from '../src/run-folder/run-config.ts';
-import { CurveLog, readCurveFile } from '../src/train/curve-log.ts';
+import { CurveLog, parseCurveCsv, readCurveFile } from '../src/train/curve-log.ts';
 import type { CurveRow } from '../src/train/curve-log.ts';
 import { UsageError } from '../src/usage-error.ts';
 
@@ -27,6 +27,10 @@ const row = (step: number, trained: boolean): CurveRow => ({
   wall_s: step * 0.5,
   running_loss: trained ? 1.3 - step / 100 : null,
   running_acc: trained ? 0.45 + step / 1000 : null,
+  train_macs: step * 8 * 3 * 123_456_789,
+  train_wall_s: step * 0.4,
+  eval_macs: (step / 2 + 1) * 40 * 123_456_789,
+  eval_wall_s: step * 0.1 + 0.1,
 });
 
 test('curve.csv: what CurveLog writes, readCurveFile reads back; resuming keeps the rows the checkpoint recorded', async () => {
@@ -40,6 +44,11 @@ test('curve.csv: what CurveLog writes, readCurveFile reads back; resuming keeps 
     read.rows.map((r) => [r.step, r.train_loss, r.val_acc, r.lr]),
     rows.map((r) => [r.step, r.train_loss, r.val_acc, Number(r.lr!.toPrecision(6))]),
   );
+  assert.deepEqual(
+    read.rows.map((r) => [r.train_macs, r.train_wall_s, r.eval_macs, r.eval_wall_s]),
+    rows.map((r) => [r.train_macs, Number(r.train_wall_s!.toFixed(2)), r.eval_macs, Number(r.eval_wall_s!.toFixed(2))]),
+    'the compute columns read back (multiply-adds as whole numbers)',
+  );
   const resumed = new CurveLog(path, 2);
   assert.equal(resumed.rowCount, 2);
   assert.deepEqual(
@@ -47,6 +56,22 @@ test('curve.csv: what CurveLog writes, readCurveFile reads back; resuming keeps 
     [0, 2],
   );
   assert.throws(() => new CurveLog(path, 3), /recorded 3 rows but the file has 2/);
+});
+
+test('curve.csv written before the compute columns loads: those columns read as null, nothing reported', () => {
+  const old =
+    'step,images,epoch,train_loss,train_acc,val_loss,val_acc,lr,wall_s,running_loss,running_acc\n' +
+    '0,0,0.000000,,,2.302585,0.100000,0.0450000,1.00,,\n' +
+    '2,64,0.100000,2.000000,0.300000,2.100000,0.250000,0.0450000,3.50,2.050000,0.280000\n';
+  const read = parseCurveCsv(old, 'old/curve.csv');
+  assert.deepEqual(read.problems, []);
+  assert.deepEqual(
+    read.rows.map((r) => [r.step, r.val_acc, r.train_macs, r.train_wall_s, r.eval_macs, r.eval_wall_s]),
+    [
+      [0, 0.1, null, null, null, null],
+      [2, 0.25, null, null, null, null],
+    ],
+  );
 });
 
 test('config.json: --resume refuses a run started with another configuration, with a UsageError', () => {

@@ -11,11 +11,15 @@
  */
 import type { ClaimMetric, ClaimSpec } from '../run-folder/claim-spec.ts';
 import { converges, type Convergence, type CurvePoint, describeConvergence } from './convergence.ts';
+import type { CostPoint } from './compute-cost.ts';
+import { describeSaving, savedAgainst, savingHeld } from './compute-cost.ts';
 
 /** One run's curves: validation and training accuracy per evaluation. */
 export interface RunCurves {
   validation: readonly CurvePoint[];
   training: readonly CurvePoint[];
+  /** Validation accuracy against training multiply-adds (compute-cost.ts); empty or absent without compute columns. */
+  compute?: readonly CostPoint[];
 }
 
 /** One experiment's curves for one seed: the teacher's (from scratch) and each run's, by run name. */
@@ -77,6 +81,8 @@ export function runsNeeded(spec: ClaimSpec): string[] {
       return [spec.run, ...(spec.control ? [spec.control] : [])];
     case 'starts-at-teacher':
       return [spec.run];
+    case 'saves-compute':
+      return [spec.run, spec.than ?? 'random-init'];
   }
 }
 
@@ -84,7 +90,28 @@ export function runsNeeded(spec: ClaimSpec): string[] {
 function missingIn(spec: ClaimSpec, seed: SeedCurves): string[] {
   const metric = metricOf(spec);
   const missing = runsNeeded(spec).filter((run) => !seed.runs.get(run)?.[metric].length);
-  return seed.teacher[metric].length === 0 ? ['teacher', ...missing] : missing;
+  const withTeacher = seed.teacher[metric].length === 0 ? ['teacher', ...missing] : missing;
+  return spec.kind === 'saves-compute' ? [...withTeacher, ...missingCosts(spec, seed, withTeacher)] : withTeacher;
+}
+
+/** The runs (present) whose curves have no training multiply-adds where a `saves-compute` claim needs them. */
+function missingCosts(spec: Extract<ClaimSpec, { kind: 'saves-compute' }>, seed: SeedCurves, missing: string[]) {
+  const needed = [...runsNeeded(spec), ...(spec.chargeTeacher ? ['teacher'] : [])].filter((r) => !missing.includes(r));
+  const curves = (run: string) => (run === 'teacher' ? seed.teacher : seed.runs.get(run));
+  return needed.filter((run) => !curves(run)?.compute?.length).map((run) => `${run}'s training multiply-adds`);
+}
+
+/** `saves-compute` in one seed: the run's cost to teacher + margin (with the teacher's, if charged) against random init's. */
+function savesCompute(
+  spec: Extract<ClaimSpec, { kind: 'saves-compute' }>,
+  seed: SeedCurves,
+  margin: number,
+): SeedOutcome {
+  const target = finalAccuracy(seed.teacher.validation) + margin;
+  const charge = spec.chargeTeacher ? seed.teacher.compute!.at(-1)!.cost : 0;
+  const than = runsNeeded(spec)[1]!;
+  const saving = savedAgainst(seed.runs.get(spec.run)!.compute!, seed.runs.get(than)!.compute!, target, charge);
+  return { held: savingHeld(saving), line: `to ${pct(target)}: ${describeSaving(spec.run, than, saving, charge)}` };
 }
 
 function startsAtTeacher(run: readonly CurvePoint[], teacher: readonly CurvePoint[], tolerance: number): SeedOutcome {
@@ -154,6 +181,8 @@ function judgeSeed(spec: ClaimSpec, seed: SeedCurves, options: Resolved): SeedOu
         curveOf(spec.run),
         spec.than.map((t) => [t, curveOf(t)]),
       );
+    case 'saves-compute':
+      return savesCompute(spec, seed, options.margin);
   }
 }
 
@@ -172,6 +201,11 @@ function describe(spec: ClaimSpec, options: Resolved): string {
       return `${spec.run} ends above ${spec.than} after the same minibatches`;
     case 'ahead-at-every-evaluation':
       return `${spec.run} is ahead of ${spec.than.join(' and ')} at every evaluation of every seed`;
+    case 'saves-compute':
+      return (
+        `${spec.run} reaches teacher + ${pct(options.margin)} validation accuracy with fewer training multiply-adds ` +
+        `than ${runsNeeded(spec)[1]}, ${spec.chargeTeacher ? "the teacher's training counted" : "the teacher's training not counted"}`
+      );
   }
 }
 

@@ -11,6 +11,7 @@ import type { ClaimResult, RunCurves, SeedCurves } from './claims.ts';
 import { checkClaims } from './claims.ts';
 import type { CurvePoint } from './convergence.ts';
 import { runsOf } from './seed-statistics.ts';
+import { costCurve, randomInitFor } from './compute-cost.ts';
 
 /** The name of a run without its settings: `random-pad@lr0.002@state=transfer` -> `random-pad`. */
 const methodOf = methodOfRun;
@@ -25,6 +26,13 @@ export function resolveClaims(specs: readonly ClaimSpec[], runs: readonly RunDes
     if (spec.kind === 'converges-faster' && spec.than === undefined) return { ...spec, than: baselines };
     if (spec.kind === 'ahead-of-scratch' && spec.control === undefined && baselines.includes('teacher-continued'))
       return { ...spec, control: 'teacher-continued' };
+    if (spec.kind === 'saves-compute' && spec.than === undefined) {
+      const than = randomInitFor(
+        spec.run,
+        runs.map((r) => r.run),
+      );
+      return than === null ? spec : { ...spec, than };
+    }
     return spec;
   });
 }
@@ -77,6 +85,7 @@ const pointsOf = (rows: readonly CurveRow[], pick: (row: CurveRow) => number | n
 const runCurves = (rows: readonly CurveRow[]): RunCurves => ({
   validation: pointsOf(rows, (row) => row.val_acc),
   training: pointsOf(rows, (row) => row.train_acc),
+  compute: costCurve(rows, 'compute'),
 });
 
 const NO_CURVES: RunCurves = { validation: [], training: [] };

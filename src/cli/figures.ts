@@ -1,5 +1,5 @@
 /**
- * npm run figures -- <experiment dir | figures dir> [--current-claims]
+ * npm run figures -- <experiment dir | figures dir> [--current-claims] [--x minibatches|compute|wall] [--charge-teacher]
  * Draws the paper-style accuracy figures (SVG + PNG) and the summary table of an experiment folder into its figures/,
  * or redraws a figures folder in place from its seed-curves.json.
  * Exit status: 0 done, 2 bad arguments or not an experiment folder, 1 anything else.
@@ -9,6 +9,8 @@ import { hideBin } from 'yargs/helpers';
 import { drawExperimentFigures } from '../figures/draw-experiment.ts';
 import { applyCurrentClaims } from './current-claims.ts';
 import { UsageError } from '../usage-error.ts';
+import type { FigureAxis } from '../analysis/compute-cost.ts';
+import { FIGURE_AXES } from '../analysis/compute-cost.ts';
 
 async function main(argv: string[]): Promise<number> {
   const args = await yargs(argv)
@@ -25,6 +27,20 @@ async function main(argv: string[]): Promise<number> {
         y.positional('dir', { type: 'string', demandOption: true, describe: 'experiment folder, e.g. results/wider' }),
     )
     .option('quiet', { type: 'boolean', default: false, describe: 'print only the summary table' })
+    .option('x', {
+      choices: FIGURE_AXES,
+      default: 'minibatches' as FigureAxis,
+      describe:
+        'x-axis: minibatches (the paper), training multiply-adds (compute) or training wall seconds (wall); ' +
+        'other than minibatches the files are <experiment>-<panel>-<x>.svg/.png',
+    })
+    .option('charge-teacher', {
+      type: 'boolean',
+      default: false,
+      describe:
+        "runs that start from the teacher's weights (Net2Net students, random pad, the teacher trained further) " +
+        "start at the teacher's total training cost instead of 0 (files get -charged)",
+    })
     .option('current-claims', {
       type: 'boolean',
       default: false,
@@ -42,7 +58,11 @@ async function main(argv: string[]): Promise<number> {
   const log = args.quiet ? () => {} : (line: string) => console.error(line);
   if (args['current-claims'])
     for (const folder of applyCurrentClaims(dir)) log(`[figures] ${folder}: the current claims of its experiment`);
-  const { summaryMarkdown } = await drawExperimentFigures(dir, { log });
+  const { summaryMarkdown } = await drawExperimentFigures(dir, {
+    log,
+    x: args.x as FigureAxis,
+    chargeTeacher: args['charge-teacher'],
+  });
   process.stdout.write(summaryMarkdown);
   return 0;
 }
@@ -54,7 +74,9 @@ main(hideBin(process.argv)).then(
   (err: unknown) => {
     if (err instanceof UsageError) {
       console.error(`figures: ${err.message}`);
-      console.error('usage: npm run figures -- <experiment dir>');
+      console.error(
+        'usage: npm run figures -- <experiment dir> [--x minibatches|compute|wall] [--charge-teacher] [--current-claims]',
+      );
       process.exitCode = 2;
     } else {
       console.error(err instanceof Error ? (err.stack ?? err.message) : String(err));

@@ -28,6 +28,8 @@ export interface AccuracyChartInput {
   teacher: { label: string; accuracy: number } | null;
   /** The y range drawn (lines and bands outside it are clipped at its edges); default: the data's. */
   yRange?: [number, number];
+  /** The x-axis title and d3 number format; default minibatches ('Number of minibatches', ',d'). */
+  xAxis?: { title: string; format: string };
 }
 
 /**
@@ -353,9 +355,9 @@ export function accuracyChartSpec(input: AccuracyChartInput): TopLevelSpec {
   const xEncoding = {
     field: 'step',
     type: 'quantitative' as const,
-    title: 'Number of minibatches',
+    title: input.xAxis?.title ?? 'Number of minibatches',
     scale: { zero: true },
-    axis: { format: ',d', tickMinStep: 1 },
+    axis: input.xAxis ? { format: input.xAxis.format } : { format: ',d', tickMinStep: 1 },
   };
   const showMarkers = input.series.every((series) => series.points.length <= MAX_POINTS_WITH_MARKERS);
   const drawnStyles = styles.filter((style) => drawn.some((s) => s.label === style.label));

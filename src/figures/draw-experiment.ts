@@ -11,7 +11,11 @@ import { analyzeExperiment } from '../analysis/experiment-analysis.ts';
 import type { ExperimentSummary } from '../analysis/experiment-summary.ts';
 import { writeFiguresSummary } from '../analysis/experiment-summary.ts';
 import type { TeacherReference } from '../analysis/run-statistics.ts';
+import type { SeriesAxis } from '../analysis/seed-statistics.ts';
 import { seriesAcrossSeeds } from '../analysis/seed-statistics.ts';
+import type { FigureAxis } from '../analysis/compute-cost.ts';
+import { COST_COLUMN } from '../analysis/compute-cost.ts';
+import { UsageError } from '../usage-error.ts';
 import { writeFileAtomic } from '../io/atomic-file.ts';
 import type { ExperimentManifest } from '../run-folder/experiment-manifest.ts';
 import { readExperimentSource } from '../run-folder/experiment-source.ts';
@@ -25,6 +29,34 @@ import { figuresSummaryMarkdown } from './summary-table.ts';
 
 export interface DrawExperimentOptions {
   log?: (line: string) => void;
+  /** The figures' x-axis (default minibatches); other axes draw `<experiment>-<panel>-<axis>.svg/.png`. */
+  x?: FigureAxis;
+  /** Runs that start from the teacher's weights start at its total training cost (files get `-charged`). */
+  chargeTeacher?: boolean;
+}
+
+const X_AXES: Record<FigureAxis, { title: string; format: string }> = {
+  minibatches: { title: 'Number of minibatches', format: ',d' },
+  compute: { title: 'Training multiply-adds (3 x forward per image)', format: '.2s' },
+  wall: { title: 'Training wall seconds', format: ',.0f' },
+};
+
+/** The file name's suffix for an axis: none for minibatches uncharged (the paper's figures). */
+function axisSuffix(x: SeriesAxis): string {
+  return `${x.axis === 'minibatches' ? '' : `-${x.axis}`}${x.chargeTeacher ? '-charged' : ''}`;
+}
+
+/** Refuses an axis the curves cannot give: a run drawn against minibatches but without a position on `x`. */
+function checkAxis(seeds: readonly SeedReading[], x: SeriesAxis, withTeacher: boolean): void {
+  if (x.axis === 'minibatches') return;
+  const plain = seriesAcrossSeeds(seeds, (row) => row.val_acc, withTeacher);
+  const placed = seriesAcrossSeeds(seeds, (row) => row.val_acc, withTeacher, x);
+  const lacking = plain.filter((s, i) => s.points.length > 0 && placed[i]!.points.length === 0).map((s) => s.label);
+  if (lacking.length > 0)
+    throw new UsageError(
+      `--x ${x.axis}: no ${COST_COLUMN[x.axis]} in the curves of ${lacking.join(', ')} ` +
+        '(curves written before curve.csv had compute columns; train_macs is recomputed only from a run folder with config.json)',
+    );
 }
 
 export interface DrawExperimentResult {
@@ -119,11 +151,12 @@ async function drawPanel(
   summary: ExperimentSummary,
   figuresDir: string,
   text: { caption: string[]; warnings: string[] },
+  x: SeriesAxis,
 ): Promise<string[]> {
   const manifest = seeds[0]!.reading.manifest;
   const teacherAccuracy = summary.teacher === null ? null : panel.teacherAccuracy(summary.teacher);
   if (panel.zoomOnTeacher && teacherAccuracy === null) return [];
-  const series = seriesAcrossSeeds(seeds, panel.accuracy, manifest.drawTeacherCurve ?? false);
+  const series = seriesAcrossSeeds(seeds, panel.accuracy, manifest.drawTeacherCurve ?? false, x);
   const yRange =
     panel.zoomOnTeacher && teacherAccuracy !== null
       ? zoomedDomain(
@@ -137,6 +170,14 @@ async function drawPanel(
     caption: text.caption,
     warnings: text.warnings,
     yTitle: panel.yTitle,
+    ...(x.axis === 'minibatches' && !x.chargeTeacher
+      ? {}
+      : {
+          xAxis: {
+            ...X_AXES[x.axis],
+            title: X_AXES[x.axis].title + (x.chargeTeacher ? ", the teacher's charged" : ''),
+          },
+        }),
     // Fig. 6 draws the original model's own curve (the teacher, from scratch) as the reference.
     series,
     ...(yRange ? { yRange } : {}),
@@ -150,8 +191,8 @@ async function drawPanel(
   });
   const svg = await renderSvg(spec);
   const stem = fileStem(manifest.experiment);
-  const svgPath = join(figuresDir, `${stem}-${panel.name}.svg`);
-  const pngPath = join(figuresDir, `${stem}-${panel.name}.png`);
+  const svgPath = join(figuresDir, `${stem}-${panel.name}${axisSuffix(x)}.svg`);
+  const pngPath = join(figuresDir, `${stem}-${panel.name}${axisSuffix(x)}.png`);
   writeFileAtomic(svgPath, svg);
   writeFileAtomic(pngPath, renderPng(svg));
   return [svgPath, pngPath];
@@ -165,6 +206,8 @@ export async function drawExperimentFigures(
   const source = readExperimentSource(experimentDir);
   const { seeds, figuresDir } = source;
   logProblems(seeds, log);
+  const x: SeriesAxis = { axis: options.x ?? 'minibatches', chargeTeacher: options.chargeTeacher ?? false };
+  checkAxis(seeds, x, seeds[0]!.reading.manifest.drawTeacherCurve ?? false);
   const analysis = analyzeExperiment(seeds, source.experimentSeeds);
   const text = {
     caption: figureCaption(seeds[0]!.reading.manifest, analysis.seeds),
@@ -172,7 +215,7 @@ export async function drawExperimentFigures(
   };
   log(`figures: PNG text uses ${figureFonts().source}`);
   const files: string[] = [];
-  for (const panel of PANELS) files.push(...(await drawPanel(panel, seeds, analysis.summary, figuresDir, text)));
+  for (const panel of PANELS) files.push(...(await drawPanel(panel, seeds, analysis.summary, figuresDir, text, x)));
   files.push(
     source.fromCurvesFile
       ? join(figuresDir, SEED_CURVES_JSON)

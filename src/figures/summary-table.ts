@@ -5,6 +5,8 @@ import type { RunStatistics, TeacherReference } from '../analysis/run-statistics
 import type { MethodSummary } from '../analysis/seed-statistics.ts';
 import type { Spread } from '../analysis/spread.ts';
 import { growthRecoverySection } from './growth-recovery-table.ts';
+import type { Saving } from '../analysis/compute-cost.ts';
+import { formatMultiplyAdds } from '../analysis/compute-cost.ts';
 
 export function formatAccuracy(value: number | null): string {
   return value === null ? '—' : `${(value * 100).toFixed(2)}%`;
@@ -72,6 +74,54 @@ function methodsSection(sections: SeedSections): string[] {
       `| ${escapeCell(m.label)} | ${spreadCell(m.finalValAcc)} | ${spreadCell(m.stepZeroValAcc)} | ${after || '—'} | ` +
         `${m.role === 'teacher' ? '(teacher)' : stepsCell(m.stepsToTeacher)} | ` +
         `${m.role === 'teacher' ? '(teacher)' : stepsCell(m.stepsToTeacherPlusMargin)} |`,
+    );
+  }
+  return lines;
+}
+
+const costCell = (values: readonly (number | null)[], format: (v: number) => string) =>
+  values.length === 0 ? '—' : values.map((v) => (v === null ? 'never' : format(v))).join(' / ');
+
+const savingCell = (savings: readonly Saving[]) =>
+  savings
+    .map((s) =>
+      s.run === null
+        ? 'never'
+        : s.saved === null || (s.atLeast && s.saved <= 0)
+          ? 'unknown'
+          : `${s.atLeast ? '≥ ' : ''}${s.saved < 0 ? '−' : ''}${formatMultiplyAdds(Math.abs(s.saved))}`,
+    )
+    .join(' / ');
+
+/** Training compute per method (only when the curves carry it): totals, cost to the targets, saved against random init. */
+function computeSection(sections: SeedSections): string[] {
+  const withCompute = sections.methods.filter((m) => m.compute !== undefined);
+  if (withCompute.length === 0) return [];
+  const margin = formatAccuracy(sections.claimMargin);
+  const macs = (v: number) => formatMultiplyAdds(v);
+  const seconds = (v: number) => `${v.toFixed(1)} s`;
+  const lines = [
+    '## Training compute',
+    '',
+    "Per seed, in seed order: training multiply-adds (3 x the model's forward multiply-adds per image trained) and " +
+      "training wall seconds (evaluations left out), each run's own (from 0). Saved against random init: random " +
+      `init's multiply-adds to teacher + ${margin} less the run's, without and with the teacher's training added to the ` +
+      'run\'s ("≥": random init never got there, its whole training counted; negative: the run cost more).',
+    '',
+    `| Method | Training multiply-adds | Training wall s | Multiply-adds to teacher | to teacher + ${margin} | Wall s to teacher + ${margin} | Saved vs random init | Saved, teacher counted |`,
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+  ];
+  for (const m of withCompute) {
+    const c = m.compute!;
+    const saved = c.savedAgainstRandomInit;
+    const teacher = m.role === 'teacher';
+    lines.push(
+      `| ${escapeCell(m.label)} | ${costCell(c.totalMacs.perSeed, macs)} | ${costCell(c.totalWallSeconds.perSeed, seconds)} | ` +
+        `${teacher ? '(teacher)' : costCell(c.macsToTeacher.perSeed, macs)} | ` +
+        `${teacher ? '(teacher)' : costCell(c.macsToTeacherPlusMargin.perSeed, macs)} | ` +
+        `${teacher ? '(teacher)' : costCell(c.wallSecondsToTeacherPlusMargin.perSeed, seconds)} | ` +
+        `${saved ? `${savingCell(saved.uncharged)} (vs ${escapeCell(saved.against)})` : '—'} | ` +
+        `${saved ? savingCell(saved.charged) : '—'} |`,
     );
   }
   return lines;
@@ -156,7 +206,11 @@ export function summaryMarkdown(summary: ExperimentSummary, sections?: SeedSecti
   }
   const recovery = growthRecoverySection(summary, sections?.methods);
   if (recovery.length > 0) lines.push('', ...recovery);
-  if (sections) lines.push('', ...methodsSection(sections), '', ...claimsSection(sections.claims));
+  if (sections) {
+    const compute = computeSection(sections);
+    lines.push('', ...methodsSection(sections), ...(compute.length > 0 ? ['', ...compute] : []));
+    lines.push('', ...claimsSection(sections.claims));
+  }
   const problems = summary.runs.flatMap((run) => run.problems.map((problem) => `${run.label}: ${problem}`));
   if (problems.length > 0 || summary.notes.length > 0) {
     lines.push('', '\\* incomplete or partly unreadable data:', '');

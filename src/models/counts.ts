@@ -94,6 +94,18 @@ export function countMultiplyAdds(model: tf.LayersModel): number {
   return model.layers.reduce((sum, layer) => sum + layerMultiplyAdds(layer), 0);
 }
 
+/**
+ * Multiply-adds of one training step per image, in forward passes: the forward pass, and the backward pass's two
+ * (the gradient of each layer's input and of its weights each cost what its forward pass does) — the usual "3x
+ * forward" estimate, with the same layers counted as `layerMultiplyAdds` counts.
+ */
+export const TRAINING_PASSES = 3;
+
+/** Training multiply-adds of `images` images through a model of `forwardMultiplyAdds` per image. */
+export function trainingMultiplyAdds(forwardMultiplyAdds: number, images: number): number {
+  return TRAINING_PASSES * forwardMultiplyAdds * images;
+}
+
 export function summarize(model: tf.LayersModel): ModelSummary {
   const layers = model.layers.map((layer) => ({
     name: layer.name,

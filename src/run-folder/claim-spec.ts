@@ -10,6 +10,9 @@
  *   (the runner writes the teacher trained further there) is checked the same way and shown beside it.
  * - `ends-above`: the run's final accuracy is above `than`'s.
  * - `ahead-at-every-evaluation`: above each of `than` at every evaluation both made, in every seed.
+ * - `saves-compute`: the run reaches its teacher's final validation accuracy plus the margin with fewer training
+ *   multiply-adds than `than` (a random-init run; left out: the analysis picks the experiment's random-init run for
+ *   the run's architecture), counting the teacher's whole training on the run's side when `chargeTeacher`.
  */
 export type ClaimMetric = 'validation' | 'training';
 
@@ -18,6 +21,7 @@ export type ClaimSpec =
   | { kind: 'converges-faster'; run: string; than?: readonly string[]; metric?: ClaimMetric }
   | { kind: 'ahead-of-scratch'; run: string; control?: string }
   | { kind: 'ends-above'; run: string; than: string }
-  | { kind: 'ahead-at-every-evaluation'; run: string; than: readonly string[] };
+  | { kind: 'ahead-at-every-evaluation'; run: string; than: readonly string[] }
+  | { kind: 'saves-compute'; run: string; than?: string; chargeTeacher: boolean };
 
 export type ClaimKind = ClaimSpec['kind'];

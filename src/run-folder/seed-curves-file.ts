@@ -5,8 +5,8 @@
  * Rows are arrays in the order of `columns`; an empty cell is null.
  */
 import { join } from 'node:path';
-import type { CurveRow } from '../train/curve-log.ts';
-import { CURVE_COLUMNS } from '../train/curve-log.ts';
+import type { CurveColumn, CurveRow } from '../train/curve-log.ts';
+import { COMPUTE_COLUMNS, CURVE_COLUMNS } from '../train/curve-log.ts';
 import { UsageError } from '../usage-error.ts';
 import type { ExperimentManifest } from './experiment-manifest.ts';
 import type { SeedReading } from './seed-folders.ts';
@@ -17,6 +17,17 @@ export const SEED_CURVES_JSON = 'seed-curves.json';
 const FORMAT = 'net2net-seed-curves/1';
 /** The curve columns the analysis reads (the others are left out to keep the file small); older files lack val_loss. */
 export const SEED_CURVE_COLUMNS = ['step', 'images', 'train_acc', 'val_acc', 'val_loss', 'wall_s'] as const;
+/**
+ * The compute columns, written after those when some row has a value in them (curves from before the compute columns
+ * give a file without them, as such files were written then); a file without them reads them as null.
+ */
+export const SEED_CURVE_COMPUTE_COLUMNS = COMPUTE_COLUMNS;
+
+function columnsOf(seeds: readonly SeedReading[]): CurveColumn[] {
+  const rows = seeds.flatMap(({ reading }) => reading.curves.flatMap(({ curve }) => curve.rows));
+  const present = SEED_CURVE_COMPUTE_COLUMNS.filter((column) => rows.some((row) => row[column] !== null));
+  return [...SEED_CURVE_COLUMNS, ...present];
+}
 
 interface SeedCurvesFile {
   format: string;
@@ -43,18 +54,19 @@ function manifestOfAll(seeds: readonly SeedReading[]): SeedCurvesFile['manifest'
 }
 
 export function writeSeedCurvesFile(dir: string, seeds: readonly SeedReading[], experimentSeeds: number[]): string {
+  const columns = columnsOf(seeds);
   const file: SeedCurvesFile = {
     format: FORMAT,
     manifest: manifestOfAll(seeds),
     experimentSeeds,
-    columns: SEED_CURVE_COLUMNS,
+    columns,
     seeds: seeds.map(({ seed, reading }) => ({
       seed,
       notes: reading.manifest.notes,
       runs: reading.curves.map(({ run, curve }) => ({
         run: run.run,
         problems: curve.problems,
-        rows: curve.rows.map((row) => SEED_CURVE_COLUMNS.map((column) => row[column])),
+        rows: curve.rows.map((row) => columns.map((column) => row[column])),
       })),
     })),
   };

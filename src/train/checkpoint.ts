@@ -31,6 +31,11 @@ export interface TrainState {
   running: { lossSum: number; correct: number; examples: number; steps: number };
   /** Learning rate of the last step taken. */
   lastLearningRate: number;
+  /**
+   * What the evaluations so far cost (curve.csv's eval_wall_s and eval_macs, over all sessions); absent in checkpoints
+   * written before it was recorded: a run resumed from one writes those columns empty.
+   */
+  evaluationCost?: { seconds: number; multiplyAdds: number };
 }
 
 export interface OptimizerSlot {

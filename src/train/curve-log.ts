@@ -23,12 +23,27 @@ export const CURVE_COLUMNS = [
   'wall_s',
   'running_loss',
   'running_acc',
+  'train_macs',
+  'train_wall_s',
+  'eval_macs',
+  'eval_wall_s',
 ] as const;
 
 export type CurveColumn = (typeof CURVE_COLUMNS)[number];
 
 /** Columns that curves written by earlier versions lack: read as empty, not reported. */
-const ADDED_LATER: ReadonlySet<string> = new Set(['running_loss', 'running_acc']);
+const ADDED_LATER: ReadonlySet<string> = new Set([
+  'running_loss',
+  'running_acc',
+  'train_macs',
+  'train_wall_s',
+  'eval_macs',
+  'eval_wall_s',
+]);
+
+/** The compute columns (appended after running_acc); null where a curve written before them has none. */
+export const COMPUTE_COLUMNS = ['train_macs', 'train_wall_s', 'eval_macs', 'eval_wall_s'] as const;
+export type ComputeColumn = (typeof COMPUTE_COLUMNS)[number];
 
 /**
  * One evaluation. `step` is always a finite number; any other value is null when its cell was empty or not a number
@@ -38,6 +53,15 @@ const ADDED_LATER: ReadonlySet<string> = new Set(['running_loss', 'running_acc']
  * - running_loss, running_acc: mean over the minibatches since the previous row, in training mode on augmented data;
  * - lr: the learning rate of the last step before this row (of the first step, for a row at step 0);
  * - wall_s: seconds of this run's wall-clock time, summed over resumed sessions.
+ * - train_macs: multiply-adds of training so far, images trained x 3 x the model's forward multiply-adds per image
+ *   (forward pass, plus two for the backward pass: input and weight gradients; src/models/counts.ts);
+ * - eval_macs: multiply-adds of every evaluation so far, this row's included: forward passes only, one per image
+ *   evaluated (the validation set, the fixed training sample, and the sample again for the precise-BatchNorm
+ *   re-estimation when the run uses it);
+ * - eval_wall_s: wall seconds of those evaluations (summed over resumed sessions);
+ * - train_wall_s: wall_s - eval_wall_s: everything else (steps, waiting for data, checkpoints).
+ * Curves written before the compute columns read them as null (see run-folder/experiment-curves.ts for train_macs
+ * recomputed from a run's config.json).
  */
 export type CurveRow = { step: number } & { [K in Exclude<CurveColumn, 'step'>]: number | null };
 
@@ -53,6 +77,7 @@ type CsvRecord = Record<CurveColumn, string>;
 
 function formatRow(row: CurveRow): CsvRecord {
   const fixed = (v: number | null, digits: number) => (v === null ? '' : v.toFixed(digits));
+  const count = (v: number | null) => (v === null ? '' : String(Math.round(v)));
   return {
     step: String(row.step),
     images: row.images === null ? '' : String(row.images),
@@ -65,6 +90,10 @@ function formatRow(row: CurveRow): CsvRecord {
     wall_s: fixed(row.wall_s, 2),
     running_loss: fixed(row.running_loss, 6),
     running_acc: fixed(row.running_acc, 6),
+    train_macs: count(row.train_macs),
+    train_wall_s: fixed(row.train_wall_s, 2),
+    eval_macs: count(row.eval_macs),
+    eval_wall_s: fixed(row.eval_wall_s, 2),
   };
 }
 

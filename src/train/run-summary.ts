@@ -28,6 +28,13 @@ export interface RunSummary extends Partial<RunLabels> {
   best_step: number | null;
   wall_s: number;
   params: number;
+  /** The model's forward multiply-adds per image (null: shapes not fixed); absent in summaries written before. */
+  forward_macs_per_image?: number | null;
+  /** The last curve row's compute columns (curve-log.ts: training and evaluation multiply-adds and wall seconds). */
+  train_macs?: number | null;
+  train_wall_s?: number | null;
+  eval_macs?: number | null;
+  eval_wall_s?: number | null;
 }
 
 export function writeRunSummary(runDir: string, summary: RunSummary): void {

@@ -16,7 +16,7 @@ import { learningRateAt, validateSchedule } from './schedule.ts';
 import type { TrainState } from './checkpoint.ts';
 import type { NamedSlot } from './optimizer-slots.ts';
 import { checkpointDir, findCheckpoint, loadCheckpoint, readTrainState, saveCheckpoint } from './checkpoint.ts';
-import type { CurveRow } from './curve-log.ts';
+import type { ComputeColumn, CurveRow } from './curve-log.ts';
 import { CURVE_CSV, CurveLog, readCurveFile } from './curve-log.ts';
 import type { RunLabels } from './run-summary.ts';
 import { writeRunSummary } from './run-summary.ts';
@@ -26,6 +26,7 @@ import { withPreciseBatchNorm } from './precise-batch-norm.ts';
 import { disposeSample, drawTrainSample } from '../data/train-sample.ts';
 import type { ProgressReporter } from './progress.ts';
 import { silentProgress } from './progress.ts';
+import { countMultiplyAdds, trainingMultiplyAdds } from '../models/counts.ts';
 
 /** TensorFlow's Inception RMSProp settings (learning rate and weight decay are set per run). */
 export const INCEPTION_RMSPROP = { decay: 0.9, momentum: 0.9, epsilon: 1.0 } as const;
@@ -162,6 +163,16 @@ interface Session {
   resumedFrom: string | null;
   /** The fixed training sample (see EvaluationConfig); empty without one. */
   trainSample: Batch[];
+  /** The model's forward multiply-adds per image (src/models/counts.ts); null where its shapes are not fixed. */
+  forwardMultiplyAdds: number | null;
+}
+
+function forwardMultiplyAddsOf(model: tf.LayersModel): number | null {
+  try {
+    return countMultiplyAdds(model);
+  } catch {
+    return null;
+  }
 }
 
 async function startSession(options: TrainOptions, createEngine: EngineFactory): Promise<Session> {
@@ -183,7 +194,15 @@ async function startSession(options: TrainOptions, createEngine: EngineFactory):
     options.log?.(
       `[train] ${runDir}: resuming at step ${state.step}/${config.steps} (${state.curveRows} curve rows kept)`,
     );
-    return { model: restored.model, engine, curve, state, resumedFrom: found, trainSample: [] };
+    return {
+      model: restored.model,
+      engine,
+      curve,
+      state,
+      resumedFrom: found,
+      trainSample: [],
+      forwardMultiplyAdds: forwardMultiplyAddsOf(restored.model),
+    };
   }
   const model = await options.initialModel();
   const state: TrainState = {
@@ -194,6 +213,7 @@ async function startSession(options: TrainOptions, createEngine: EngineFactory):
     curveRows: 0,
     running: { lossSum: 0, correct: 0, examples: 0, steps: 0 },
     lastLearningRate: learningRateAt(config.optimizer.learningRate, config.schedule, 0),
+    evaluationCost: { seconds: 0, multiplyAdds: 0 },
   };
   const engine = await createEngine(model, config.optimizer);
   if (options.initialOptimizerState) {
@@ -206,7 +226,15 @@ async function startSession(options: TrainOptions, createEngine: EngineFactory):
     }
     options.log?.(`[train] ${runDir}: step 0 starts from the given optimizer state`);
   }
-  return { model, engine, curve: new CurveLog(curvePath, null), state, resumedFrom: null, trainSample: [] };
+  return {
+    model,
+    engine,
+    curve: new CurveLog(curvePath, null),
+    state,
+    resumedFrom: null,
+    trainSample: [],
+    forwardMultiplyAdds: forwardMultiplyAddsOf(model),
+  };
 }
 
 async function startFromOptimizerState(
@@ -229,6 +257,17 @@ async function startFromOptimizerState(
  */
 function measure(options: TrainOptions, session: Session): Promise<{ val: Evaluation; train: Evaluation | null }> {
   return strictFloat32(() => measureFloat32(options, session));
+}
+
+/** Images one evaluation passes forward: validation, the training sample, and the sample again for precise BatchNorm. */
+function imagesEvaluated(
+  options: TrainOptions,
+  session: Session,
+  measured: { val: Evaluation; train: Evaluation | null },
+) {
+  const precise = options.config.evaluation?.batchNorm === 'precise';
+  const sample = session.trainSample.reduce((sum, batch) => sum + batch.x.shape[0], 0);
+  return measured.val.examples + (measured.train?.examples ?? 0) + (precise ? sample : 0);
 }
 
 async function measureFloat32(
@@ -258,7 +297,14 @@ async function writeEvaluation(
 ): Promise<void> {
   const { runDir, config, dataset } = options;
   const { state } = session;
-  const { val, train: sampled } = await measure(options, session);
+  const evaluationStart = performance.now();
+  const measured = await measure(options, session);
+  const { val, train: sampled } = measured;
+  const cost = state.evaluationCost;
+  if (cost) {
+    cost.seconds += (performance.now() - evaluationStart) / 1000;
+    cost.multiplyAdds += (session.forwardMultiplyAdds ?? 0) * imagesEvaluated(options, session, measured);
+  }
   if (!Number.isFinite(val.loss))
     throw new TrainingDivergedError(
       `validation loss is ${val.loss} at step ${state.step} of '${runDir}': the model's outputs are no longer finite (training diverged). ` +
@@ -283,6 +329,7 @@ async function writeEvaluation(
     wall_s: wallSeconds,
     running_loss: runningLoss,
     running_acc: runningAccuracy,
+    ...computeColumns(session, wallSeconds),
   };
   await session.curve.append(row);
   state.curveRows = session.curve.rowCount;
@@ -297,6 +344,18 @@ async function writeEvaluation(
     learningRate: state.lastLearningRate,
     wallSeconds,
   });
+}
+
+/** The row's compute columns (curve-log.ts); null where unknown (no fixed shapes, resumed from an old checkpoint). */
+function computeColumns(session: Session, wallSeconds: number): Pick<CurveRow, ComputeColumn> {
+  const { state, forwardMultiplyAdds } = session;
+  const cost = state.evaluationCost;
+  return {
+    train_macs: forwardMultiplyAdds === null ? null : trainingMultiplyAdds(forwardMultiplyAdds, state.images),
+    train_wall_s: cost ? wallSeconds - cost.seconds : null,
+    eval_macs: cost && forwardMultiplyAdds !== null ? cost.multiplyAdds : null,
+    eval_wall_s: cost ? cost.seconds : null,
+  };
 }
 
 async function writeCheckpoint(runDir: string, session: Session): Promise<void> {
@@ -437,6 +496,11 @@ function writeSummary(options: TrainOptions, session: Session): CurveRow[] {
     best_step: best.step,
     wall_s: state.wallSeconds,
     params: session.model.countParams(),
+    forward_macs_per_image: session.forwardMultiplyAdds,
+    train_macs: final.train_macs,
+    train_wall_s: final.train_wall_s,
+    eval_macs: final.eval_macs,
+    eval_wall_s: final.eval_wall_s,
   });
   return rows;
 }
