@@ -5,7 +5,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
@@ -86,6 +87,23 @@ test('an old curve.csv without the compute columns loads: train_macs from config
   assert.deepEqual(
     read.rows.map((r) => [r.step, r.val_acc, r.train_macs, r.train_wall_s, r.eval_macs, r.eval_wall_s]),
     original.map((r) => [r.step, r.val_acc, r.train_macs, null, null, null]),
+  );
+  // The figures CLI (its own process, no backend chosen yet) recomputes them too: seed-curves.json carries train_macs.
+  const folder = mkdtempSync(join(root, 'old-curves-'));
+  cpSync(smokeDir, folder, { recursive: true });
+  const cli = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/figures.ts', folder, '--quiet'], {
+    encoding: 'utf8',
+  });
+  assert.equal(cli.status, 0, cli.stderr);
+  const file = JSON.parse(readFileSync(join(folder, 'figures', 'seed-curves.json'), 'utf8')) as {
+    columns: string[];
+    seeds: { runs: { run: string; rows: (number | null)[][] }[] }[];
+  };
+  const column = file.columns.indexOf('train_macs');
+  const rows = file.seeds[0]!.runs.find((r) => r.run === 'net2wider')!.rows;
+  assert.deepEqual(
+    rows.map((row) => row[column]),
+    original.map((r) => r.train_macs),
   );
 });
 

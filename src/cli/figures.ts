@@ -6,6 +6,7 @@
  */
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
+import { selectBackend } from '../backend/backend.ts';
 import { drawExperimentFigures } from '../figures/draw-experiment.ts';
 import { applyCurrentClaims } from './current-claims.ts';
 import { UsageError } from '../usage-error.ts';
@@ -58,6 +59,8 @@ async function main(argv: string[]): Promise<number> {
   const log = args.quiet ? () => {} : (line: string) => console.error(line);
   if (args['current-claims'])
     for (const folder of applyCurrentClaims(dir)) log(`[figures] ${folder}: the current claims of its experiment`);
+  // Curves written before their compute columns get train_macs from a model built to count it: that needs a backend.
+  await selectBackend('cpu', () => {});
   const { summaryMarkdown } = await drawExperimentFigures(dir, {
     log,
     x: args.x as FigureAxis,
