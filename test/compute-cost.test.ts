@@ -125,13 +125,13 @@ test('figures with --x compute --charge-teacher start the students at the teache
   assert.equal(summary.compute!.savedAgainstRandomInit!.against, 'random-init');
 });
 
-test('--x compute on curves without compute columns (a committed seed-curves.json) is refused, naming the column', async () => {
+test('--x wall on curves without wall columns (a committed seed-curves.json) is refused, naming the column', async () => {
   const committed = join('results', 'figures', 'wider-default');
   const copy = mkdtempSync(join(root, 'committed-'));
   writeFileSync(join(copy, 'seed-curves.json'), readFileSync(join(committed, 'seed-curves.json')));
   await assert.rejects(
-    drawExperimentFigures(copy, { x: 'compute' }),
-    (err: Error) => err instanceof UsageError && /no train_macs/.test(err.message),
+    drawExperimentFigures(copy, { x: 'wall' }),
+    (err: Error) => err instanceof UsageError && /no train_wall_s/.test(err.message),
   );
 });
 

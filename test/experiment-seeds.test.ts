@@ -11,7 +11,7 @@ import { WIDER } from '../experiments/wider.ts';
 import { drawExperimentFigures } from '../src/figures/draw-experiment.ts';
 import { readFiguresSummary } from '../src/analysis/experiment-summary.ts';
 import { readCurveFile } from '../src/train/curve-log.ts';
-import type { CurveRow } from '../src/train/curve-log.ts';
+import { withoutWall } from './curve-fixtures.ts';
 
 await selectBackend('wasm', () => {});
 
@@ -20,9 +20,6 @@ process.on('exit', () => rmSync(root, { recursive: true, force: true }));
 
 const options = (out: string, extra: Partial<ExperimentOptions> = {}): ExperimentOptions =>
   smokeOptions(root, out, extra);
-/** The rows without their wall-clock columns (timing differs between runs; everything else must not). */
-const withoutWall = (rows: CurveRow[]) =>
-  rows.map(({ wall_s: _wall, train_wall_s: _train, eval_wall_s: _eval, ...rest }) => rest);
 const RUNS = ['teacher', 'net2wider', 'random-pad', 'random-init', 'teacher-continued'];
 
 test('--seeds: one folder per seed, figures with bands, every run and seed in the summary, the claims checked', async () => {

@@ -18,6 +18,7 @@ import { readRunConfig } from '../src/run-folder/run-config.ts';
 import { readTransformFile } from '../src/run-folder/transform-file.ts';
 import { readRunSummary } from '../src/train/run-summary.ts';
 import { PRESETS } from '../experiments/presets.ts';
+import { withoutWall } from './curve-fixtures.ts';
 
 await selectBackend('wasm', () => {});
 
@@ -44,9 +45,6 @@ const readCurve = (path: string): CurveRow[] => {
   assert.deepEqual(problems, [], path);
   return rows;
 };
-/** The rows without their wall-clock columns (timing differs between runs; everything else must not). */
-const withoutWall = (rows: CurveRow[]) =>
-  rows.map(({ wall_s: _wall, train_wall_s: _train, eval_wall_s: _eval, ...rest }) => rest);
 
 const EXPECTED_RUNS: Record<ExperimentName, string[]> = {
   wider: ['teacher', 'net2wider', 'random-pad', 'random-init', 'teacher-continued'],

@@ -29,6 +29,7 @@ import type { CurveRow } from '../src/train/curve-log.ts';
 import { CURVE_COLUMNS, readCurveFile } from '../src/train/curve-log.ts';
 import { UsageError } from '../src/usage-error.ts';
 import { smokeOptions } from './experiment-fixtures.ts';
+import { withoutWall } from './curve-fixtures.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'net2net-growth-sweep-'));
 process.on('exit', () => rmSync(root, { recursive: true, force: true }));
@@ -286,8 +287,7 @@ test("summary.md's After growth table: dip with its step, recovery or never, slo
   assert.deepEqual(growthRecoverySection({ ...summary, runs: [] }), [], 'older summaries: no section');
 });
 
-const curveOf = (out: string, run: string) =>
-  readCurveFile(join(root, out, run, 'curve.csv')).rows.map(({ wall_s: _w, ...rest }) => rest);
+const curveOf = (out: string, run: string) => withoutWall(readCurveFile(join(root, out, run, 'curve.csv')).rows);
 
 test('a smoke experiment with --optimizer-state fresh,transfer: both runs from one teacher, transfer changes the first step', async () => {
   await selectBackend('wasm', () => {});

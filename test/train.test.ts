@@ -13,6 +13,7 @@ import type { CurveRow } from '../src/train/curve-log.ts';
 import { learningRateAt } from '../src/train/schedule.ts';
 import { INCEPTION_RMSPROP, TrainingDivergedError, train, validateTrainConfig } from '../src/train/trainer.ts';
 import type { TrainConfig } from '../src/train/trainer.ts';
+import { withoutWall } from './curve-fixtures.ts';
 
 await selectBackend('wasm', () => {});
 
@@ -44,9 +45,6 @@ const config = (overrides: Partial<TrainConfig> = {}): TrainConfig => ({
 });
 
 const readCurve = (path: string): CurveRow[] => readCurveFile(path).rows;
-/** The rows without their wall-clock columns (timing differs between runs; everything else must not). */
-const withoutWall = (rows: CurveRow[]) =>
-  rows.map(({ wall_s: _wall, train_wall_s: _train, eval_wall_s: _eval, ...rest }) => rest);
 
 test('learning-rate schedule: exponential decay by epoch fraction, staircase or smooth', () => {
   const stairs = { kind: 'exponential', rate: 0.94, everyEpochs: 2, staircase: true } as const;

@@ -100,13 +100,17 @@ function computeSection(sections: SeedSections): string[] {
   const margin = formatAccuracy(sections.claimMargin);
   const macs = (v: number) => formatMultiplyAdds(v);
   const seconds = (v: number) => `${v.toFixed(1)} s`;
+  // Curves from before the compute columns have multiply-adds (recounted from config.json) but no wall seconds.
+  const wallRecorded = withCompute.some((m) => m.compute!.totalWallSeconds.perSeed.some((v) => v !== null));
+  const wallCell = (values: readonly (number | null)[]) => (wallRecorded ? costCell(values, seconds) : '—');
   const lines = [
     '## Training compute',
     '',
     "Per seed, in seed order: training multiply-adds (3 x the model's forward multiply-adds per image trained) and " +
       "training wall seconds (evaluations left out), each run's own (from 0). Saved against random init: random " +
       `init's multiply-adds to teacher + ${margin} less the run's, without and with the teacher's training added to the ` +
-      'run\'s ("≥": random init never got there, its whole training counted; negative: the run cost more).',
+      'run\'s ("≥": random init never got there, its whole training counted; negative: the run cost more)' +
+      (wallRecorded ? '.' : '. Wall seconds: not recorded (curves written before the compute columns).'),
     '',
     `| Method | Training multiply-adds | Training wall s | Multiply-adds to teacher | to teacher + ${margin} | Wall s to teacher + ${margin} | Saved vs random init | Saved, teacher counted |`,
     '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
@@ -116,10 +120,10 @@ function computeSection(sections: SeedSections): string[] {
     const saved = c.savedAgainstRandomInit;
     const teacher = m.role === 'teacher';
     lines.push(
-      `| ${escapeCell(m.label)} | ${costCell(c.totalMacs.perSeed, macs)} | ${costCell(c.totalWallSeconds.perSeed, seconds)} | ` +
+      `| ${escapeCell(m.label)} | ${costCell(c.totalMacs.perSeed, macs)} | ${wallCell(c.totalWallSeconds.perSeed)} | ` +
         `${teacher ? '(teacher)' : costCell(c.macsToTeacher.perSeed, macs)} | ` +
         `${teacher ? '(teacher)' : costCell(c.macsToTeacherPlusMargin.perSeed, macs)} | ` +
-        `${teacher ? '(teacher)' : costCell(c.wallSecondsToTeacherPlusMargin.perSeed, seconds)} | ` +
+        `${teacher ? '(teacher)' : wallCell(c.wallSecondsToTeacherPlusMargin.perSeed)} | ` +
         `${saved ? `${savingCell(saved.uncharged)} (vs ${escapeCell(saved.against)})` : '—'} | ` +
         `${saved ? savingCell(saved.charged) : '—'} |`,
     );
