@@ -11,6 +11,9 @@ import { writeFileAtomic } from '../io/atomic-file.ts';
 
 export const CURVE_CSV = 'curve.csv';
 
+/** The compute columns (appended after running_acc); null where a curve written before them has none. */
+export const COMPUTE_COLUMNS = ['train_macs', 'train_wall_s', 'eval_macs', 'eval_wall_s'] as const;
+
 export const CURVE_COLUMNS = [
   'step',
   'images',
@@ -23,26 +26,14 @@ export const CURVE_COLUMNS = [
   'wall_s',
   'running_loss',
   'running_acc',
-  'train_macs',
-  'train_wall_s',
-  'eval_macs',
-  'eval_wall_s',
+  ...COMPUTE_COLUMNS,
 ] as const;
 
 export type CurveColumn = (typeof CURVE_COLUMNS)[number];
 
 /** Columns that curves written by earlier versions lack: read as empty, not reported. */
-const ADDED_LATER: ReadonlySet<string> = new Set([
-  'running_loss',
-  'running_acc',
-  'train_macs',
-  'train_wall_s',
-  'eval_macs',
-  'eval_wall_s',
-]);
+const ADDED_LATER: ReadonlySet<string> = new Set(['running_loss', 'running_acc', ...COMPUTE_COLUMNS]);
 
-/** The compute columns (appended after running_acc); null where a curve written before them has none. */
-export const COMPUTE_COLUMNS = ['train_macs', 'train_wall_s', 'eval_macs', 'eval_wall_s'] as const;
 export type ComputeColumn = (typeof COMPUTE_COLUMNS)[number];
 
 /**
