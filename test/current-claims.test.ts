@@ -49,3 +49,31 @@ test('--current-claims on a folder of an unknown experiment is a usage error nam
   writeFileSync(join(out, 'experiment.json'), JSON.stringify({ ...oldManifest(1), experiment: 'sideways' }));
   assert.throws(() => applyCurrentClaims(out), /no current definition of experiment 'sideways'/);
 });
+
+test('--current-claims on a growth folder: starts-at-teacher names the exact-noise runs of the grid it ran', () => {
+  const claimsOf = (noise: string | number, states: string[]) => {
+    const out = join(root, `growth-${noise}-${states.join('-')}`);
+    mkdirSync(out, { recursive: true });
+    const runs = [
+      { run: 'teacher', role: 'teacher', label: 'Teacher' },
+      ...states.map((s) => ({ run: `random-pad${s === '' ? '' : `@state=${s}`}`, role: 'baseline', label: s })),
+    ];
+    writeFileSync(
+      join(out, 'experiment.json'),
+      JSON.stringify({ ...oldManifest(1), experiment: 'growth', runs, noise }),
+    );
+    applyCurrentClaims(out);
+    const written = JSON.parse(readFileSync(join(out, 'experiment.json'), 'utf8')) as {
+      claims: { kind: string; run: string }[];
+    };
+    return written.claims.filter((c) => c.kind === 'starts-at-teacher').map((c) => c.run);
+  };
+  assert.deepEqual(claimsOf('none,zero-sum,0.01', ['fresh', 'transfer']), [
+    'net2wider@state=fresh@noise=none',
+    'net2wider@state=fresh@noise=zero-sum',
+    'net2wider@state=transfer@noise=none',
+    'net2wider@state=transfer@noise=zero-sum',
+  ]);
+  assert.deepEqual(claimsOf('zero-sum,0.01', ['']), ['net2wider@noise=zero-sum'], 'one state: no state in the names');
+  assert.deepEqual(claimsOf(0.01, ['']), [], 'only Gaussian noise: no run starts at the teacher');
+});

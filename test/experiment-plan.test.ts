@@ -100,7 +100,7 @@ test('explore grows two networks, as the paper did: wider x sqrt(2) at no extra 
   }
 });
 
-test("one standard network, as in the paper: wider's student, deeper's teacher and explore's original model", () => {
+test("one standard network, as in the paper: wider's (and growth's) student, deeper's teacher and explore's original model", () => {
   for (const preset of [PRESETS.smoke, PRESETS.default, PRESETS.cpu, PRESETS.paper]) {
     const resolved = resolvePreset(preset, { data: 'synthetic' });
     const options = (
@@ -118,6 +118,20 @@ test("one standard network, as in the paper: wider's student, deeper's teacher a
     assert.deepEqual(exploreTeacher, widerStudent, preset.name);
     const widerTeacher = options('wider', (p) => p.teacher.model.options);
     assert.deepEqual({ ...widerTeacher, width: widerStudent.width }, widerStudent, `${preset.name}: narrow standard`);
+    // The growth study grows wider's teacher into the same standard network, every run of its grid.
+    const growth = planExperiment({ ...input('growth'), preset: resolved });
+    assert.deepEqual(
+      options('growth', (p) => p.teacher.model.options),
+      widerTeacher,
+      `${preset.name}: growth teacher`,
+    );
+    const grown = growth.students.filter((s) => !s.method!.continuesTeacher);
+    const rates = preset.studentLearningRates?.length ?? 1;
+    assert.equal(grown.length, rates * 8 + 1, `${preset.name}: 6 Net2WiderNet, 2 random pad per rate, random init`);
+    for (const student of grown) {
+      const { seed: _seed, ...rest } = student.model.options;
+      assert.deepEqual(rest, widerStudent, `${preset.name}: ${student.run}`);
+    }
   }
 });
 

@@ -50,6 +50,15 @@ const EXPECTED_RUNS: Record<ExperimentName, string[]> = {
   wider: ['teacher', 'net2wider', 'random-pad', 'random-init', 'teacher-continued'],
   deeper: ['teacher', 'net2deeper', 'random-init', 'teacher-continued'],
   explore: ['teacher', 'net2wider', 'net2deeper', 'teacher-continued', 'random-init-wider', 'random-init-deeper'],
+  // Not run by the loop below (test/growth-study.test.ts runs it): the full grid of what happens at growth.
+  growth: [
+    'teacher',
+    ...['fresh', 'transfer'].flatMap((s) => ['none', 'zero-sum', '0.01'].map((n) => `net2wider@state=${s}@noise=${n}`)),
+    'random-pad@state=fresh',
+    'random-pad@state=transfer',
+    'random-init',
+    'teacher-continued',
+  ],
 };
 
 for (const experiment of ['wider', 'deeper', 'explore'] as const) {

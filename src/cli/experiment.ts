@@ -1,5 +1,5 @@
 /**
- * `npm run experiment -- <wider|deeper|explore> [--preset smoke|cpu|paper] [--data <dataset>] [--backend ...]
+ * `npm run experiment -- <wider|deeper|explore|growth> [--preset smoke|cpu|paper] [--data <dataset>] [--backend ...]
  *  [--steps N] [--batch-size N] [--out results/<name>] [--resume] [--seed N] ...`: runs one of the paper's
  * experiments end to end (teacher, Net2Net student, baselines, curves, figures, summary).
  * `npm run experiment -- cache list|prune [--cache-dir D] [--unfinished]`: the trained-teacher cache.

@@ -30,14 +30,13 @@ async function main(argv: string[]): Promise<number> {
     .option('quiet', { type: 'boolean', default: false, describe: 'print only the summary table' })
     .option('x', {
       choices: FIGURE_AXES,
-      default: 'minibatches' as FigureAxis,
       describe:
         'x-axis: minibatches (the paper), training multiply-adds (compute) or training wall seconds (wall); ' +
-        'other than minibatches the files are <experiment>-<panel>-<x>.svg/.png',
+        'other than minibatches the files are <experiment>-<panel>-<x>.svg/.png. Without --x and --charge-teacher: ' +
+        'minibatches and every axis the experiment lists (experiment.json figureAxes), as the run drew them',
     })
     .option('charge-teacher', {
       type: 'boolean',
-      default: false,
       describe:
         "runs that start from the teacher's weights (Net2Net students, random pad, the teacher trained further) " +
         "start at the teacher's total training cost instead of 0 (files get -charged)",
@@ -63,8 +62,8 @@ async function main(argv: string[]): Promise<number> {
   await selectBackend('cpu', () => {});
   const { summaryMarkdown } = await drawExperimentFigures(dir, {
     log,
-    x: args.x as FigureAxis,
-    chargeTeacher: args['charge-teacher'],
+    ...(args.x === undefined ? {} : { x: args.x as FigureAxis }),
+    ...(args['charge-teacher'] === undefined ? {} : { chargeTeacher: args['charge-teacher'] }),
   });
   process.stdout.write(summaryMarkdown);
   return 0;

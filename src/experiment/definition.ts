@@ -10,6 +10,8 @@ import type { LearningRateSchedule } from '../train/schedule.ts';
 import type { EvaluationConfig } from '../train/trainer.ts';
 import type { ClaimSpec } from '../run-folder/claim-spec.ts';
 import type { PrecisionChoice } from '../backend/precision.ts';
+import type { FigureAxisSpec } from '../run-folder/experiment-manifest.ts';
+import type { OptimizerStateChoice } from '../run-folder/run-name.ts';
 
 /** Which model family, data, widths, steps and intervals the runs of an experiment use. */
 export interface Preset {
@@ -141,4 +143,26 @@ export interface ExperimentDefinition {
   drawTeacherCurve?: boolean;
   /** The paper's claims this experiment tests (src/run-folder/claim-spec.ts; checked by src/analysis/claims.ts). */
   claims?: ClaimSpec[];
+  /**
+   * What happens at growth, swept by default (`--optimizer-state`, `--noise` replace a list): absent lists are one
+   * value, fresh state and `noise`.
+   */
+  growth?: { optimizerStates?: readonly OptimizerStateChoice[]; noises?: readonly NoiseSpec[] };
+  /**
+   * Figures drawn at the end of a run besides the paper's (validation, training, zoom against minibatches): the same
+   * panels against each of these axes (recorded in experiment.json, so `npm run figures` redraws the same set).
+   */
+  figureAxes?: readonly FigureAxisSpec[];
+  /**
+   * The label of a swept run (default: the method's label, then `lr <rate>`, `<state> state`, `noise <n>` for each
+   * setting the run sweeps). Only the swept settings are given.
+   */
+  sweepLabel?: (method: MethodDefinition, settings: SweptSettings) => string;
+}
+
+/** The settings a run sweeps (`sweepLabel`): those with more than one value in this experiment. */
+export interface SweptSettings {
+  learningRate?: number;
+  optimizerState?: OptimizerStateChoice;
+  noise?: NoiseSpec;
 }

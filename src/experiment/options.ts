@@ -7,6 +7,7 @@ import type { OptimizerStateChoice } from '../run-folder/run-name.ts';
 import { UsageError } from '../usage-error.ts';
 import type { ExperimentDefinition, Preset, PresetOverrides } from './definition.ts';
 import type { GrowthSettings, ResolvedPreset } from './run-plan.ts';
+import { defaultGrowthSettings } from './run-plan.ts';
 
 export interface ExperimentOptions {
   experiment: ExperimentDefinition;
@@ -79,10 +80,14 @@ export function resolvePreset(preset: Preset, overrides: PresetOverrides = {}): 
 const asList = <T>(value: T | readonly T[] | undefined): T[] | undefined =>
   value === undefined ? undefined : Array.isArray(value) ? [...(value as readonly T[])] : [value as T];
 
-/** The growth settings of the options (src/experiment/run-plan.ts): one value each unless lists are given. */
+/**
+ * The growth settings of the options (src/experiment/run-plan.ts): the lists given, else the experiment's defaults
+ * (one value each unless its definition lists a sweep, as the growth study does).
+ */
 export function growthSettings(options: ExperimentOptions): GrowthSettings {
+  const defaults = defaultGrowthSettings(options.experiment);
   return {
-    optimizerStates: asList(options.optimizerState) ?? ['fresh'],
-    noises: asList(options.noise) ?? [options.experiment.noise],
+    optimizerStates: asList(options.optimizerState) ?? [...defaults.optimizerStates],
+    noises: asList(options.noise) ?? [...defaults.noises],
   };
 }

@@ -171,7 +171,8 @@ function recordExperiment(session: Session, plan: ExperimentPlan): void {
     precision: session.precision,
     seed: session.options.seed,
     drawTeacherCurve: experiment.drawTeacherCurve ?? false,
-    claims: plannedClaims(experiment, preset),
+    claims: plannedClaims(experiment, preset, growthSettings(session.options)),
+    ...(experiment.figureAxes?.length ? { figureAxes: experiment.figureAxes.map((axis) => ({ ...axis })) } : {}),
     claimMargin: session.options.claimMargin ?? DEFAULT_CLAIM_MARGIN,
   });
 }

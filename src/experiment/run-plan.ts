@@ -13,7 +13,13 @@ import type { LearningRateSchedule } from '../train/schedule.ts';
 import type { TrainConfig } from '../train/trainer.ts';
 import { INCEPTION_RMSPROP } from '../train/trainer.ts';
 import { UsageError } from '../usage-error.ts';
-import type { ArchitectureOptions, ExperimentDefinition, MethodDefinition, Preset } from './definition.ts';
+import type {
+  ArchitectureOptions,
+  ExperimentDefinition,
+  MethodDefinition,
+  Preset,
+  SweptSettings,
+} from './definition.ts';
 
 /** A preset with the command line's overrides applied and its dataset known. */
 export type ResolvedPreset = Preset & { data: string };
@@ -81,9 +87,15 @@ export interface GrowthSettings {
   noises: readonly NoiseSpec[];
 }
 
-/** Fresh optimizer state and the experiment's noise: the runs as they were before these settings existed. */
+/**
+ * The experiment's own lists (`growth` in its definition, e.g. the growth study's full grid), else fresh optimizer
+ * state and the experiment's noise: the runs as they were before these settings existed.
+ */
 export function defaultGrowthSettings(definition: ExperimentDefinition): GrowthSettings {
-  return { optimizerStates: ['fresh'], noises: [definition.noise] };
+  return {
+    optimizerStates: definition.growth?.optimizerStates ?? ['fresh'],
+    noises: definition.growth?.noises ?? [definition.noise],
+  };
 }
 
 /** Lists with repeated values, or a list of several values no method of the experiment takes, are refused. */
@@ -103,12 +115,25 @@ function checkGrowthSettings(definition: ExperimentDefinition, growth: GrowthSet
   }
 }
 
+/** A swept run's label: the method's, then each setting it sweeps (or the experiment's own `sweepLabel`). */
+function sweptLabel(definition: ExperimentDefinition, method: MethodDefinition, settings: SweptSettings): string {
+  if (definition.sweepLabel && Object.values(settings).some((v) => v !== undefined))
+    return definition.sweepLabel(method, settings);
+  return [
+    method.label,
+    ...(settings.learningRate === undefined ? [] : [`lr ${settings.learningRate}`]),
+    ...(settings.optimizerState === undefined ? [] : [`${settings.optimizerState} state`]),
+    ...(settings.noise === undefined ? [] : [`noise ${noiseText(settings.noise)}`]),
+  ].join(', ');
+}
+
 function expandMethod(
+  definition: ExperimentDefinition,
   method: MethodDefinition,
   preset: Preset,
   growth: GrowthSettings,
-  definitionNoise: NoiseSpec,
 ): MethodRun[] {
+  const definitionNoise = definition.noise;
   const rates = method.sweepsLearningRate && preset.studentLearningRates?.length ? preset.studentLearningRates : [];
   const states = method.takesOptimizerState ? growth.optimizerStates : [];
   // A run that does not take noise gets the one value given, else the experiment's (it does not use it).
@@ -125,12 +150,11 @@ function expandMethod(
           optimizerState: sweptStates ? optimizerState : undefined,
           noise: sweptNoises ? noise : undefined,
         };
-        const label = [
-          method.label,
-          ...(learningRate === undefined ? [] : [`lr ${learningRate}`]),
-          ...(sweptStates ? [`${optimizerState} state`] : []),
-          ...(sweptNoises ? [`noise ${noiseText(noise)}`] : []),
-        ].join(', ');
+        const label = sweptLabel(definition, method, {
+          learningRate,
+          optimizerState: name.optimizerState,
+          noise: name.noise,
+        });
         runs.push({ method, run: runName(name), label, learningRate, optimizerState, noise });
       }
   return runs;
@@ -147,7 +171,7 @@ export function selectMethodRuns(
   growth: GrowthSettings = defaultGrowthSettings(definition),
 ): MethodRun[] {
   checkGrowthSettings(definition, growth);
-  const expand = (m: MethodDefinition) => expandMethod(m, preset, growth, definition.noise);
+  const expand = (m: MethodDefinition) => expandMethod(definition, m, preset, growth);
   if (only === undefined) return definition.methods.filter((m) => m.enabled?.(preset) ?? true).flatMap(expand);
   const all = definition.methods.flatMap(expand);
   for (const name of only)

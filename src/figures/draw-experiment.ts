@@ -29,10 +29,24 @@ import { figuresSummaryMarkdown } from './summary-table.ts';
 
 export interface DrawExperimentOptions {
   log?: (line: string) => void;
-  /** The figures' x-axis (default minibatches); other axes draw `<experiment>-<panel>-<axis>.svg/.png`. */
+  /**
+   * The figures' x-axis; other axes than minibatches draw `<experiment>-<panel>-<axis>.svg/.png`. With neither this
+   * nor `chargeTeacher` given: the paper's figures against minibatches and those of every axis the experiment lists
+   * (experiment.json's `figureAxes`), the set a run draws at its end.
+   */
   x?: FigureAxis;
   /** Runs that start from the teacher's weights start at its total training cost (files get `-charged`). */
   chargeTeacher?: boolean;
+}
+
+/** The axes to draw: the one asked for, else minibatches and the experiment's own (each once). */
+function axesToDraw(options: DrawExperimentOptions, manifest: ExperimentManifest): SeriesAxis[] {
+  if (options.x !== undefined || options.chargeTeacher !== undefined)
+    return [{ axis: options.x ?? 'minibatches', chargeTeacher: options.chargeTeacher ?? false }];
+  const axes: SeriesAxis[] = [{ axis: 'minibatches', chargeTeacher: false }];
+  for (const { x, chargeTeacher } of manifest.figureAxes ?? [])
+    if (!axes.some((a) => a.axis === x && a.chargeTeacher === chargeTeacher)) axes.push({ axis: x, chargeTeacher });
+  return axes;
 }
 
 const X_AXES: Record<FigureAxis, { title: string; format: string }> = {
@@ -206,8 +220,8 @@ export async function drawExperimentFigures(
   const source = readExperimentSource(experimentDir);
   const { seeds, figuresDir } = source;
   logProblems(seeds, log);
-  const x: SeriesAxis = { axis: options.x ?? 'minibatches', chargeTeacher: options.chargeTeacher ?? false };
-  checkAxis(seeds, x, seeds[0]!.reading.manifest.drawTeacherCurve ?? false);
+  const axes = axesToDraw(options, seeds[0]!.reading.manifest);
+  for (const x of axes) checkAxis(seeds, x, seeds[0]!.reading.manifest.drawTeacherCurve ?? false);
   const analysis = analyzeExperiment(seeds, source.experimentSeeds);
   const text = {
     caption: figureCaption(seeds[0]!.reading.manifest, analysis.seeds),
@@ -215,7 +229,8 @@ export async function drawExperimentFigures(
   };
   log(`figures: PNG text uses ${figureFonts().source}`);
   const files: string[] = [];
-  for (const panel of PANELS) files.push(...(await drawPanel(panel, seeds, analysis.summary, figuresDir, text, x)));
+  for (const x of axes)
+    for (const panel of PANELS) files.push(...(await drawPanel(panel, seeds, analysis.summary, figuresDir, text, x)));
   files.push(
     source.fromCurvesFile
       ? join(figuresDir, SEED_CURVES_JSON)

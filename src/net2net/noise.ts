@@ -10,6 +10,11 @@
  */
 export type NoiseSpec = 'none' | 'zero-sum' | number;
 
+/** Whether a noise keeps the student's function exact ('none', 'zero-sum'); a Gaussian scale does not. */
+export function isExactNoise(noise: NoiseSpec): boolean {
+  return typeof noise !== 'number';
+}
+
 /** Standard deviation of the zero-sum offsets, relative to rms(kernel) / k. */
 export const ZERO_SUM_RELATIVE_SCALE = 0.1;
 

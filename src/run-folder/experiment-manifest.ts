@@ -21,6 +21,18 @@ export interface RunDescription {
   label: string;
 }
 
+/**
+ * One more set of figures an experiment draws besides the paper's (minibatches, the teacher not charged): the same
+ * panels against `x` (`<experiment>-<panel>-<x>[-charged]`), runs grown from the teacher starting at its cost when
+ * `chargeTeacher` (src/figures/draw-experiment.ts).
+ */
+export interface FigureAxisSpec {
+  x: 'minibatches' | 'compute' | 'wall';
+  chargeTeacher: boolean;
+}
+
+const FIGURE_AXIS_NAMES: readonly string[] = ['minibatches', 'compute', 'wall'];
+
 export interface ExperimentManifest {
   experiment: string;
   preset?: string;
@@ -43,6 +55,8 @@ export interface ExperimentManifest {
   /** The paper's claims this experiment tests, and the margin above the teacher that `converges-faster` asks for. */
   claims?: ClaimSpec[];
   claimMargin?: number;
+  /** Figures drawn besides the paper's (the experiment's `figureAxes`); absent: those only. */
+  figureAxes?: FigureAxisSpec[];
   /** Notes about how the manifest was obtained (e.g. inferred from folders); not written. */
   notes: string[];
 }
@@ -111,10 +125,26 @@ function parseManifest(text: string, path: string): ExperimentManifest {
     drawTeacherCurve: record.drawTeacherCurve === true,
     claims: Array.isArray(record.claims) ? (record.claims as ClaimSpec[]) : undefined,
     claimMargin: typeof record.claimMargin === 'number' ? record.claimMargin : undefined,
+    ...(record.figureAxes === undefined ? {} : { figureAxes: parseFigureAxes(record.figureAxes, path) }),
     teacherRun: teacherRun ?? runs.find((run) => run.role === 'teacher')?.run,
     runs,
     notes: [],
   };
+}
+
+function parseFigureAxes(raw: unknown, path: string): FigureAxisSpec[] {
+  const bad = () =>
+    new UsageError(
+      `${path}: "figureAxes" must be a list of { x: ${FIGURE_AXIS_NAMES.join('|')}, chargeTeacher: boolean }`,
+    );
+  if (!Array.isArray(raw)) throw bad();
+  return raw.map((entry): FigureAxisSpec => {
+    const axis = entry as Record<string, unknown>;
+    if (typeof axis !== 'object' || axis === null) throw bad();
+    if (typeof axis.x !== 'string' || !FIGURE_AXIS_NAMES.includes(axis.x)) throw bad();
+    if (typeof axis.chargeTeacher !== 'boolean') throw bad();
+    return { x: axis.x as FigureAxisSpec['x'], chargeTeacher: axis.chargeTeacher };
+  });
 }
 
 function inferManifest(dir: string, shownDir: string): ExperimentManifest {
