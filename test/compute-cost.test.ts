@@ -66,8 +66,9 @@ test('a smoke run writes the compute columns: train_macs = steps x batch x 3 x f
     rows.forEach((row, k) => {
       assert.equal(row.train_macs, row.step * batch * 3 * forward, `${run} step ${row.step}: train_macs`);
       assert.equal(row.eval_macs, (k + 1) * perEvaluation, `${run} step ${row.step}: eval_macs`);
-      assert.ok(row.eval_wall_s! > 0 && row.train_wall_s! >= 0, `${run}: wall seconds split`);
-      assert.ok(Math.abs(row.train_wall_s! + row.eval_wall_s! - row.wall_s!) <= 0.011, `${run}: they add up to wall_s`);
+      assert.ok(row.eval_wall_s! >= 0 && row.train_wall_s! >= 0, `${run}: wall seconds split`);
+      // Each of the three is written rounded to 0.01 s.
+      assert.ok(Math.abs(row.train_wall_s! + row.eval_wall_s! - row.wall_s!) <= 0.016, `${run}: they add up to wall_s`);
     });
     const summary = readRunSummary(dir)!;
     assert.equal(summary.forward_macs_per_image, forward);
