@@ -20,11 +20,10 @@ import { classificationLoss } from '../src/train/classification-loss.ts';
 import { readCurveFile } from '../src/train/curve-log.ts';
 import { LocalStepEngine } from '../src/train/local-step-engine.ts';
 import { INCEPTION_RMSPROP, train } from '../src/train/trainer.ts';
-import type { TrainConfig } from '../src/train/trainer.ts';
 import { SeededRandom } from '../src/random/seeded-random.ts';
 import * as F from './net2net-fixtures.ts';
 import { randomGraph, randomTargets } from './net2net-fuzz-graphs.ts';
-import { withoutWall } from './curve-fixtures.ts';
+import { smallTrainConfig, withoutWall } from './curve-fixtures.ts';
 
 await selectBackend('cpu', () => {});
 
@@ -434,16 +433,7 @@ test('a student started from transferred state, killed and resumed, continues wi
   const root = mkdtempSync(join(tmpdir(), 'net2net-optstate-'));
   const dataset = await openDataset('synthetic:12x12x1:4:64:32');
   try {
-    const config = (steps: number): TrainConfig => ({
-      steps,
-      batchSize: 8,
-      optimizer: { ...INCEPTION_RMSPROP, learningRate: 0.02, weightDecay: 4e-5 },
-      schedule: { kind: 'exponential', rate: 0.5, everyEpochs: 0.5, staircase: false },
-      evalEvery: 2,
-      checkpointEvery: 3,
-      evalBatchSize: 16,
-      dataSeed: 3,
-    });
+    const config = (steps: number) => smallTrainConfig({ steps });
     const smallNet = () => {
       F.seedFixtures(1000);
       const input = tf.input({ shape: [12, 12, 1] });

@@ -11,9 +11,9 @@ import { findCheckpoint, loadCheckpoint, readTrainState } from '../src/train/che
 import { readCurveFile } from '../src/train/curve-log.ts';
 import type { CurveRow } from '../src/train/curve-log.ts';
 import { learningRateAt } from '../src/train/schedule.ts';
-import { INCEPTION_RMSPROP, TrainingDivergedError, train, validateTrainConfig } from '../src/train/trainer.ts';
+import { TrainingDivergedError, train, validateTrainConfig } from '../src/train/trainer.ts';
 import type { TrainConfig } from '../src/train/trainer.ts';
-import { withoutWall } from './curve-fixtures.ts';
+import { smallTrainConfig, withoutWall } from './curve-fixtures.ts';
 
 await selectBackend('wasm', () => {});
 
@@ -32,17 +32,7 @@ const smallModelWith = (batchNormMomentum?: number) => () =>
   });
 const smallModel = smallModelWith();
 
-const config = (overrides: Partial<TrainConfig> = {}): TrainConfig => ({
-  steps: 8,
-  batchSize: 8,
-  optimizer: { ...INCEPTION_RMSPROP, learningRate: 0.02, weightDecay: 4e-5 },
-  schedule: { kind: 'exponential', rate: 0.5, everyEpochs: 0.5, staircase: false },
-  evalEvery: 2,
-  checkpointEvery: 3,
-  evalBatchSize: 16,
-  dataSeed: 3,
-  ...overrides,
-});
+const config = smallTrainConfig;
 
 const readCurve = (path: string): CurveRow[] => readCurveFile(path).rows;
 
