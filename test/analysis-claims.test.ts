@@ -84,6 +84,7 @@ test('not tested: a seed lacks a baseline, a seed lacks the run, a seed never st
   const [faster, starts] = checkClaims([FASTER, STARTS], [widerSeed(1), noControl]);
   assert.equal(faster!.verdict, 'not tested');
   assert.match(faster!.detail, /seed 2 lacks teacher-continued/);
+  assert.ok(!faster!.evidence.some((line) => /lacks/.test(line)), 'what a seed lacks is said once, in the detail');
   assert.equal(starts!.verdict, 'held', 'a claim that does not need the missing run is tested');
   const neverStarted: SeedCurves = { seed: 3, teacher: runCurves([], []), runs: new Map() };
   const [startsOver3] = checkClaims([STARTS], [widerSeed(1), widerSeed(2), neverStarted]);

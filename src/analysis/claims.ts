@@ -245,7 +245,8 @@ function checkOne(spec: ClaimSpec, seeds: readonly SeedCurves[], options: Resolv
     held: verdict === 'held' ? true : verdict === 'did not hold' ? false : null,
     verdict,
     detail: seeds.length === 0 ? 'no seed' : detailOf(spec, lacking, outcomes),
-    evidence: [...outcomes.map((o, i) => `seed ${tested[i]!.seed}: ${o.line}`), ...lacking],
+    // What the seeds lack is the detail line already.
+    evidence: outcomes.map((o, i) => `seed ${tested[i]!.seed}: ${o.line}`),
   };
   if (spec.kind === 'converges-faster' && lacking.length === 0) Object.assign(result, beaten(spec, outcomes));
   if (spec.kind === 'ahead-of-scratch' && spec.control) result.control = controlResult(spec.control, seeds);
