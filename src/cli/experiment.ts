@@ -24,8 +24,52 @@ import { experimentReport } from './experiment-report.ts';
 
 const CACHE_DIR_HELP = 'trained-teacher cache (default results/cache)';
 
-function experimentOptions(y: Argv) {
+/** Where the images come from (the preset's dataset unless given). */
+function dataOptions<T>(y: Argv<T>) {
   return y
+    .option('data', { describe: "dataset spec (default: the preset's)", type: 'string' })
+    .option('image-size', { describe: 'image side for imagenet:/folder: data', type: 'string' })
+    .option('limit-train', { describe: 'at most N training images', type: 'string' })
+    .option('limit-val', { describe: 'at most N validation images', type: 'string' })
+    .option('decode-threads', {
+      describe:
+        'imagenet:/folder: threads that read, decode and resample images (default: the cores available; 0: this thread)',
+      type: 'string',
+    })
+    .option('val-labels', { describe: 'imagenet:/folder: labels file of a flat val/ folder', type: 'string' });
+}
+
+/** What is swept over one teacher (learning rates, state and noise at growth) and over seeds, and the claims' margin. */
+function sweepOptions<T>(y: Argv<T>) {
+  return y
+    .option('student-lr', {
+      describe: 'learning rates that Net2Net and random pad each run at, e.g. 0.002,0.005,0.01 (fig. 4)',
+      type: 'string',
+    })
+    .option('noise', {
+      describe:
+        "Net2WiderNet's symmetry breaking: zero-sum (exact), none, or a Gaussian scale such as 0.01 (the paper's); " +
+        'a list (none,zero-sum,0.01) runs it once per value (net2wider@noise=none, ...)',
+      type: 'string',
+    })
+    .option('optimizer-state', {
+      describe:
+        "grown students' (Net2Net, random pad) RMSProp state: fresh (default) or transfer (the teacher's, mapped); " +
+        'fresh,transfer runs them once each (net2wider@state=transfer, ...)',
+      type: 'string',
+    })
+    .option('seeds', {
+      describe: 'run once per seed (e.g. 1,2,3) under one folder: seed-<s>/ each, figures and claims over all',
+      type: 'string',
+    })
+    .option('claim-margin', {
+      describe: "accuracy above the teacher's that the converges-faster claim asks for (default 0.01)",
+      type: 'string',
+    });
+}
+
+function experimentOptions(y: Argv) {
+  return sweepOptions(dataOptions(y))
     .positional('experiment', { describe: 'which experiment', choices: EXPERIMENT_NAMES, type: 'string' })
     .option('preset', {
       describe:
@@ -33,7 +77,6 @@ function experimentOptions(y: Argv) {
       choices: PRESET_NAMES,
       type: 'string',
     })
-    .option('data', { describe: "dataset spec (default: the preset's)", type: 'string' })
     .option('backend', {
       describe: 'auto (the first that loads), torch, tensorflow-gpu, tensorflow, wasm or cpu',
       default: 'auto',
@@ -66,40 +109,8 @@ function experimentOptions(y: Argv) {
     .option('eval-every', { describe: 'evaluate every N minibatches', type: 'string' })
     .option('checkpoint-every', { describe: 'checkpoint every N minibatches', type: 'string' })
     .option('lr', { describe: "teacher's initial learning rate (students: x their multiplier)", type: 'string' })
-    .option('image-size', { describe: 'image side for imagenet:/folder: data', type: 'string' })
-    .option('limit-train', { describe: 'at most N training images', type: 'string' })
-    .option('limit-val', { describe: 'at most N validation images', type: 'string' })
-    .option('decode-threads', {
-      describe:
-        'imagenet:/folder: threads that read, decode and resample images (default: the cores available; 0: this thread)',
-      type: 'string',
-    })
     .option('runs', {
       describe: 'only these student runs or methods, comma-separated (the teacher always runs)',
-      type: 'string',
-    })
-    .option('student-lr', {
-      describe: 'learning rates that Net2Net and random pad each run at, e.g. 0.002,0.005,0.01 (fig. 4)',
-      type: 'string',
-    })
-    .option('noise', {
-      describe:
-        "Net2WiderNet's symmetry breaking: zero-sum (exact), none, or a Gaussian scale such as 0.01 (the paper's); " +
-        'a list (none,zero-sum,0.01) runs it once per value (net2wider@noise=none, ...)',
-      type: 'string',
-    })
-    .option('optimizer-state', {
-      describe:
-        "grown students' (Net2Net, random pad) RMSProp state: fresh (default) or transfer (the teacher's, mapped); " +
-        'fresh,transfer runs them once each (net2wider@state=transfer, ...)',
-      type: 'string',
-    })
-    .option('seeds', {
-      describe: 'run once per seed (e.g. 1,2,3) under one folder: seed-<s>/ each, figures and claims over all',
-      type: 'string',
-    })
-    .option('claim-margin', {
-      describe: "accuracy above the teacher's that the converges-faster claim asks for (default 0.01)",
       type: 'string',
     })
     .option('bn-momentum', {
@@ -111,7 +122,6 @@ function experimentOptions(y: Argv) {
       type: 'boolean',
       default: false,
     })
-    .option('val-labels', { describe: 'imagenet:/folder: labels file of a flat val/ folder', type: 'string' })
     .option('cache-dir', { describe: CACHE_DIR_HELP, type: 'string' })
     .option('figures', { describe: 'draw the figures at the end', type: 'boolean', default: true })
     .option('json', {
