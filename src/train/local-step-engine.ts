@@ -37,6 +37,11 @@ export class LocalStepEngine implements StepEngine {
     return readStep(this.runStep(x, y, learningRate));
   }
 
+  /** Loss and right answers of one batch in inference mode (the trainer's evaluations); reads them back. */
+  async evaluateBatch(x: tf.Tensor4D, y: tf.Tensor1D): Promise<StepResult> {
+    return readStep(inferenceTensors(this.model, x, y));
+  }
+
   /** Gradients and the RMSProp update of every trainable weight; nothing is read back from the backend. */
   protected runStep(x: tf.Tensor4D, y: tf.Tensor1D, learningRate: number): StepTensors {
     setLearningRate(this.optimizer, learningRate);
@@ -68,6 +73,16 @@ export class LocalStepEngine implements StepEngine {
   async dispose(): Promise<void> {
     this.optimizer.dispose();
   }
+}
+
+/** The loss parts of one batch in inference mode (BatchNorm on its moving statistics, no weight decay). */
+export function inferenceTensors(model: tf.LayersModel, x: tf.Tensor4D, y: tf.Tensor1D): StepTensors {
+  const parts = classificationLoss(model, x, y, 0, false);
+  return {
+    crossEntropy: parts.crossEntropy,
+    correct: parts.correct,
+    others: parts.total !== parts.crossEntropy ? [parts.total] : [],
+  };
 }
 
 /** Reads a step's loss and right answers, then disposes its tensors. */
