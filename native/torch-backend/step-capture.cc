@@ -14,11 +14,14 @@
 // inputs nor variables) are held by the program.
 #include "step-capture.h"
 
+#include <chrono>
+#include <map>
 #include <memory>
 #include <stdexcept>
 #include <string>
 #include <unordered_map>
 
+#include "device-control.h"
 #include "precision.h"
 
 namespace n2n {
@@ -130,6 +133,14 @@ struct Recorder {
 
 std::unique_ptr<Recorder> recorder;
 std::vector<std::unique_ptr<Program>> programs;
+
+// Per op name: time spent in replayed calls and their count, while profiling is on (replayProfile(true)).
+struct OpTime {
+  double ms = 0;
+  int64_t calls = 0;
+};
+bool profiling = false;
+std::map<std::string, OpTime> replayTimes;
 
 int32_t newValue(Program& program, Value value) {
   program.values.push_back(std::move(value));
@@ -387,8 +398,15 @@ void runInstruction(const Instruction& instruction, std::vector<int32_t>& live, 
   const OpEntry& op = opTable()[instruction.op];
   Args args(&scratch);
   Result result;
+  auto started = profiling ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point();
   try {
     op.run(args, result);
+    if (profiling) {
+      synchronizeDevice();
+      OpTime& time = replayTimes[op.name];
+      time.ms += std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
+      time.calls++;
+    }
   } catch (const c10::Error& error) {
     throw std::runtime_error(std::string("op '") + op.name + "': " + error.what_without_backtrace());
   } catch (const std::exception& error) {
@@ -487,6 +505,30 @@ napi_value Replay(napi_env env, napi_callback_info info) {
       forgetDerived(variables[k]);
       get(variables[k]) = std::move(updated);
     }
+    return result;
+  });
+}
+
+// replayProfile(on): true starts timing each replayed op (the device synchronized after each); false stops and
+// returns { op: { ms, calls } } of the calls since.
+napi_value ReplayProfile(napi_env env, napi_callback_info info) {
+  return guarded(env, [&]() -> napi_value {
+    auto args = callArgs(env, info, 1);
+    bool on;
+    N2N_CHECK(napi_get_value_bool(env, args.at(0), &on));
+    napi_value result;
+    N2N_CHECK(napi_create_object(env, &result));
+    if (!on) {
+      for (const auto& [name, time] : replayTimes) {
+        napi_value entry;
+        N2N_CHECK(napi_create_object(env, &entry));
+        N2N_CHECK(napi_set_named_property(env, entry, "ms", number(env, time.ms)));
+        N2N_CHECK(napi_set_named_property(env, entry, "calls", number(env, static_cast<double>(time.calls))));
+        N2N_CHECK(napi_set_named_property(env, result, name.c_str(), entry));
+      }
+    }
+    replayTimes.clear();
+    profiling = on;
     return result;
   });
 }
@@ -604,7 +646,8 @@ void initStepCapture(napi_env env, napi_value exports) {
                            {"captureEnd", CaptureEnd},
                            {"captureAbort", CaptureAbort},
                            {"replay", Replay},
-                           {"releaseCapture", ReleaseCapture}};
+                           {"releaseCapture", ReleaseCapture},
+                           {"replayProfile", ReplayProfile}};
   for (const auto& entry : entries) {
     napi_value fn;
     napi_create_function(env, entry.name, NAPI_AUTO_LENGTH, entry.callback, nullptr, &fn);

@@ -23,7 +23,8 @@
  * the captured engine (`step_ms`, after at least 2 warm-up steps: the second is the one recorded), and reports
  * `capture_speedup`; at near-zero compute (a thin network, batch 1) step_ms is the host's cost of issuing a step.
  * `--no-capture` measures TF.js steps only.
- * `--profile` adds the kernel times of one training step (tf.profile; through TF.js, which is what it can see). With `--engine data-parallel`, `--compare`
+ * `--profile` adds the kernel times of one training step (tf.profile; through TF.js, which is what it can see) and,
+ * when captured, the native time per op of one replayed step (`replay_profile`). With `--engine data-parallel`, `--compare`
  * also measures the single-thread LocalStepEngine in this process, and every data-parallel result carries
  * `machine_two_thread_speedup` (see machine-control.ts) to read its ratio by.
  */
@@ -106,6 +107,7 @@ export interface TrainBenchResult {
   peak_rss_mb: number;
   notes: string[];
   profile?: Record<string, { ms: number; calls: number }>;
+  replay_profile?: Record<string, { ms: number; calls: number }>;
 }
 
 function parseInput(text: string): [number, number, number] {
@@ -202,6 +204,20 @@ async function timeTraining(engine: StepEngine, x: tf.Tensor4D, y: tf.Tensor1D, 
   return { trainSeconds, stepCpuMs, firstStepMs, leaked };
 }
 
+/** Native time per op of one replayed step (the engine has captured its step by now). */
+async function profileReplay(engine: StepEngine, options: MeasureOptions) {
+  const { x, y } = benchBatch(options);
+  try {
+    const times = await (tf.backend() as unknown as TorchBackend).profileReplays(async () => {
+      await engine.step(x, y, RMSPROP.learningRate);
+    });
+    const sorted = Object.entries(times).sort((a, b) => b[1].ms - a[1].ms);
+    return Object.fromEntries(sorted.map(([name, e]) => [name, { ms: round(e.ms), calls: e.calls }]));
+  } finally {
+    tf.dispose([x, y]);
+  }
+}
+
 /** The same training steps through TF.js on a model of its own (a second engine on one model adds variables). */
 async function timeUncaptured(options: MeasureOptions) {
   const { x, y } = benchBatch(options);
@@ -260,6 +276,7 @@ async function measure(options: MeasureOptions): Promise<TrainBenchResult> {
       : new LocalStepEngine(model, RMSPROP);
   const warmup = captured ? Math.max(2, options.warmup) : options.warmup;
   const timed = await timeSteps(engine, model, { ...options, warmup, profile: options.profile && !captured });
+  const replayProfile = captured && options.profile ? await profileReplay(engine, options) : undefined;
   const stepMs = (timed.trainSeconds * 1000) / options.steps;
   const uncapturedMs = uncaptured ? (uncaptured.trainSeconds * 1000) / options.steps : null;
   const result: TrainBenchResult = {
@@ -291,6 +308,7 @@ async function measure(options: MeasureOptions): Promise<TrainBenchResult> {
     peak_rss_mb: round(process.resourceUsage().maxRSS / 1024),
     notes: info.notes,
     ...((uncaptured?.profile ?? timed.profile) ? { profile: uncaptured?.profile ?? timed.profile } : {}),
+    ...(replayProfile ? { replay_profile: replayProfile } : {}),
   };
   await engine.dispose();
   model.dispose();
@@ -401,6 +419,9 @@ function compare(options: CompareOptions): void {
   const peer = peers.same_threads ?? null;
   const ratio = (r: TrainBenchResult | null, key: 'train_img_per_s' | 'infer_img_per_s', p: PeerResult | null) =>
     r && p ? round(r[key] / p[key]) : null;
+  // The peer's CPU ms per step over ours (same batch): above 1, our step costs less CPU time.
+  const cpuRatio = (r: TrainBenchResult | null, p: PeerResult | null) =>
+    r && p?.step_cpu_ms ? round(p.step_cpu_ms / r.step_cpu_ms) : null;
   const brief = (r: TrainBenchResult | null) =>
     r && {
       train_img_per_s: r.train_img_per_s,
@@ -413,6 +434,7 @@ function compare(options: CompareOptions): void {
       capture_speedup: r.capture_speedup,
       ratio_to_peer_train: ratio(r, 'train_img_per_s', peer),
       ratio_to_peer_infer: ratio(r, 'infer_img_per_s', peer),
+      cpu_ratio_to_peer_train: cpuRatio(r, peer),
       ratio_to_peer_1thread_train: ratio(r, 'train_img_per_s', peers.one_thread ?? null),
     };
   console.log(

@@ -54,6 +54,8 @@ export interface TorchAddon {
   replay(handle: number, inputIds: readonly number[], variableIds: readonly number[], learningRate: number): number[];
   /** Frees a captured step and the constants it holds. */
   releaseCapture(handle: number): void;
+  /** true: time each replayed op from now on (synchronizing the device); false: stop, return the times by op. */
+  replayProfile(on: boolean): Record<string, { ms: number; calls: number }>;
 }
 
 /** A recording that can be replayed (its handle and size), or why it cannot. */

@@ -196,6 +196,18 @@ export class TorchBackend extends KernelBackend {
     this.addon.releaseCapture(handle);
   }
 
+  /** Times each op of the replays `f` runs; returns ms and calls per native op. */
+  async profileReplays(f: () => Promise<void>): Promise<Record<string, { ms: number; calls: number }>> {
+    this.addon.replayProfile(true);
+    try {
+      await f();
+    } catch (err) {
+      this.addon.replayProfile(false);
+      throw err;
+    }
+    return this.addon.replayProfile(false);
+  }
+
   // ---- kernels ----
 
   /** The native id of an input tensor. */
