@@ -7,10 +7,14 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import '../src/models/batch-norm-training.ts';
 import '../src/train/fused-rmsprop.ts';
+import '../src/models/batch-norm-layer.ts';
+import '../src/models/relu-gradient.ts';
 import { CUSTOM_KERNELS } from '../src/kernels/custom-kernels.ts';
+import { runDeclaredKernel } from '../src/kernels/kernel-declaration.ts';
+import { MOVING_AVERAGE } from '../src/kernels/moving-average.ts';
 import { COMPOSITE_BACKENDS } from '../src/kernels/composite-kernel.ts';
 import { RMSPROP_UPDATE } from '../src/kernels/rmsprop-update.ts';
-import { registerTorch, torchBuilt } from './torch-fixtures.ts';
+import { registerTorch, torchBuilt, values } from './torch-fixtures.ts';
 
 const built = torchBuilt();
 if (built) await registerTorch();
@@ -40,5 +44,29 @@ test('a missing input or a bad attribute is an error naming the kernel and what 
       backend,
     );
     a.dispose();
+  }
+});
+
+/** The float32 bits of a tensor's values (NaN payloads and signed zeros included). */
+const bits = (t: tf.Tensor) => Array.from(new Uint32Array((t.dataSync() as Float32Array).slice().buffer));
+
+test('the fused moving average and ReLU gradient give the stock formulas bit for bit (composite on cpu, native on torch)', async () => {
+  for (const backend of ['cpu', ...(built ? ['torch'] : [])]) {
+    await tf.setBackend(backend);
+    const x = tf.tensor1d([...values(997, 3), NaN, 0, -0, 1e-30]);
+    const dy = tf.tensor1d([...values(997, 4), 1, 2, -3, NaN]);
+    const average = tf.tensor1d(values(1001, 5));
+    const fused = tf.tidy(() => [
+      tf.grad((t: tf.Tensor) => tf.relu(t))(x, dy),
+      runDeclaredKernel(MOVING_AVERAGE, { average, value: x }, { momentum: 0.99 })[0]!,
+    ]);
+    const stock = tf.tidy(() => [
+      tf.mul(dy, tf.cast(tf.step(x), 'float32')),
+      tf.sub(average, tf.mul(tf.sub(average, x), 1 - 0.99)),
+    ]);
+    assert.deepEqual(bits(fused[0]!), bits(stock[0]!), `ReLU gradient on ${backend}`);
+    assert.deepEqual(bits(fused[1]!), bits(stock[1]!), `moving average on ${backend}`);
+    assert.ok(Number.isNaN(fused[0]!.dataSync()[997]), `a NaN input gives a NaN gradient on ${backend}`);
+    tf.dispose([x, dy, average, ...fused, ...stock]);
   }
 });

@@ -1,7 +1,8 @@
 /**
  * The prepared GPU check (scripts/device/gpu-check.sh) on this machine: with a CPU-only build it stops at once and
  * says why in summary.json, instead of reporting success without a GPU; as a dry run (GPU_CHECK_ALLOW_CPU=1) its
- * device probe runs one convolution on torch and compares it with the cpu backend, and summary.json is written.
+ * device probe runs one convolution on torch and compares it with the cpu backend, its capture step compares
+ * captured with uncaptured training, and summary.json is written.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -48,6 +49,7 @@ test('a dry run on the CPU: the device probe compares torch with cpu, and summar
   const out = join(scratch, 'dry');
   const run = check('A', out, {
     GPU_CHECK_ALLOW_CPU: '1',
+    GPU_CHECK_CAPTURE_STEPS: '4',
     GPU_CHECK_SKIP: 'build,test-kernels,test-device-control,test-training,test-operators',
   });
   assert.equal(run.status, 0, run.stderr.slice(-1500));
@@ -64,12 +66,15 @@ test('a dry run on the CPU: the device probe compares torch with cpu, and summar
     [
       ['build', 'skipped'],
       ['probe', 'ok'],
+      ['capture', 'ok'],
       ['test-kernels', 'skipped'],
       ['test-device-control', 'skipped'],
       ['test-training', 'skipped'],
       ['test-operators', 'skipped'],
     ],
   );
+  const capture = summary.steps.find((s) => s.name === 'capture')!.results![0]!;
+  assert.deepEqual([capture.replayed, capture.identical], [true, true], 'captured losses equal uncaptured ones');
   assert.equal(summary.passed, true);
 });
 

@@ -13,6 +13,7 @@
 #include "memory-policy.h"
 #include "precision.h"
 #include "device-control.h"
+#include "step-capture.h"
 #include "tensor-table.h"
 
 namespace n2n {
@@ -171,7 +172,7 @@ void describeOutputs(const std::vector<int32_t>& ids) {
 }
 
 // Stores an op's outputs and describes them; on failure none of them stays in the table.
-size_t storeOutputs(Result& result) {
+std::vector<int32_t> storeOutputs(Result& result) {
   std::vector<int32_t> ids;
   try {
     for (auto& output : result.outputs) ids.push_back(put(std::move(output)));
@@ -181,7 +182,7 @@ size_t storeOutputs(Result& result) {
     for (int32_t id : ids) release(id);
     throw;
   }
-  return ids.size();
+  return ids;
 }
 
 napi_value SetMeta(napi_env env, napi_callback_info info) {
@@ -228,10 +229,19 @@ napi_value Run(napi_env env, napi_callback_info info) {
         throw std::runtime_error("takes " + std::to_string(op.arity) + " arguments, got " +
                                  std::to_string(args.size() - 1));
       }
-      Args opArgs(env, args.data() + 1, args.size() - 1);
       Result result;
+      if (capturing()) {
+        // A captured step's calls run from their stored arguments, exactly as its replays will.
+        std::vector<ArgValue> stored = storedArgs(static_cast<size_t>(index), env, args.data() + 1, args.size() - 1);
+        Args opArgs(&stored);
+        op.run(opArgs, result);
+        std::vector<int32_t> ids = storeOutputs(result);
+        recordOp(static_cast<size_t>(index), stored, ids);
+        return number(env, static_cast<double>(ids.size()));
+      }
+      Args opArgs(env, args.data() + 1, args.size() - 1);
       op.run(opArgs, result);
-      return number(env, static_cast<double>(storeOutputs(result)));
+      return number(env, static_cast<double>(storeOutputs(result).size()));
     } catch (const std::exception& error) {
       throw std::runtime_error(std::string("op '") + op.name + "': " + describe(error));
     }
@@ -264,7 +274,9 @@ napi_value FromArray(napi_env env, napi_callback_info info) {
     if (numel > 0) std::memcpy(tensor.data_ptr(), data, length * elementBytes);
     if (dtype == at::kBool) tensor = tensor.ne(0);
     if (!device.is_cpu()) tensor = tensor.to(device);
-    return number(env, put(std::move(tensor)));
+    int32_t id = put(std::move(tensor));
+    if (capturing()) recordUpload(id);
+    return number(env, id);
   });
 }
 
@@ -273,6 +285,7 @@ napi_value ToArray(napi_env env, napi_callback_info info) {
   return guarded(env, [&]() -> napi_value {
     auto args = callArgs(env, info, 1);
     Args opArgs(env, args.data(), args.size());
+    if (capturing()) recordRead(opArgs.tensorId(0, "id"));
     at::Tensor tensor = opArgs.tensor(0, "id").to(at::kCPU).contiguous();
     size_t numel = static_cast<size_t>(tensor.numel());
     size_t elementBytes = tensor.scalar_type() == at::kBool ? 1 : 4;
@@ -292,7 +305,9 @@ napi_value Release(napi_env env, napi_callback_info info) {
   return guarded(env, [&]() -> napi_value {
     auto args = callArgs(env, info, 1);
     Args opArgs(env, args.data(), args.size());
-    release(opArgs.tensorId(0, "id"));
+    int32_t id = opArgs.tensorId(0, "id");
+    if (capturing()) recordRelease(id);
+    release(id);
     return nullptr;
   });
 }
@@ -397,6 +412,7 @@ napi_value Init(napi_env env, napi_value exports) {
   initPrecision(env, exports);
   keepFreedMemory();
   initDeviceControl(env, exports);
+  initStepCapture(env, exports);
   return exports;
 }
 

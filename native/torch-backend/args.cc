@@ -18,19 +18,29 @@ napi_value Args::at(size_t i, const char* name) const {
   return values_[i];
 }
 
+const ArgValue& Args::storedAt(size_t i, const char* name, ArgValue::Kind kind, const char* expected) const {
+  if (i >= count_) throw std::runtime_error(std::string("argument '") + name + "' is missing");
+  const ArgValue& value = (*stored_)[i];
+  if (value.kind != kind) throw badArgument(name, expected);
+  return value;
+}
+
 int64_t Args::integer(size_t i, const char* name) const {
+  if (stored_) return storedAt(i, name, ArgValue::Kind::kInteger, "an integer").integer;
   int64_t value;
   if (napi_get_value_int64(env_, at(i, name), &value) != napi_ok) throw badArgument(name, "an integer");
   return value;
 }
 
 double Args::number(size_t i, const char* name) const {
+  if (stored_) return storedAt(i, name, ArgValue::Kind::kNumber, "a number").number;
   double value;
   if (napi_get_value_double(env_, at(i, name), &value) != napi_ok) throw badArgument(name, "a number");
   return value;
 }
 
 bool Args::flag(size_t i, const char* name) const {
+  if (stored_) return storedAt(i, name, ArgValue::Kind::kFlag, "a boolean").flag;
   bool value;
   if (napi_get_value_bool(env_, at(i, name), &value) != napi_ok) throw badArgument(name, "a boolean");
   return value;
@@ -51,6 +61,7 @@ c10::optional<at::Tensor> Args::optionalTensor(size_t i, const char* name) const
 }
 
 std::vector<int64_t> Args::integers(size_t i, const char* name) const {
+  if (stored_) return storedAt(i, name, ArgValue::Kind::kIntegers, "an array of integers").integers;
   napi_value array = at(i, name);
   uint32_t length;
   if (napi_get_array_length(env_, array, &length) != napi_ok) throw badArgument(name, "an array of integers");
@@ -72,6 +83,7 @@ std::vector<at::Tensor> Args::tensors(size_t i, const char* name) const {
 }
 
 std::string Args::text(size_t i, const char* name) const {
+  if (stored_) return storedAt(i, name, ArgValue::Kind::kText, "a string").text;
   char buffer[64];
   size_t length;
   if (napi_get_value_string_utf8(env_, at(i, name), buffer, sizeof buffer, &length) != napi_ok) {

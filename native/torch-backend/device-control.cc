@@ -70,12 +70,18 @@ napi_value SetCudnnBenchmark(napi_env env, napi_callback_info info) {
 
 // synchronize(): waits for the current CUDA device's queued kernels; nothing to wait for on the CPU.
 napi_value Synchronize(napi_env env, napi_callback_info) {
-  return guardedCall(env, [&]() -> napi_value {
-    const at::Device& device = currentDevice();
-    if (device.is_cuda()) at::detail::getCUDAHooks().deviceSynchronize(device.index() < 0 ? 0 : device.index());
-    return boolean(env, device.is_cuda());
-  });
+  return guardedCall(env, [&]() -> napi_value { return boolean(env, synchronizeDevice()); });
 }
+
+}  // namespace
+
+bool synchronizeDevice() {
+  const at::Device& device = currentDevice();
+  if (device.is_cuda()) at::detail::getCUDAHooks().deviceSynchronize(device.index() < 0 ? 0 : device.index());
+  return device.is_cuda();
+}
+
+namespace {
 
 napi_value GenericKernels(napi_env env, napi_callback_info) {
   return guardedCall(env, [&]() -> napi_value { return boolean(env, forceGeneric); });

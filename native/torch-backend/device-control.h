@@ -10,6 +10,9 @@ namespace n2n {
 // paths (step, bnTraining, bnTrainingGrad) are skipped so that CI on a CPU tests the formulas CUDA runs.
 bool genericKernels();
 
+// Waits for the current CUDA device's queued kernels; returns whether there was a device to wait for.
+bool synchronizeDevice();
+
 // Sets cuDNN deterministic and benchmark off, reads NET2NET_TORCH_GENERIC_KERNELS, and adds cudnnFlags,
 // setCudnnBenchmark, synchronize, genericKernels and setGenericKernels to the addon's exports.
 void initDeviceControl(napi_env env, napi_value exports);

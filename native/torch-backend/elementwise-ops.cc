@@ -100,6 +100,40 @@ N2N_OP(step) {
   r.add(out);
 }
 
+// ReLU's gradient, dy * step(x) (TensorFlow.js's: mul(dy, cast(step(x), 'float32'))) in one call instead of three,
+// with the same float products.
+N2N_OP(reluGrad) {
+  const at::Tensor& dy = a.dy;
+  const at::Tensor& x = a.x;
+  bool fast = dy.scalar_type() == at::kFloat && x.scalar_type() == at::kFloat && dy.device().is_cpu() &&
+              x.device().is_cpu() && dy.sizes() == x.sizes() && !genericKernels();
+  if (!fast) {
+    at::Tensor out = at::where(x > 0, at::scalar_tensor(1.0, x.options()), at::scalar_tensor(0.0, x.options()));
+    return r.add(at::mul(dy, at::where(at::isnan(x), x, out)));
+  }
+  at::Tensor gradient = dy.contiguous();
+  at::Tensor input = x.contiguous();
+  at::Tensor result = at::empty_like(input);
+  const float* g = gradient.data_ptr<float>();
+  const float* in = input.data_ptr<float>();
+  float* dst = result.data_ptr<float>();
+  at::parallel_for(0, input.numel(), 1 << 16, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; i++) {
+      float v = in[i];
+      float s = v > 0 ? 1.0f : 0.0f;
+      dst[i] = g[i] * (v != v ? v : s);
+    }
+  });
+  r.add(result);
+}
+
+// A moving average's update, average - (average - value) * (1 - momentum), in one call: the same three ATen ops, on a
+// float32 factor as TensorFlow.js uploads it, so the result is the composite's bit for bit.
+N2N_OP(movingAverage) {
+  at::Tensor factor = at::scalar_tensor(static_cast<double>(static_cast<float>(1 - a.momentum)), a.average.options());
+  r.add(at::sub(a.average, at::mul(at::sub(a.average, a.value), factor)));
+}
+
 N2N_OP(leakyRelu) { r.add(at::leaky_relu(a.x, a.alpha)); }
 
 N2N_OP(clip) { r.add(at::clamp(a.x, a.min, a.max)); }

@@ -31,11 +31,24 @@ int32_t liveCount();
 void attach(int32_t id, at::Tensor aux);
 const at::Tensor* attached(int32_t id);
 
-// Arguments of one op call, read on demand from the JavaScript values; `name` is the declared name that an error
-// about the argument gives.
+// One argument of an op call held natively (a captured step keeps its calls as these): integers (tensor ids, ints,
+// dtype codes), numbers, flags, integer lists (tensor id lists) and texts.
+struct ArgValue {
+  enum class Kind { kInteger, kNumber, kFlag, kIntegers, kText };
+  Kind kind = Kind::kInteger;
+  int64_t integer = 0;
+  double number = 0;
+  bool flag = false;
+  std::vector<int64_t> integers;
+  std::string text;
+};
+
+// Arguments of one op call, read on demand from the JavaScript values or from stored ArgValues; `name` is the
+// declared name that an error about the argument gives.
 class Args {
  public:
   Args(napi_env env, napi_value* values, size_t count) : env_(env), values_(values), count_(count) {}
+  explicit Args(const std::vector<ArgValue>* stored) : stored_(stored), count_(stored->size()) {}
   size_t size() const { return count_; }
   at::Tensor tensor(size_t i, const char* name) const;
   // A tensor id or -1 (absent).
@@ -52,8 +65,10 @@ class Args {
 
  private:
   napi_value at(size_t i, const char* name) const;
-  napi_env env_;
-  napi_value* values_;
+  const ArgValue& storedAt(size_t i, const char* name, ArgValue::Kind kind, const char* expected) const;
+  napi_env env_ = nullptr;
+  napi_value* values_ = nullptr;
+  const std::vector<ArgValue>* stored_ = nullptr;
   size_t count_;
 };
 

@@ -6,7 +6,7 @@ Usage: python3 torch_graph_peer.py --model-json FILE [--batch-size N] [--steps N
                                    [--precision fp32|bf16|tf32] [--cudnn-benchmark]
 --precision bf16 runs forward and loss under torch.autocast (bfloat16), as a PyTorch user would; tf32 (CUDA only)
 lets cuDNN and cuBLAS round float32 inputs to TF32; fp32 and bf16 turn TF32 off, so the peer computes what ours does.
-Prints one JSON line: train_img_per_s, infer_img_per_s, step_ms, params, device, threads, peak RSS (and CUDA memory).
+Prints one JSON line: train_img_per_s, infer_img_per_s, step_ms, step_cpu_ms, params, device, threads, peak RSS (and CUDA memory).
 
 Layers: Conv2D, BatchNormalization, ReLU, MaxPooling2D, AveragePooling2D, Concatenate, GlobalAveragePooling2D, Dense
 (what the project's builders use); anything else is an error naming the layer. 'same' padding is TensorFlow's
@@ -207,10 +207,12 @@ def main():
         step()
     sync()
     t = time.perf_counter()
+    cpu = time.process_time()
     for _ in range(a.steps):
         step()
     sync()
     train_s = time.perf_counter() - t
+    train_cpu_s = time.process_time() - cpu
     model.eval()
     with torch.no_grad(), torch.autocast(a.device, dtype=torch.bfloat16, enabled=bf16):
         model(x)
@@ -237,6 +239,8 @@ def main():
         "train_img_per_s": round(a.batch_size * a.steps / train_s, 2),
         "infer_img_per_s": round(a.batch_size * a.steps / infer_s, 2),
         "step_ms": round(1000 * train_s / a.steps, 2),
+        # CPU time of the process (all threads) per step: steadier than wall time on a shared machine.
+        "step_cpu_ms": round(1000 * train_cpu_s / a.steps, 2),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
     }
     if a.device == "cuda":

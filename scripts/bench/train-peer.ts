@@ -37,6 +37,9 @@ export interface PeerResult {
   params: number;
   train_img_per_s: number;
   infer_img_per_s: number;
+  /** Wall ms and process CPU ms per training step (the graph peer reports both; the shared peer neither). */
+  step_ms?: number;
+  step_cpu_ms?: number;
   peak_rss_mb: number | null;
   torch_version: string;
   cuda_peak_mb?: number;

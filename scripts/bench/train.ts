@@ -3,7 +3,7 @@
  *                         [--width W] [--threads N] [--engine local|data-parallel] [--workers N]
  *                         [--compare] [--compare-with torch,wasm,cpu,peer] [--cpu-batch-size N]
  *                         [--peer shared|graph] [--peer-device cpu|cuda] [--torch <script>] [--profile]
- *                         [--cudnn-benchmark]`
+ *                         [--cudnn-benchmark] [--no-capture]`
  *
  * Training throughput (a StepEngine: RMSProp, BatchNorm in training mode, random data) and inference throughput
  * (`model.predict` in batches) of a registered model on one backend. Prints one JSON object per run:
@@ -18,7 +18,13 @@
  * Every time is read after the device has finished its queued kernels (synchronizeDevice; CUDA runs them
  * asynchronously). `--cudnn-benchmark` (or NET2NET_CUDNN_BENCHMARK=1) lets cuDNN pick the fastest convolution
  * algorithms; recorded as `cudnn_benchmark`.
- * `--profile` adds the kernel times of one training step (tf.profile). With `--engine data-parallel`, `--compare`
+ * On torch (local engine) steps are captured and replayed natively (src/train/captured-step-engine.ts), as in
+ * experiments: the run first times the same steps through TF.js on a model of its own (`step_ms_uncaptured`), then
+ * the captured engine (`step_ms`, after at least 2 warm-up steps: the second is the one recorded), and reports
+ * `capture_speedup`; at near-zero compute (a thin network, batch 1) step_ms is the host's cost of issuing a step.
+ * `--no-capture` measures TF.js steps only.
+ * `--profile` adds the kernel times of one training step (tf.profile; through TF.js, which is what it can see) and,
+ * when captured, the native time per op of one replayed step (`replay_profile`). With `--engine data-parallel`, `--compare`
  * also measures the single-thread LocalStepEngine in this process, and every data-parallel result carries
  * `machine_two_thread_speedup` (see machine-control.ts) to read its ratio by.
  */
@@ -32,6 +38,8 @@ import { applyCudnnBenchmark, cudnnBenchmarkFromEnv } from '../../src/backend/cu
 import { synchronizeDevice } from '../../src/backend/synchronize.ts';
 import { buildModel, MODEL_NAMES, modelFamily } from '../../src/models/registry.ts';
 import { LocalStepEngine } from '../../src/train/local-step-engine.ts';
+import { CapturedStepEngine } from '../../src/train/captured-step-engine.ts';
+import type { TorchBackend } from '../../src/backend/torch/torch-backend.ts';
 import { createDataParallelStepEngine } from '../../src/train/data-parallel/data-parallel-step-engine.ts';
 import type { RmsPropConfig, StepEngine } from '../../src/train/step-engine.ts';
 import { twoThreadSpeedup } from './machine-control.ts';
@@ -83,6 +91,13 @@ export interface TrainBenchResult {
   steps: number;
   warmup_steps: number;
   step_ms: number;
+  /** Whether step_ms is of captured steps replayed natively (torch, local engine, without --no-capture). */
+  captured: boolean;
+  /** With capture: the same steps through TF.js, measured first in the same process; null without. */
+  step_ms_uncaptured: number | null;
+  step_cpu_ms_uncaptured: number | null;
+  /** step_ms_uncaptured / step_ms. */
+  capture_speedup: number | null;
   /** CPU time of this process per timed step (all its threads): steadier than wall time on a shared machine. */
   step_cpu_ms: number;
   first_step_ms: number | null;
@@ -92,6 +107,7 @@ export interface TrainBenchResult {
   peak_rss_mb: number;
   notes: string[];
   profile?: Record<string, { ms: number; calls: number }>;
+  replay_profile?: Record<string, { ms: number; calls: number }>;
 }
 
 function parseInput(text: string): [number, number, number] {
@@ -149,6 +165,8 @@ interface MeasureOptions {
   workers: number;
   precision: PrecisionChoice;
   cudnnBenchmark: boolean;
+  /** Capture and replay steps on torch (local engine). */
+  capture: boolean;
 }
 
 /** The clock, read once the device has finished the work queued so far. */
@@ -157,14 +175,18 @@ function syncedNow(): number {
   return performance.now();
 }
 
-/** Timed training steps then timed predict passes; returns steps/s-derived throughputs. */
-async function timeSteps(engine: StepEngine, model: tf.LayersModel, options: MeasureOptions) {
+function benchBatch(options: MeasureOptions): { x: tf.Tensor4D; y: tf.Tensor1D } {
   const { input, batchSize } = options;
   const x = tf.randomNormal([batchSize, ...input], 0, 1, 'float32', 7) as tf.Tensor4D;
   const y = tf.tensor1d(
     Array.from({ length: batchSize }, (_, i) => i % 10),
     'float32',
   );
+  return { x, y };
+}
+
+/** Warm-up steps, then timed steps. */
+async function timeTraining(engine: StepEngine, x: tf.Tensor4D, y: tf.Tensor1D, options: MeasureOptions) {
   let firstStepMs: number | null = null;
   for (let i = 0; i < options.warmup; i++) {
     const t0 = syncedNow();
@@ -179,6 +201,44 @@ async function timeSteps(engine: StepEngine, model: tf.LayersModel, options: Mea
   const cpu = process.cpuUsage(cpu0);
   const stepCpuMs = (cpu.user + cpu.system) / 1000 / options.steps;
   const leaked = options.warmup > 0 ? tf.memory().numTensors - tensorsBefore : null;
+  return { trainSeconds, stepCpuMs, firstStepMs, leaked };
+}
+
+/** Native time per op of one replayed step (the engine has captured its step by now). */
+async function profileReplay(engine: StepEngine, options: MeasureOptions) {
+  const { x, y } = benchBatch(options);
+  try {
+    const times = await (tf.backend() as unknown as TorchBackend).profileReplays(async () => {
+      await engine.step(x, y, RMSPROP.learningRate);
+    });
+    const sorted = Object.entries(times).sort((a, b) => b[1].ms - a[1].ms);
+    return Object.fromEntries(sorted.map(([name, e]) => [name, { ms: round(e.ms), calls: e.calls }]));
+  } finally {
+    tf.dispose([x, y]);
+  }
+}
+
+/** The same training steps through TF.js on a model of its own (a second engine on one model adds variables). */
+async function timeUncaptured(options: MeasureOptions) {
+  const { x, y } = benchBatch(options);
+  const model = buildModel(options.model, { inputShape: options.input, classes: 10, width: options.width, seed: 1 });
+  const engine = new LocalStepEngine(model, RMSPROP);
+  try {
+    const timed = await timeTraining(engine, x, y, options);
+    const profile = options.profile ? await profileStep(engine, x, y) : undefined;
+    return { ...timed, profile };
+  } finally {
+    await engine.dispose();
+    model.dispose();
+    tf.dispose([x, y]);
+  }
+}
+
+/** Timed training steps then timed predict passes; returns steps/s-derived throughputs. */
+async function timeSteps(engine: StepEngine, model: tf.LayersModel, options: MeasureOptions) {
+  const { batchSize } = options;
+  const { x, y } = benchBatch(options);
+  const { trainSeconds, stepCpuMs, firstStepMs, leaked } = await timeTraining(engine, x, y, options);
   // tf.profile sees only this thread's kernels: no profile for the data-parallel engine.
   const profile = options.profile && options.engine === 'local' ? await profileStep(engine, x, y) : undefined;
 
@@ -204,13 +264,21 @@ async function measure(options: MeasureOptions): Promise<TrainBenchResult> {
   const parallel = options.engine === 'data-parallel';
   if (parallel && info.choice !== 'wasm' && info.choice !== 'cpu')
     throw new Error(`--engine data-parallel runs on wasm or cpu, not on ${info.choice}`);
+  const captured = options.capture && !parallel && info.choice === 'torch';
+  const uncaptured = captured ? await timeUncaptured(options) : null;
   const engine: StepEngine = parallel
     ? await createDataParallelStepEngine(model, RMSPROP, {
         workers: options.workers,
         backend: info.choice as 'wasm' | 'cpu',
       })
-    : new LocalStepEngine(model, RMSPROP);
-  const timed = await timeSteps(engine, model, options);
+    : captured
+      ? new CapturedStepEngine(model, RMSPROP, tf.backend() as unknown as TorchBackend)
+      : new LocalStepEngine(model, RMSPROP);
+  const warmup = captured ? Math.max(2, options.warmup) : options.warmup;
+  const timed = await timeSteps(engine, model, { ...options, warmup, profile: options.profile && !captured });
+  const replayProfile = captured && options.profile ? await profileReplay(engine, options) : undefined;
+  const stepMs = (timed.trainSeconds * 1000) / options.steps;
+  const uncapturedMs = uncaptured ? (uncaptured.trainSeconds * 1000) / options.steps : null;
   const result: TrainBenchResult = {
     backend: info.choice,
     precision,
@@ -228,14 +296,19 @@ async function measure(options: MeasureOptions): Promise<TrainBenchResult> {
     train_img_per_s: round((batchSize * options.steps) / timed.trainSeconds),
     infer_img_per_s: round((batchSize * timed.inferRuns) / timed.inferSeconds),
     steps: options.steps,
-    warmup_steps: options.warmup,
-    step_ms: round((timed.trainSeconds * 1000) / options.steps),
+    warmup_steps: warmup,
+    step_ms: round(stepMs),
+    captured,
+    step_ms_uncaptured: uncapturedMs === null ? null : round(uncapturedMs),
+    step_cpu_ms_uncaptured: uncaptured ? round(uncaptured.stepCpuMs) : null,
+    capture_speedup: uncapturedMs === null ? null : round(uncapturedMs / stepMs),
     step_cpu_ms: round(timed.stepCpuMs),
     first_step_ms: timed.firstStepMs === null ? null : round(timed.firstStepMs),
     leaked_tensors: timed.leaked,
     peak_rss_mb: round(process.resourceUsage().maxRSS / 1024),
     notes: info.notes,
-    ...(timed.profile ? { profile: timed.profile } : {}),
+    ...((uncaptured?.profile ?? timed.profile) ? { profile: uncaptured?.profile ?? timed.profile } : {}),
+    ...(replayProfile ? { replay_profile: replayProfile } : {}),
   };
   await engine.dispose();
   model.dispose();
@@ -251,6 +324,7 @@ function measureChild(backend: string, options: MeasureOptions): TrainBenchResul
   args.push('--warmup', String(options.warmup), '--threads', String(options.threads));
   args.push('--precision', options.precision);
   if (options.cudnnBenchmark) args.push('--cudnn-benchmark');
+  if (!options.capture) args.push('--no-capture');
   const child = spawnSync(process.execPath, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
   const line = child.stdout
     .split('\n')
@@ -345,6 +419,9 @@ function compare(options: CompareOptions): void {
   const peer = peers.same_threads ?? null;
   const ratio = (r: TrainBenchResult | null, key: 'train_img_per_s' | 'infer_img_per_s', p: PeerResult | null) =>
     r && p ? round(r[key] / p[key]) : null;
+  // The peer's CPU ms per step over ours (same batch): above 1, our step costs less CPU time.
+  const cpuRatio = (r: TrainBenchResult | null, p: PeerResult | null) =>
+    r && p?.step_cpu_ms ? round(p.step_cpu_ms / r.step_cpu_ms) : null;
   const brief = (r: TrainBenchResult | null) =>
     r && {
       train_img_per_s: r.train_img_per_s,
@@ -352,8 +429,12 @@ function compare(options: CompareOptions): void {
       batch_size: r.batch_size,
       threads: r.threads,
       peak_rss_mb: r.peak_rss_mb,
+      step_ms: r.step_ms,
+      step_ms_uncaptured: r.step_ms_uncaptured,
+      capture_speedup: r.capture_speedup,
       ratio_to_peer_train: ratio(r, 'train_img_per_s', peer),
       ratio_to_peer_infer: ratio(r, 'infer_img_per_s', peer),
+      cpu_ratio_to_peer_train: cpuRatio(r, peer),
       ratio_to_peer_1thread_train: ratio(r, 'train_img_per_s', peers.one_thread ?? null),
     };
   console.log(
@@ -449,6 +530,11 @@ export async function run(argv: string[]): Promise<void> {
       describe: 'training precision (default NET2NET_PRECISION, else fp32)',
     })
     .option('workers', { type: 'number', default: 1, describe: 'worker threads of the data-parallel engine' })
+    .option('capture', {
+      type: 'boolean',
+      default: true,
+      describe: 'torch: replay captured steps (and time TF.js steps first); --no-capture: TF.js steps only',
+    })
     .option('cudnn-benchmark', {
       type: 'boolean',
       describe: 'cuDNN picks the fastest convolution algorithms (default: NET2NET_CUDNN_BENCHMARK, else off)',
@@ -471,6 +557,7 @@ export async function run(argv: string[]): Promise<void> {
     workers: 0,
     precision: (args.precision as PrecisionChoice | undefined) ?? precisionFromEnv() ?? 'fp32',
     cudnnBenchmark: args['cudnn-benchmark'] ?? cudnnBenchmarkFromEnv(),
+    capture: args.capture,
   };
   const compareWith = parseCompareWith(args['compare-with']);
   const main = await refuseUsage(() =>

@@ -11,16 +11,18 @@
 #
 # Phase A stops at the first of these that fails, with the reason in summary.json: the build (a skipped build, or a
 # build against a libtorch without CUDA), the device probe (load the addon on `cuda`, one convolution, read it back,
-# compare with the cpu backend). Then the torch tests with CI=1 on the GPU: kernels -> device-control (cuDNN flags,
+# compare with the cpu backend). Then captured against uncaptured training losses over 50 steps
+# (scripts/device/capture-check.ts), and the torch tests with CI=1 on the GPU: kernels -> device-control (cuDNN flags,
 # synchronize, gather index checks) -> training -> operators.
 # Phase B: `bench train` for the small (28x28x1, batch 64) and full (224x224x3, batch 32) networks in fp32 and bf16,
-# each against the PyTorch graph peer on the same GPU at the same precision and TF32 setting, then a short default
+# each against the PyTorch graph peer on the same GPU at the same precision and TF32 setting (each with the step time
+# captured and through TF.js), the host cost of a step at near-zero compute (train-host), then a short default
 # `wider` on the GPU. The data-loading bench runs only when GPU_CHECK_DATA=1.
 #
 # Every step appends its result to $OUT/summary.json when it ends, so a killed phase still says what passed. Output
 # ($OUT, default ./gpu-check-out): summary.json, env.json, gpu-check.log (stderr of all steps), and one file per step.
 # Knobs (environment): GPU_CHECK_BUDGET_S (230), GPU_CHECK_THREADS (cores), GPU_CHECK_SMALL_STEPS (20),
-# GPU_CHECK_FULL_STEPS (10), GPU_CHECK_SKIP (steps to skip, comma-separated), GPU_CHECK_ALLOW_CPU=1 (go on without
+# GPU_CHECK_FULL_STEPS (10), GPU_CHECK_CAPTURE_STEPS (50), GPU_CHECK_SKIP (steps to skip, comma-separated), GPU_CHECK_ALLOW_CPU=1 (go on without
 # a GPU: a dry run of the script on a CPU machine), GPU_CHECK_USE_BUNDLE=1 (use .device/ even where Node and
 # node_modules exist), GPU_CHECK_DATA=1, PYTHON.
 set -uo pipefail
@@ -152,6 +154,7 @@ fi
 if [ "$phase" = A ]; then
   step probe 60 probe.jsonl "${node[@]}" scripts/device/cuda-probe.ts ||
     stop "the device probe failed (probe.jsonl, gpu-check.log)"
+  step capture 60 capture.jsonl "${node[@]}" scripts/device/capture-check.ts "${GPU_CHECK_CAPTURE_STEPS:-50}"
   for suite in kernels device-control training operators; do
     CI=1 step "test-$suite" 75 "test-$suite.tap" "${node[@]}" --test --test-concurrency=1 --test-reporter=tap \
       "test/torch-$suite.test.ts"
@@ -167,6 +170,9 @@ else
     step "train-full-$precision" 60 "train-full-$precision.jsonl" "${bench[@]}" --precision "$precision" \
       --model inception-bn --image-size 224 --batch-size 32 --steps "${GPU_CHECK_FULL_STEPS:-10}"
   done
+  # Near-zero compute (a thin network at batch 1): the host's cost of issuing a step, captured and through TF.js.
+  step train-host 45 train-host.jsonl "${bench[@]}" --model inception-bn --width 0.05 --image-size 64 --batch-size 1 \
+    --steps 10
   wider_out=${TMPDIR:-/tmp}/net2net-gpu-check-wider
   rm -rf "$wider_out"
   step wider 60 wider.log "${node[@]}" src/cli/experiment.ts wider --backend torch --teacher-steps 150 --steps 50 \

@@ -87,6 +87,11 @@ function experimentOptions(y: Argv) {
         "training precision: fp32, bf16 (torch), tf32 (torch on CUDA) or auto (default: NET2NET_PRECISION, else the preset's)",
       type: 'string',
     })
+    .option('capture', {
+      describe:
+        'torch: replay each training step natively after recording it once (--no-capture: every step via TF.js)',
+      type: 'boolean',
+    })
     .option('cudnn-benchmark', {
       describe: 'cuDNN picks the fastest convolution algorithms (speed runs; default off: NET2NET_CUDNN_BENCHMARK)',
       type: 'boolean',
@@ -176,6 +181,7 @@ async function toOptions(args: ExperimentArgs): Promise<ExperimentOptions> {
     backend: choiceArgument('backend', args.backend, BACKEND_CHOICES) ?? 'auto',
     precision: choiceArgument('precision', args.precision, PRECISION_CHOICES) ?? precisionFromEnv(),
     cudnnBenchmark: args['cudnn-benchmark'],
+    capture: args.capture,
     out: args.out,
     resume: args.resume,
     overwrite: args.overwrite,

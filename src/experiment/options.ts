@@ -28,6 +28,11 @@ export interface ExperimentOptions {
   seed: number;
   /** Data-parallel worker threads (wasm or cpu backend); 1 = train on this thread. */
   workers?: number;
+  /**
+   * On the torch backend, record a training step natively once per batch shape and replay it (default true; the
+   * curves are bit-identical either way, so it is not part of a run's config).
+   */
+  capture?: boolean;
   /** Image folders: decode worker threads (default: half the cores, 1 to 4; 0 = this thread). */
   decodeThreads?: number;
   /**

@@ -40,7 +40,7 @@ import { createProgress, formatDuration, silentProgress } from '../train/progres
 import type { EngineFactory, TrainOptions } from '../train/trainer.ts';
 import { train } from '../train/trainer.ts';
 import { backendThreads } from './backend-threads.ts';
-import { engineFactory } from './engine-choice.ts';
+import { capturesSteps, engineFactory } from './engine-choice.ts';
 import type { ExperimentOptions } from './options.ts';
 import { defaultOutDir, growthSettings, resolvePreset } from './options.ts';
 import { prepareOutDir, withEarlierRuns } from './out-folder.ts';
@@ -127,7 +127,13 @@ async function openSession(options: ExperimentOptions): Promise<Session> {
   const cudnnBenchmark = options.cudnnBenchmark ?? cudnnBenchmarkFromEnv();
   log(`[experiment] ${await applyCudnnBenchmark(backend, cudnnBenchmark)}`);
   const workers = options.workers ?? 1;
-  const createEngine = engineFactory(backend, workers);
+  const engineChoice = { workers, capture: options.capture ?? true, log };
+  const createEngine = engineFactory(backend, engineChoice);
+  log(
+    capturesSteps(backend, engineChoice)
+      ? '[experiment] step capture on: from the second step of each batch shape, steps replay natively (--no-capture)'
+      : `[experiment] step capture off (${options.capture === false ? '--no-capture' : 'torch on one thread only'})`,
+  );
   const dataset = await openDataset(preset.data, {
     ...runDataOptions(preset, options.valLabels),
     ...(options.decodeThreads !== undefined ? { decodeThreads: options.decodeThreads } : {}),

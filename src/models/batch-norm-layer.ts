@@ -10,6 +10,9 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { batchNormTraining } from './batch-norm-training.ts';
+import { registerCompositeKernel } from '../kernels/composite-kernel.ts';
+import { runDeclaredKernel } from '../kernels/kernel-declaration.ts';
+import { MOVING_AVERAGE } from '../kernels/moving-average.ts';
 
 type StockBatchNormalization = ReturnType<typeof tf.layers.batchNormalization>;
 export type BatchNormalizationArgs = NonNullable<Parameters<typeof tf.layers.batchNormalization>[0]>;
@@ -40,11 +43,14 @@ function stockClass(): StockConstructor {
   return cls;
 }
 
+registerCompositeKernel(MOVING_AVERAGE, ({ average, value }, { momentum }) => [
+  tf.tidy(() => tf.sub(average, tf.mul(tf.sub(average, value), 1 - momentum))),
+]);
+
 /** variable <- variable - (variable - value) * (1 - momentum), in the stock layer's order of operations. */
 function updateMovingAverage(variable: tf.LayerVariable, value: tf.Tensor, momentum: number): void {
   tf.tidy(() => {
-    const current = variable.read();
-    variable.write(tf.sub(current, tf.mul(tf.sub(current, value), 1 - momentum)));
+    variable.write(runDeclaredKernel(MOVING_AVERAGE, { average: variable.read(), value }, { momentum })[0]!);
   });
 }
 

@@ -13,6 +13,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { batchNormalization } from './batch-norm-layer.ts';
+import './relu-gradient.ts';
 
 export interface BlockContext {
   /** Base seed for reproducible initialization; undefined = unseeded. */

@@ -6,6 +6,24 @@ import type * as tf from '@tensorflow/tfjs';
 import type { Batch, Dataset } from '../data/dataset.ts';
 import { classificationLoss } from './classification-loss.ts';
 
+/** One batch's mean cross-entropy and right answers in inference mode (a step engine's, when it has its own). */
+export type BatchEvaluator = (x: tf.Tensor4D, y: tf.Tensor1D) => Promise<{ loss: number; correct: number }>;
+
+/** Evaluates `model` through TF.js. */
+export function modelEvaluator(model: tf.LayersModel): BatchEvaluator {
+  return async (x, y) => {
+    const parts = classificationLoss(model, x, y, 0, false);
+    try {
+      const [loss, right] = await Promise.all([parts.crossEntropy.data(), parts.correct.data()]);
+      return { loss: loss[0]!, correct: right[0]! };
+    } finally {
+      parts.total.dispose();
+      parts.crossEntropy.dispose();
+      parts.correct.dispose();
+    }
+  };
+}
+
 export interface Evaluation {
   /** Mean cross-entropy. */
   loss: number;
@@ -16,7 +34,7 @@ export interface Evaluation {
 
 /** Accumulates loss and correct predictions over batches; `release` says whether each batch is disposed after. */
 async function evaluateBatches(
-  model: tf.LayersModel,
+  evaluateBatch: BatchEvaluator,
   batches: AsyncIterable<Batch> | Iterable<Batch>,
   release: boolean,
 ): Promise<Evaluation> {
@@ -25,13 +43,9 @@ async function evaluateBatches(
   let examples = 0;
   for await (const { x, y } of batches) {
     try {
-      const parts = classificationLoss(model, x, y, 0, false);
-      const [loss, right] = await Promise.all([parts.crossEntropy.data(), parts.correct.data()]);
-      parts.total.dispose();
-      parts.crossEntropy.dispose();
-      parts.correct.dispose();
-      lossSum += loss[0] * x.shape[0];
-      correct += right[0];
+      const { loss, correct: right } = await evaluateBatch(x, y);
+      lossSum += loss * x.shape[0];
+      correct += right;
       examples += x.shape[0];
     } finally {
       if (release) {
@@ -43,14 +57,23 @@ async function evaluateBatches(
   return { loss: lossSum / examples, accuracy: correct / examples, examples };
 }
 
-export async function evaluate(model: tf.LayersModel, dataset: Dataset, batchSize: number): Promise<Evaluation> {
-  const result = await evaluateBatches(model, dataset.valBatches(batchSize), true);
+export async function evaluate(
+  model: tf.LayersModel,
+  dataset: Dataset,
+  batchSize: number,
+  evaluateBatch: BatchEvaluator = modelEvaluator(model),
+): Promise<Evaluation> {
+  const result = await evaluateBatches(evaluateBatch, dataset.valBatches(batchSize), true);
   if (result.examples === 0) throw new Error(`dataset '${dataset.name}' has no validation examples to evaluate on`);
   return result;
 }
 
 /** The same measure on batches the caller keeps (a fixed training sample); they are not disposed. */
-export async function evaluateSample(model: tf.LayersModel, sample: readonly Batch[]): Promise<Evaluation> {
+export async function evaluateSample(
+  model: tf.LayersModel,
+  sample: readonly Batch[],
+  evaluateBatch: BatchEvaluator = modelEvaluator(model),
+): Promise<Evaluation> {
   if (sample.length === 0) throw new Error('evaluateSample: the sample has no batches');
-  return evaluateBatches(model, sample, false);
+  return evaluateBatches(evaluateBatch, sample, false);
 }

@@ -15,8 +15,16 @@ export function setLearningRate(optimizer: tf.Optimizer, learningRate: number): 
   (optimizer as unknown as { learningRate: number }).learningRate = learningRate;
 }
 
+/** The tensors one step leaves for its caller: the loss and the count of right answers, and what else it kept. */
+export interface StepTensors {
+  crossEntropy: tf.Scalar;
+  correct: tf.Scalar;
+  /** Also kept (the total loss with weight decay, when it is another tensor); disposed with the others. */
+  others: tf.Tensor[];
+}
+
 export class LocalStepEngine implements StepEngine {
-  private readonly optimizer: tf.RMSPropOptimizer;
+  protected readonly optimizer: tf.RMSPropOptimizer;
 
   constructor(
     readonly model: tf.LayersModel,
@@ -26,9 +34,18 @@ export class LocalStepEngine implements StepEngine {
   }
 
   async step(x: tf.Tensor4D, y: tf.Tensor1D, learningRate: number): Promise<StepResult> {
+    return readStep(this.runStep(x, y, learningRate));
+  }
+
+  /** Loss and right answers of one batch in inference mode (the trainer's evaluations); reads them back. */
+  async evaluateBatch(x: tf.Tensor4D, y: tf.Tensor1D): Promise<StepResult> {
+    return readStep(inferenceTensors(this.model, x, y));
+  }
+
+  /** Gradients and the RMSProp update of every trainable weight; nothing is read back from the backend. */
+  protected runStep(x: tf.Tensor4D, y: tf.Tensor1D, learningRate: number): StepTensors {
     setLearningRate(this.optimizer, learningRate);
     const variables = this.model.trainableWeights.map((w) => w.read() as tf.Variable);
-    const kept: tf.Tensor[] = [];
     let crossEntropy: tf.Scalar | undefined;
     let correct: tf.Scalar | undefined;
     const total = this.optimizer.minimize(
@@ -42,14 +59,7 @@ export class LocalStepEngine implements StepEngine {
       variables,
     );
     // Without weight decay the returned cost is the cross-entropy tensor itself: dispose each tensor once.
-    kept.push(crossEntropy!, correct!);
-    if (total && total !== crossEntropy) kept.push(total);
-    try {
-      const [loss, right] = await Promise.all([crossEntropy!.data(), correct!.data()]);
-      return { loss: loss[0], correct: right[0] };
-    } finally {
-      tf.dispose(kept);
-    }
+    return { crossEntropy: crossEntropy!, correct: correct!, others: total && total !== crossEntropy ? [total] : [] };
   }
 
   async getOptimizerState(): Promise<NamedSlot[]> {
@@ -62,5 +72,25 @@ export class LocalStepEngine implements StepEngine {
 
   async dispose(): Promise<void> {
     this.optimizer.dispose();
+  }
+}
+
+/** The loss parts of one batch in inference mode (BatchNorm on its moving statistics, no weight decay). */
+export function inferenceTensors(model: tf.LayersModel, x: tf.Tensor4D, y: tf.Tensor1D): StepTensors {
+  const parts = classificationLoss(model, x, y, 0, false);
+  return {
+    crossEntropy: parts.crossEntropy,
+    correct: parts.correct,
+    others: parts.total !== parts.crossEntropy ? [parts.total] : [],
+  };
+}
+
+/** Reads a step's loss and right answers, then disposes its tensors. */
+export async function readStep(tensors: StepTensors): Promise<StepResult> {
+  try {
+    const [loss, right] = await Promise.all([tensors.crossEntropy.data(), tensors.correct.data()]);
+    return { loss: loss[0], correct: right[0] };
+  } finally {
+    tf.dispose([tensors.crossEntropy, tensors.correct, ...tensors.others]);
   }
 }

@@ -27,6 +27,11 @@ export interface StepEngine {
   readonly model: tf.LayersModel;
   /** One training step (BatchNorm in training mode) at the given learning rate. Leaves no tensors behind. */
   step(x: tf.Tensor4D, y: tf.Tensor1D, learningRate: number): Promise<StepResult>;
+  /**
+   * Mean cross-entropy and right answers of one batch in inference mode on the engine's model (evaluations); an
+   * engine without it is evaluated through `model` directly.
+   */
+  evaluateBatch?(x: tf.Tensor4D, y: tf.Tensor1D): Promise<StepResult>;
   /** Optimizer slots (RMSProp averages, momentum), named by variable name, for checkpoints. */
   getOptimizerState(): Promise<{ name: string; tensor: tf.Tensor }[]>;
   setOptimizerState(state: { name: string; tensor: tf.Tensor }[]): Promise<void>;

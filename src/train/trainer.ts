@@ -21,7 +21,7 @@ import { CURVE_CSV, CurveLog, readCurveFile } from './curve-log.ts';
 import type { RunLabels } from './run-summary.ts';
 import { writeRunSummary } from './run-summary.ts';
 import type { Evaluation } from './evaluate.ts';
-import { evaluate, evaluateSample } from './evaluate.ts';
+import { evaluate, evaluateSample, modelEvaluator } from './evaluate.ts';
 import { withPreciseBatchNorm } from './precise-batch-norm.ts';
 import { disposeSample, drawTrainSample } from '../data/train-sample.ts';
 import type { ProgressReporter } from './progress.ts';
@@ -275,10 +275,11 @@ async function measureFloat32(
   session: Session,
 ): Promise<{ val: Evaluation; train: Evaluation | null }> {
   const { config, dataset } = options;
-  const { model, trainSample } = session;
+  const { model, trainSample, engine } = session;
+  const evaluateBatch = engine.evaluateBatch ? engine.evaluateBatch.bind(engine) : modelEvaluator(model);
   const both = async () => ({
-    val: await evaluate(model, dataset, config.evalBatchSize),
-    train: trainSample.length > 0 ? await evaluateSample(model, trainSample) : null,
+    val: await evaluate(model, dataset, config.evalBatchSize, evaluateBatch),
+    train: trainSample.length > 0 ? await evaluateSample(model, trainSample, evaluateBatch) : null,
   });
   if (config.evaluation?.batchNorm !== 'precise') return both();
   return withPreciseBatchNorm(

@@ -39,7 +39,27 @@ export interface TorchAddon {
   genericKernels(): boolean;
   /** Forces (true) or releases (false) the device-generic branch; returns the setting in effect. */
   setGenericKernels(on: boolean): boolean;
+  /** Starts recording every op call, upload and release (native/torch-backend/step-capture.cc). */
+  captureBegin(): void;
+  /** Closes the recording: the step's inputs, each variable's tensor id before and after it, and its outputs. */
+  captureEnd(
+    inputIds: readonly number[],
+    variableIdsBefore: readonly number[],
+    variableIdsAfter: readonly number[],
+    outputIds: readonly number[],
+  ): CaptureOutcome;
+  /** Drops an open recording (the step threw). */
+  captureAbort(): void;
+  /** Runs a captured step on new inputs; variables get their new tensors in place; returns the outputs' values. */
+  replay(handle: number, inputIds: readonly number[], variableIds: readonly number[], learningRate: number): number[];
+  /** Frees a captured step and the constants it holds. */
+  releaseCapture(handle: number): void;
+  /** true: time each replayed op from now on (synchronizing the device); false: stop, return the times by op. */
+  replayProfile(on: boolean): Record<string, { ms: number; calls: number }>;
 }
+
+/** A recording that can be replayed (its handle and size), or why it cannot. */
+export type CaptureOutcome = { handle: number; ops: number; uploads: number; constants: number } | { refused: string };
 
 export interface CudnnFlags {
   deterministic: boolean;

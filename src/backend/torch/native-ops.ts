@@ -190,6 +190,8 @@ export interface NativeOpArguments {
     momentum: number;
     epsilon: number;
   };
+  reluGrad: { dy: TensorInfo; x: TensorInfo };
+  movingAverage: { average: TensorInfo; value: TensorInfo; momentum: number };
 }
 
 export type NativeOp = keyof NativeOpArguments;
@@ -570,5 +572,14 @@ export const NATIVE_OP_SIGNATURES: {
     ['decay', 'number'],
     ['momentum', 'number'],
     ['epsilon', 'number'],
+  ],
+  reluGrad: [
+    ['dy', 'tensor'],
+    ['x', 'tensor'],
+  ],
+  movingAverage: [
+    ['average', 'tensor'],
+    ['value', 'tensor'],
+    ['momentum', 'number'],
   ],
 };

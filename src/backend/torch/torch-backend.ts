@@ -6,7 +6,7 @@
  */
 import { KernelBackend, util } from '@tensorflow/tfjs';
 import type { BackendTimingInfo, DataId, DataType, TensorInfo } from '@tensorflow/tfjs';
-import type { NativeValues, TorchAddon } from './addon.ts';
+import type { CaptureOutcome, NativeValues, TorchAddon } from './addon.ts';
 import { NATIVE_OP_SIGNATURES } from './native-ops.ts';
 import type { NativeArgKind, NativeOp, NativeOpArguments } from './native-ops.ts';
 import { torchMemoryInfo } from './memory-info.ts';
@@ -155,6 +155,57 @@ export class TorchBackend extends KernelBackend {
     const entry = this.data.get(dataId);
     if (entry === undefined) throw new Error('torch backend: a tensor was used after it was disposed');
     return entry;
+  }
+
+  // ---- step capture (src/train/captured-step-engine.ts) ----
+
+  /** Starts recording the native calls of a step; every call until `captureEnd` is recorded. */
+  captureBegin(): void {
+    this.addon.captureBegin();
+  }
+
+  /** Closes a recording (see TorchAddon.captureEnd); ids are native tensor ids (`id`). */
+  captureEnd(inputs: TensorInfo[], variablesBefore: number[], variablesAfter: number[], outputs: TensorInfo[]) {
+    return this.addon.captureEnd(
+      inputs.map((t) => this.id(t)),
+      variablesBefore,
+      variablesAfter,
+      outputs.map((t) => this.id(t)),
+    ) satisfies CaptureOutcome;
+  }
+
+  captureAbort(): void {
+    this.addon.captureAbort();
+  }
+
+  /** Replays a captured step; the variables (native ids, in the order captured) get their new values in place. */
+  replay(handle: number, inputs: TensorInfo[], variables: number[], learningRate: number): number[] {
+    try {
+      return this.addon.replay(
+        handle,
+        inputs.map((t) => this.id(t)),
+        variables,
+        learningRate,
+      );
+    } catch (err) {
+      throw new NativeOpError(err instanceof Error ? err.message : String(err));
+    }
+  }
+
+  releaseCapture(handle: number): void {
+    this.addon.releaseCapture(handle);
+  }
+
+  /** Times each op of the replays `f` runs; returns ms and calls per native op. */
+  async profileReplays(f: () => Promise<void>): Promise<Record<string, { ms: number; calls: number }>> {
+    this.addon.replayProfile(true);
+    try {
+      await f();
+    } catch (err) {
+      this.addon.replayProfile(false);
+      throw err;
+    }
+    return this.addon.replayProfile(false);
   }
 
   // ---- kernels ----

@@ -6,6 +6,8 @@
 import type { KernelConfig } from '@tensorflow/tfjs';
 import { BATCH_NORM_TRAINING, BATCH_NORM_TRAINING_GRAD } from '../../../kernels/batch-norm-training.ts';
 import { RMSPROP_UPDATE } from '../../../kernels/rmsprop-update.ts';
+import { MOVING_AVERAGE } from '../../../kernels/moving-average.ts';
+import { RELU_GRAD } from '../../../kernels/relu-grad.ts';
 import { FLOAT, input, torchCustomKernel, torchKernel } from './kernel.ts';
 
 export function normalizationKernels(): KernelConfig[] {
@@ -27,5 +29,9 @@ export function normalizationKernels(): KernelConfig[] {
       backend.run('bnTrainingGrad', { ...inputs, ...attrs }),
     ),
     torchCustomKernel(RMSPROP_UPDATE, (inputs, attrs, backend) => backend.run('rmsProp', { ...inputs, ...attrs })),
+    torchCustomKernel(MOVING_AVERAGE, (inputs, attrs, backend) =>
+      backend.run('movingAverage', { ...inputs, ...attrs }),
+    ),
+    torchCustomKernel(RELU_GRAD, (inputs, _attrs, backend) => backend.run('reluGrad', inputs)),
   ];
 }

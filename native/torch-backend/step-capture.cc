@@ -1,0 +1,658 @@
+// Step capture. While a capture is open, every op call, upload (fromArray) and release of the step is recorded with
+// value numbers instead of table ids: each tensor the step makes gets a new value, and a tensor made before the step
+// (an external) gets one at its first use, so that table ids reused within the step cannot be confused.
+//
+// captureEnd classifies the externals with what JavaScript says about the step: its inputs (the batch), every
+// variable's id before and after it, and its outputs (loss, metrics). It refuses a step that cannot be replayed: a
+// value read back during the step, an external freed that is not a variable's old value, a tensor made by the step
+// that outlives it and is neither a variable's new value nor an output.
+//
+// replay runs the same op functions on the same stored arguments (so a replayed step computes what the recorded one
+// did, bit for bit, given the same inputs), binding the new inputs and substituting the learning rate. A variable
+// keeps its table id: its new tensor is put into its slot at the end of the step, so JavaScript's variables need no
+// update. Intermediates are released where the recorded step released them; constants (externals that are neither
+// inputs nor variables) are held by the program.
+#include "step-capture.h"
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <unordered_map>
+
+#include "device-control.h"
+#include "precision.h"
+
+namespace n2n {
+
+namespace {
+
+enum class ArgKind { kTensor, kOptionalTensor, kTensors, kTensorId, kInt, kNumber, kFlag, kInts, kText, kDtype };
+
+struct OpArguments {
+  std::vector<ArgKind> kinds;
+  std::vector<std::string> names;
+};
+
+ArgKind argKind(const std::string& kind, const char* op) {
+  static const std::unordered_map<std::string, ArgKind> byName = {
+      {"tensor", ArgKind::kTensor}, {"tensor?", ArgKind::kOptionalTensor}, {"tensors", ArgKind::kTensors},
+      {"tensorId", ArgKind::kTensorId}, {"int", ArgKind::kInt}, {"number", ArgKind::kNumber},
+      {"flag", ArgKind::kFlag}, {"ints", ArgKind::kInts}, {"text", ArgKind::kText},
+      {"dtype", ArgKind::kDtype}};
+  auto found = byName.find(kind);
+  if (found == byName.end()) throw std::runtime_error(std::string("op '") + op + "': unknown argument kind " + kind);
+  return found->second;
+}
+
+// The declared arguments of op `index`, parsed once from its signature `name(argument: kind, ...)`.
+const OpArguments& argumentsOf(size_t index) {
+  static std::vector<std::unique_ptr<OpArguments>> parsed(opTable().size());
+  auto& slot = parsed.at(index);
+  if (slot) return *slot;
+  const OpEntry& op = opTable()[index];
+  std::string signature = op.signature;
+  auto open = signature.find('(');
+  auto close = signature.rfind(')');
+  auto result = std::make_unique<OpArguments>();
+  std::string list = signature.substr(open + 1, close - open - 1);
+  size_t pos = 0;
+  while (pos < list.size()) {
+    size_t end = list.find(", ", pos);
+    if (end == std::string::npos) end = list.size();
+    std::string item = list.substr(pos, end - pos);
+    size_t colon = item.find(": ");
+    result->names.push_back(item.substr(0, colon));
+    result->kinds.push_back(argKind(item.substr(colon + 2), op.name));
+    pos = end + 2;
+  }
+  if (result->kinds.size() != op.arity) throw std::runtime_error(std::string("op '") + op.name + "': bad signature");
+  slot = std::move(result);
+  return *slot;
+}
+
+bool isTensorKind(ArgKind kind) {
+  return kind == ArgKind::kTensor || kind == ArgKind::kOptionalTensor || kind == ArgKind::kTensorId ||
+         kind == ArgKind::kTensors;
+}
+
+// One recorded instruction.
+struct Instruction {
+  enum class Kind { kOp, kUpload, kRelease };
+  Kind kind = Kind::kOp;
+  size_t op = 0;
+  // kOp: the stored arguments, tensor arguments holding value numbers.
+  std::vector<ArgValue> args;
+  // kOp: the values of its outputs; kUpload: the value it makes.
+  std::vector<int32_t> outputs;
+  // kOp: the index of its learningRate argument (substituted at replay), or -1.
+  int32_t learningRateArg = -1;
+  // kUpload: the uploaded tensor.
+  at::Tensor constant;
+  // kRelease: the value released.
+  int32_t value = -1;
+};
+
+enum class Role { kMade, kInput, kState, kConstant };
+
+struct Value {
+  Role role = Role::kMade;
+  // kInput / kState: the index among the inputs / variables JavaScript passes to replay.
+  int32_t index = -1;
+  // Externals: the tensor at capture (kept for constants, dropped for inputs and variables).
+  at::Tensor held;
+  int32_t capturedId = -1;
+  bool released = false;
+};
+
+struct Program {
+  std::vector<Instruction> instructions;
+  std::vector<Value> values;
+  // Per input: its value (or -1 when the step never used it), shape and dtype.
+  std::vector<int32_t> inputValues;
+  std::vector<std::vector<int64_t>> inputShapes;
+  std::vector<at::ScalarType> inputDtypes;
+  // Per variable: the value of its old tensor (or -1) and of its new tensor (or -1: the step does not change it).
+  std::vector<int32_t> stateBefore;
+  std::vector<int32_t> stateAfter;
+  std::vector<std::vector<int64_t>> stateShapes;
+  std::vector<int32_t> outputs;
+  // Table ids holding the constants while the program lives.
+  std::vector<int32_t> pinned;
+  size_t opCalls = 0;
+  size_t uploads = 0;
+  size_t releases = 0;
+};
+
+struct Recorder {
+  Program program;
+  std::unordered_map<int32_t, int32_t> valueOf;
+  std::string refused;
+};
+
+std::unique_ptr<Recorder> recorder;
+std::vector<std::unique_ptr<Program>> programs;
+
+// Per op name: time spent in replayed calls and their count, while profiling is on (replayProfile(true)).
+struct OpTime {
+  double ms = 0;
+  int64_t calls = 0;
+};
+bool profiling = false;
+std::map<std::string, OpTime> replayTimes;
+
+int32_t newValue(Program& program, Value value) {
+  program.values.push_back(std::move(value));
+  return static_cast<int32_t>(program.values.size() - 1);
+}
+
+// The value of a live table id, an external made at its first use.
+int32_t use(int32_t id) {
+  auto found = recorder->valueOf.find(id);
+  if (found != recorder->valueOf.end()) return found->second;
+  Value external;
+  external.role = Role::kConstant;
+  external.held = get(id);
+  external.capturedId = id;
+  int32_t value = newValue(recorder->program, std::move(external));
+  recorder->valueOf[id] = value;
+  return value;
+}
+
+int32_t made(int32_t id) {
+  int32_t value = newValue(recorder->program, Value{});
+  recorder->valueOf[id] = value;
+  return value;
+}
+
+std::string shapeText(at::IntArrayRef sizes) {
+  std::string text = "[";
+  for (size_t i = 0; i < sizes.size(); i++) text += (i ? "," : "") + std::to_string(sizes[i]);
+  return text + "]";
+}
+
+#define N2N_CHECK(call)                                                 \
+  do {                                                                  \
+    if ((call) != napi_ok) throw std::runtime_error("N-API: " #call); \
+  } while (0)
+
+std::vector<int32_t> idList(napi_env env, napi_value array, const char* name) {
+  std::vector<int32_t> ids;
+  uint32_t length;
+  if (napi_get_array_length(env, array, &length) != napi_ok) {
+    throw std::runtime_error(std::string(name) + " must be an array of tensor ids");
+  }
+  for (uint32_t k = 0; k < length; k++) {
+    napi_value element;
+    int32_t id;
+    N2N_CHECK(napi_get_element(env, array, k, &element));
+    if (napi_get_value_int32(env, element, &id) != napi_ok) {
+      throw std::runtime_error(std::string(name) + " must be an array of tensor ids");
+    }
+    ids.push_back(id);
+  }
+  return ids;
+}
+
+std::vector<napi_value> callArgs(napi_env env, napi_callback_info info, size_t max) {
+  std::vector<napi_value> values(max);
+  size_t count = max;
+  N2N_CHECK(napi_get_cb_info(env, info, &count, values.data(), nullptr, nullptr));
+  values.resize(count);
+  return values;
+}
+
+template <typename F>
+napi_value guarded(napi_env env, F&& body) {
+  try {
+    return body();
+  } catch (const c10::Error& error) {
+    napi_throw_error(env, nullptr, error.what_without_backtrace());
+  } catch (const std::exception& error) {
+    napi_throw_error(env, nullptr, error.what());
+  }
+  return nullptr;
+}
+
+napi_value number(napi_env env, double value) {
+  napi_value result;
+  N2N_CHECK(napi_create_double(env, value, &result));
+  return result;
+}
+
+Program& program(napi_env env, napi_value handle) {
+  int32_t index;
+  N2N_CHECK(napi_get_value_int32(env, handle, &index));
+  if (index < 0 || static_cast<size_t>(index) >= programs.size() || !programs[index]) {
+    throw std::runtime_error("no captured step with handle " + std::to_string(index));
+  }
+  return *programs[index];
+}
+
+// ---- closing a capture: classify the externals, refuse what cannot be replayed ----
+
+std::string finish(Program& p, std::unordered_map<int32_t, int32_t>& live, const std::vector<int32_t>& inputIds,
+                   const std::vector<int32_t>& before, const std::vector<int32_t>& after,
+                   const std::vector<int32_t>& outputIds) {
+  std::unordered_map<int32_t, int32_t> externalOf;
+  for (size_t v = 0; v < p.values.size(); v++) {
+    if (p.values[v].role != Role::kMade) externalOf[p.values[v].capturedId] = static_cast<int32_t>(v);
+  }
+  auto externalValue = [&](int32_t id) {
+    auto found = externalOf.find(id);
+    return found == externalOf.end() ? -1 : found->second;
+  };
+  for (size_t k = 0; k < inputIds.size(); k++) {
+    int32_t v = externalValue(inputIds[k]);
+    p.inputValues.push_back(v);
+    if (v < 0) {
+      p.inputShapes.emplace_back();
+      p.inputDtypes.push_back(at::kFloat);
+      continue;
+    }
+    Value& value = p.values[v];
+    if (value.released) return "the step freed its input " + std::to_string(k);
+    value.role = Role::kInput;
+    value.index = static_cast<int32_t>(k);
+    p.inputShapes.push_back(value.held.sizes().vec());
+    p.inputDtypes.push_back(value.held.scalar_type());
+  }
+  std::unordered_map<int32_t, int32_t> afterValues;
+  for (size_t k = 0; k < before.size(); k++) {
+    int32_t v = externalValue(before[k]);
+    int32_t newValueOf = -1;
+    if (after[k] != before[k]) {
+      auto found = live.find(after[k]);
+      if (found == live.end() || p.values[found->second].role != Role::kMade) {
+        return "variable " + std::to_string(k) + " holds a tensor after the step that the step did not make";
+      }
+      newValueOf = found->second;
+      afterValues[newValueOf] = static_cast<int32_t>(k);
+    } else if (v >= 0 && p.values[v].released) {
+      return "the step freed variable " + std::to_string(k) + "'s tensor and kept it";
+    }
+    p.stateBefore.push_back(v);
+    p.stateAfter.push_back(newValueOf);
+    if (v >= 0) {
+      if (p.values[v].role == Role::kInput) return "variable " + std::to_string(k) + " is also an input";
+      if (p.values[v].role == Role::kState) return "variable " + std::to_string(k) + " shares its tensor with another";
+      p.values[v].role = Role::kState;
+      p.values[v].index = static_cast<int32_t>(k);
+      p.stateShapes.push_back(p.values[v].held.sizes().vec());
+    } else {
+      p.stateShapes.emplace_back();
+    }
+  }
+  for (int32_t id : outputIds) {
+    auto found = live.find(id);
+    if (found == live.end() || p.values[found->second].role != Role::kMade) {
+      return "output tensor " + std::to_string(id) + " was not made by the step";
+    }
+    if (afterValues.count(found->second)) return "an output is also a variable's new tensor";
+    p.outputs.push_back(found->second);
+  }
+  for (auto& value : p.values) {
+    if (value.role == Role::kConstant && value.released) {
+      return "the step freed tensor " + std::to_string(value.capturedId) +
+             ", made before it, that is no variable's old tensor";
+    }
+  }
+  size_t outliving = 0;
+  for (const auto& [id, v] : live) {
+    if (p.values[v].role != Role::kMade) continue;
+    bool output = false;
+    for (int32_t o : p.outputs) output = output || o == v;
+    if (!output && !afterValues.count(v)) outliving++;
+  }
+  if (outliving > 0) {
+    return std::to_string(outliving) + " tensor(s) the step made outlive it, neither outputs nor variables";
+  }
+  for (auto& value : p.values) {
+    if (value.role == Role::kConstant) {
+      value.index = static_cast<int32_t>(p.pinned.size());
+      p.pinned.push_back(put(value.held));
+    }
+    value.held = at::Tensor();
+  }
+  return "";
+}
+
+napi_value CaptureBegin(napi_env env, napi_callback_info) {
+  return guarded(env, [&]() -> napi_value {
+    if (recorder) throw std::runtime_error("a step capture is already open");
+    recorder = std::make_unique<Recorder>();
+    return nullptr;
+  });
+}
+
+napi_value CaptureAbort(napi_env env, napi_callback_info) {
+  return guarded(env, [&]() -> napi_value {
+    recorder.reset();
+    return nullptr;
+  });
+}
+
+// captureEnd(inputIds, variableIdsBefore, variableIdsAfter, outputIds) -> { handle, ops } or { refused: reason }.
+napi_value CaptureEnd(napi_env env, napi_callback_info info) {
+  return guarded(env, [&]() -> napi_value {
+    if (!recorder) throw std::runtime_error("no step capture is open");
+    std::unique_ptr<Recorder> closed = std::move(recorder);
+    auto args = callArgs(env, info, 4);
+    if (args.size() != 4) throw std::runtime_error("captureEnd takes 4 arguments");
+    auto inputs = idList(env, args[0], "inputIds");
+    auto before = idList(env, args[1], "variableIdsBefore");
+    auto after = idList(env, args[2], "variableIdsAfter");
+    auto outputs = idList(env, args[3], "outputIds");
+    if (before.size() != after.size()) throw std::runtime_error("variable id lists differ in length");
+    napi_value result;
+    N2N_CHECK(napi_create_object(env, &result));
+    std::string refused = closed->refused;
+    auto program = std::make_unique<Program>(std::move(closed->program));
+    if (refused.empty()) refused = finish(*program, closed->valueOf, inputs, before, after, outputs);
+    if (!refused.empty()) {
+      for (int32_t id : program->pinned) release(id);
+      napi_value reason;
+      N2N_CHECK(napi_create_string_utf8(env, refused.c_str(), NAPI_AUTO_LENGTH, &reason));
+      N2N_CHECK(napi_set_named_property(env, result, "refused", reason));
+      return result;
+    }
+    N2N_CHECK(napi_set_named_property(env, result, "ops", number(env, static_cast<double>(program->opCalls))));
+    N2N_CHECK(napi_set_named_property(env, result, "uploads", number(env, static_cast<double>(program->uploads))));
+    N2N_CHECK(napi_set_named_property(env, result, "constants",
+                                      number(env, static_cast<double>(program->pinned.size()))));
+    programs.push_back(std::move(program));
+    N2N_CHECK(napi_set_named_property(env, result, "handle", number(env, static_cast<double>(programs.size() - 1))));
+    return result;
+  });
+}
+
+// ---- replay ----
+
+void runInstruction(const Instruction& instruction, std::vector<int32_t>& live, std::vector<ArgValue>& scratch,
+                    double learningRate) {
+  const auto& declared = argumentsOf(instruction.op);
+  scratch = instruction.args;
+  auto idOf = [&](int64_t value) -> int64_t {
+    int32_t id = live[static_cast<size_t>(value)];
+    if (id < 0) throw std::runtime_error("replay: value " + std::to_string(value) + " is not live");
+    return id;
+  };
+  for (size_t i = 0; i < scratch.size(); i++) {
+    switch (declared.kinds[i]) {
+      case ArgKind::kTensor:
+      case ArgKind::kTensorId:
+        scratch[i].integer = idOf(scratch[i].integer);
+        break;
+      case ArgKind::kOptionalTensor:
+        if (scratch[i].integer >= 0) scratch[i].integer = idOf(scratch[i].integer);
+        break;
+      case ArgKind::kTensors:
+        for (auto& v : scratch[i].integers) v = idOf(v);
+        break;
+      default:
+        break;
+    }
+  }
+  if (instruction.learningRateArg >= 0) scratch[instruction.learningRateArg].number = learningRate;
+  const OpEntry& op = opTable()[instruction.op];
+  Args args(&scratch);
+  Result result;
+  auto started = profiling ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point();
+  try {
+    op.run(args, result);
+    if (profiling) {
+      synchronizeDevice();
+      OpTime& time = replayTimes[op.name];
+      time.ms += std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
+      time.calls++;
+    }
+  } catch (const c10::Error& error) {
+    throw std::runtime_error(std::string("op '") + op.name + "': " + error.what_without_backtrace());
+  } catch (const std::exception& error) {
+    throw std::runtime_error(std::string("op '") + op.name + "': " + error.what());
+  }
+  if (result.outputs.size() != instruction.outputs.size()) {
+    throw std::runtime_error(std::string("replay: op '") + op.name + "' made " +
+                             std::to_string(result.outputs.size()) + " outputs, the captured call " +
+                             std::to_string(instruction.outputs.size()));
+  }
+  for (size_t j = 0; j < result.outputs.size(); j++) {
+    live[instruction.outputs[j]] = put(std::move(result.outputs[j]));
+  }
+  if (result.aux.defined() && !instruction.outputs.empty()) attach(live[instruction.outputs[0]], result.aux);
+}
+
+// replay(handle, inputIds, variableIds, learningRate) -> the outputs' values (each a one-element tensor).
+napi_value Replay(napi_env env, napi_callback_info info) {
+  return guarded(env, [&]() -> napi_value {
+    if (recorder) throw std::runtime_error("replay while a step capture is open");
+    auto args = callArgs(env, info, 4);
+    if (args.size() != 4) throw std::runtime_error("replay takes 4 arguments");
+    Program& p = program(env, args[0]);
+    auto inputs = idList(env, args[1], "inputIds");
+    auto variables = idList(env, args[2], "variableIds");
+    double learningRate;
+    N2N_CHECK(napi_get_value_double(env, args[3], &learningRate));
+    if (inputs.size() != p.inputValues.size() || variables.size() != p.stateBefore.size()) {
+      throw std::runtime_error("replay: the captured step has " + std::to_string(p.inputValues.size()) +
+                               " inputs and " + std::to_string(p.stateBefore.size()) + " variables, got " +
+                               std::to_string(inputs.size()) + " and " + std::to_string(variables.size()));
+    }
+    std::vector<int32_t> live(p.values.size(), -1);
+    for (size_t k = 0; k < inputs.size(); k++) {
+      int32_t v = p.inputValues[k];
+      if (v < 0) continue;
+      const at::Tensor& input = get(inputs[k]);
+      if (input.sizes() != at::IntArrayRef(p.inputShapes[k]) || input.scalar_type() != p.inputDtypes[k]) {
+        throw std::runtime_error("replay: input " + std::to_string(k) + " has shape " + shapeText(input.sizes()) +
+                                 ", the captured step's " + shapeText(p.inputShapes[k]));
+      }
+      live[v] = inputs[k];
+    }
+    for (size_t k = 0; k < variables.size(); k++) {
+      int32_t v = p.stateBefore[k];
+      if (v < 0) continue;
+      if (get(variables[k]).sizes() != at::IntArrayRef(p.stateShapes[k])) {
+        throw std::runtime_error("replay: variable " + std::to_string(k) + " has shape " +
+                                 shapeText(get(variables[k]).sizes()) + ", the captured step's " +
+                                 shapeText(p.stateShapes[k]));
+      }
+      live[v] = variables[k];
+    }
+    for (size_t v = 0; v < p.values.size(); v++) {
+      if (p.values[v].role == Role::kConstant) live[v] = p.pinned[p.values[v].index];
+    }
+    std::vector<ArgValue> scratch;
+    try {
+      for (const Instruction& instruction : p.instructions) {
+        switch (instruction.kind) {
+          case Instruction::Kind::kOp:
+            runInstruction(instruction, live, scratch, learningRate);
+            break;
+          case Instruction::Kind::kUpload:
+            live[instruction.outputs[0]] = put(instruction.constant);
+            break;
+          case Instruction::Kind::kRelease:
+            if (p.values[instruction.value].role == Role::kMade) {
+              release(live[instruction.value]);
+              live[instruction.value] = -1;
+            }
+            break;
+        }
+      }
+    } catch (...) {
+      for (size_t v = 0; v < p.values.size(); v++) {
+        if (p.values[v].role == Role::kMade && live[v] >= 0) release(live[v]);
+      }
+      throw;
+    }
+    napi_value result;
+    N2N_CHECK(napi_create_array_with_length(env, p.outputs.size(), &result));
+    for (size_t k = 0; k < p.outputs.size(); k++) {
+      int32_t id = live[p.outputs[k]];
+      double value = get(id).to(at::kCPU).to(at::kDouble).item<double>();
+      release(id);
+      live[p.outputs[k]] = -1;
+      N2N_CHECK(napi_set_element(env, result, static_cast<uint32_t>(k), number(env, value)));
+    }
+    for (size_t k = 0; k < variables.size(); k++) {
+      int32_t v = p.stateAfter[k];
+      if (v < 0) continue;
+      at::Tensor updated = get(live[v]);
+      release(live[v]);
+      live[v] = -1;
+      forgetDerived(variables[k]);
+      get(variables[k]) = std::move(updated);
+    }
+    return result;
+  });
+}
+
+// replayProfile(on): true starts timing each replayed op (the device synchronized after each); false stops and
+// returns { op: { ms, calls } } of the calls since.
+napi_value ReplayProfile(napi_env env, napi_callback_info info) {
+  return guarded(env, [&]() -> napi_value {
+    auto args = callArgs(env, info, 1);
+    bool on;
+    N2N_CHECK(napi_get_value_bool(env, args.at(0), &on));
+    napi_value result;
+    N2N_CHECK(napi_create_object(env, &result));
+    if (!on) {
+      for (const auto& [name, time] : replayTimes) {
+        napi_value entry;
+        N2N_CHECK(napi_create_object(env, &entry));
+        N2N_CHECK(napi_set_named_property(env, entry, "ms", number(env, time.ms)));
+        N2N_CHECK(napi_set_named_property(env, entry, "calls", number(env, static_cast<double>(time.calls))));
+        N2N_CHECK(napi_set_named_property(env, result, name.c_str(), entry));
+      }
+    }
+    replayTimes.clear();
+    profiling = on;
+    return result;
+  });
+}
+
+napi_value ReleaseCapture(napi_env env, napi_callback_info info) {
+  return guarded(env, [&]() -> napi_value {
+    auto args = callArgs(env, info, 1);
+    Program& p = program(env, args.at(0));
+    for (int32_t id : p.pinned) release(id);
+    int32_t index;
+    N2N_CHECK(napi_get_value_int32(env, args[0], &index));
+    programs[index].reset();
+    return nullptr;
+  });
+}
+
+}  // namespace
+
+bool capturing() { return recorder != nullptr; }
+
+std::vector<ArgValue> storedArgs(size_t opIndex, napi_env env, napi_value* values, size_t count) {
+  const auto& declared = argumentsOf(opIndex);
+  Args args(env, values, count);
+  std::vector<ArgValue> stored(count);
+  for (size_t i = 0; i < count; i++) {
+    const char* name = declared.names[i].c_str();
+    ArgValue& value = stored[i];
+    switch (declared.kinds[i]) {
+      case ArgKind::kTensor:
+      case ArgKind::kTensorId:
+      case ArgKind::kOptionalTensor:
+      case ArgKind::kInt:
+      case ArgKind::kDtype:
+        value.kind = ArgValue::Kind::kInteger;
+        value.integer = args.integer(i, name);
+        break;
+      case ArgKind::kTensors:
+      case ArgKind::kInts:
+        value.kind = ArgValue::Kind::kIntegers;
+        value.integers = args.integers(i, name);
+        break;
+      case ArgKind::kNumber:
+        value.kind = ArgValue::Kind::kNumber;
+        value.number = args.number(i, name);
+        break;
+      case ArgKind::kFlag:
+        value.kind = ArgValue::Kind::kFlag;
+        value.flag = args.flag(i, name);
+        break;
+      case ArgKind::kText:
+        value.kind = ArgValue::Kind::kText;
+        value.text = args.text(i, name);
+        break;
+    }
+  }
+  return stored;
+}
+
+void recordOp(size_t opIndex, const std::vector<ArgValue>& args, const std::vector<int32_t>& outputIds) {
+  const auto& declared = argumentsOf(opIndex);
+  Instruction instruction;
+  instruction.op = opIndex;
+  instruction.args = args;
+  for (size_t i = 0; i < args.size(); i++) {
+    ArgValue& value = instruction.args[i];
+    if (!isTensorKind(declared.kinds[i])) {
+      if (declared.kinds[i] == ArgKind::kNumber && declared.names[i] == "learningRate") {
+        instruction.learningRateArg = static_cast<int32_t>(i);
+      }
+      continue;
+    }
+    if (declared.kinds[i] == ArgKind::kTensors) {
+      for (auto& id : value.integers) id = use(static_cast<int32_t>(id));
+    } else if (value.integer >= 0 || declared.kinds[i] != ArgKind::kOptionalTensor) {
+      value.integer = use(static_cast<int32_t>(value.integer));
+    }
+  }
+  for (int32_t id : outputIds) instruction.outputs.push_back(made(id));
+  recorder->program.instructions.push_back(std::move(instruction));
+  recorder->program.opCalls++;
+}
+
+void recordUpload(int32_t id) {
+  Instruction instruction;
+  instruction.kind = Instruction::Kind::kUpload;
+  instruction.constant = get(id);
+  instruction.outputs.push_back(made(id));
+  recorder->program.instructions.push_back(std::move(instruction));
+  recorder->program.uploads++;
+}
+
+void recordRelease(int32_t id) {
+  int32_t value = use(id);
+  recorder->program.values[value].released = true;
+  recorder->valueOf.erase(id);
+  Instruction instruction;
+  instruction.kind = Instruction::Kind::kRelease;
+  instruction.value = value;
+  recorder->program.instructions.push_back(std::move(instruction));
+  recorder->program.releases++;
+}
+
+void recordRead(int32_t id) {
+  if (recorder->refused.empty()) {
+    recorder->refused = "tensor " + std::to_string(id) + " was read back during the step";
+  }
+}
+
+void initStepCapture(napi_env env, napi_value exports) {
+  struct Entry {
+    const char* name;
+    napi_callback callback;
+  };
+  const Entry entries[] = {{"captureBegin", CaptureBegin},
+                           {"captureEnd", CaptureEnd},
+                           {"captureAbort", CaptureAbort},
+                           {"replay", Replay},
+                           {"releaseCapture", ReleaseCapture},
+                           {"replayProfile", ReplayProfile}};
+  for (const auto& entry : entries) {
+    napi_value fn;
+    napi_create_function(env, entry.name, NAPI_AUTO_LENGTH, entry.callback, nullptr, &fn);
+    napi_set_named_property(env, exports, entry.name, fn);
+  }
+}
+
+}  // namespace n2n
