@@ -11,6 +11,7 @@
 #include <unordered_map>
 
 #include "memory-policy.h"
+#include "napi-call.h"
 #include "precision.h"
 #include "device-control.h"
 #include "step-capture.h"
@@ -113,43 +114,11 @@ const at::Tensor* attached(int32_t id) {
   return found == auxiliary.end() ? nullptr : &found->second;
 }
 
-#define N2N_CHECK(call)                                                 \
-  do {                                                                  \
-    if ((call) != napi_ok) throw std::runtime_error("N-API: " #call); \
-  } while (0)
-
 // ---- entry points ----
 
 namespace {
 
-std::string describe(const std::exception& error) {
-  if (auto* c10error = dynamic_cast<const c10::Error*>(&error)) return c10error->what_without_backtrace();
-  return error.what();
-}
-
-template <typename F>
-napi_value guarded(napi_env env, F&& body) {
-  try {
-    return body();
-  } catch (const std::exception& error) {
-    napi_throw_error(env, nullptr, describe(error).c_str());
-    return nullptr;
-  }
-}
-
-napi_value number(napi_env env, double value) {
-  napi_value result;
-  N2N_CHECK(napi_create_double(env, value, &result));
-  return result;
-}
-
-std::vector<napi_value> callArgs(napi_env env, napi_callback_info info, size_t max = 32) {
-  std::vector<napi_value> values(max);
-  size_t count = max;
-  N2N_CHECK(napi_get_cb_info(env, info, &count, values.data(), nullptr, nullptr));
-  values.resize(count);
-  return values;
-}
+napi_value number(napi_env env, double value) { return numberValue(env, value); }
 
 // Writes [count, (id, dtype, rank, dims...)...] into the shared meta buffer.
 void describeOutputs(const std::vector<int32_t>& ids) {

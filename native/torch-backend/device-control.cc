@@ -11,6 +11,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "napi-call.h"
 #include "tensor-table.h"
 
 namespace n2n {
@@ -36,21 +37,10 @@ bool flagArgument(napi_env env, napi_callback_info info, const char* function) {
   return flag;
 }
 
-template <typename F>
-napi_value guardedCall(napi_env env, F&& body) {
-  try {
-    return body();
-  } catch (const c10::Error& error) {
-    napi_throw_error(env, nullptr, error.what_without_backtrace());
-  } catch (const std::exception& error) {
-    napi_throw_error(env, nullptr, error.what());
-  }
-  return nullptr;
-}
 
 // cudnnFlags() -> { deterministic, benchmark }: ATen's global cuDNN settings as they are now.
 napi_value CudnnFlags(napi_env env, napi_callback_info) {
-  return guardedCall(env, [&]() -> napi_value {
+  return guarded(env, [&]() -> napi_value {
     napi_value flags;
     napi_create_object(env, &flags);
     napi_set_named_property(env, flags, "deterministic", boolean(env, at::globalContext().deterministicCuDNN()));
@@ -62,7 +52,7 @@ napi_value CudnnFlags(napi_env env, napi_callback_info) {
 // setCudnnBenchmark(on): cuDNN's algorithm search before each new convolution shape (faster, and its choice may vary
 // from run to run); deterministic stays on.
 napi_value SetCudnnBenchmark(napi_env env, napi_callback_info info) {
-  return guardedCall(env, [&]() -> napi_value {
+  return guarded(env, [&]() -> napi_value {
     at::globalContext().setBenchmarkCuDNN(flagArgument(env, info, "setCudnnBenchmark"));
     return CudnnFlags(env, info);
   });
@@ -70,7 +60,7 @@ napi_value SetCudnnBenchmark(napi_env env, napi_callback_info info) {
 
 // synchronize(): waits for the current CUDA device's queued kernels; nothing to wait for on the CPU.
 napi_value Synchronize(napi_env env, napi_callback_info) {
-  return guardedCall(env, [&]() -> napi_value { return boolean(env, synchronizeDevice()); });
+  return guarded(env, [&]() -> napi_value { return boolean(env, synchronizeDevice()); });
 }
 
 }  // namespace
@@ -84,12 +74,12 @@ bool synchronizeDevice() {
 namespace {
 
 napi_value GenericKernels(napi_env env, napi_callback_info) {
-  return guardedCall(env, [&]() -> napi_value { return boolean(env, forceGeneric); });
+  return guarded(env, [&]() -> napi_value { return boolean(env, forceGeneric); });
 }
 
 // setGenericKernels(on): returns the setting in effect.
 napi_value SetGenericKernels(napi_env env, napi_callback_info info) {
-  return guardedCall(env, [&]() -> napi_value {
+  return guarded(env, [&]() -> napi_value {
     forceGeneric = flagArgument(env, info, "setGenericKernels");
     return boolean(env, forceGeneric);
   });

@@ -22,6 +22,7 @@
 #include <unordered_map>
 
 #include "device-control.h"
+#include "napi-call.h"
 #include "precision.h"
 
 namespace n2n {
@@ -172,11 +173,6 @@ std::string shapeText(at::IntArrayRef sizes) {
   return text + "]";
 }
 
-#define N2N_CHECK(call)                                                 \
-  do {                                                                  \
-    if ((call) != napi_ok) throw std::runtime_error("N-API: " #call); \
-  } while (0)
-
 std::vector<int32_t> idList(napi_env env, napi_value array, const char* name) {
   std::vector<int32_t> ids;
   uint32_t length;
@@ -195,31 +191,7 @@ std::vector<int32_t> idList(napi_env env, napi_value array, const char* name) {
   return ids;
 }
 
-std::vector<napi_value> callArgs(napi_env env, napi_callback_info info, size_t max) {
-  std::vector<napi_value> values(max);
-  size_t count = max;
-  N2N_CHECK(napi_get_cb_info(env, info, &count, values.data(), nullptr, nullptr));
-  values.resize(count);
-  return values;
-}
-
-template <typename F>
-napi_value guarded(napi_env env, F&& body) {
-  try {
-    return body();
-  } catch (const c10::Error& error) {
-    napi_throw_error(env, nullptr, error.what_without_backtrace());
-  } catch (const std::exception& error) {
-    napi_throw_error(env, nullptr, error.what());
-  }
-  return nullptr;
-}
-
-napi_value number(napi_env env, double value) {
-  napi_value result;
-  N2N_CHECK(napi_create_double(env, value, &result));
-  return result;
-}
+napi_value number(napi_env env, double value) { return numberValue(env, value); }
 
 Program& program(napi_env env, napi_value handle) {
   int32_t index;
@@ -407,10 +379,8 @@ void runInstruction(const Instruction& instruction, std::vector<int32_t>& live, 
       time.ms += std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
       time.calls++;
     }
-  } catch (const c10::Error& error) {
-    throw std::runtime_error(std::string("op '") + op.name + "': " + error.what_without_backtrace());
   } catch (const std::exception& error) {
-    throw std::runtime_error(std::string("op '") + op.name + "': " + error.what());
+    throw std::runtime_error(std::string("op '") + op.name + "': " + describe(error));
   }
   if (result.outputs.size() != instruction.outputs.size()) {
     throw std::runtime_error(std::string("replay: op '") + op.name + "' made " +

@@ -1,0 +1,50 @@
+// What every Node-API entry point of the addon needs: its arguments, a number result, and a body whose C++ or ATen
+// error becomes a JavaScript error (without ATen's backtrace).
+#pragma once
+
+#include <c10/util/Exception.h>
+#include <node_api.h>
+
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#define N2N_CHECK(call)                                                 \
+  do {                                                                  \
+    if ((call) != napi_ok) throw std::runtime_error("N-API: " #call); \
+  } while (0)
+
+namespace n2n {
+
+inline std::string describe(const std::exception& error) {
+  if (auto* c10error = dynamic_cast<const c10::Error*>(&error)) return c10error->what_without_backtrace();
+  return error.what();
+}
+
+// Runs `body`; an exception it throws is thrown in JavaScript instead (the entry point then returns nullptr).
+template <typename F>
+napi_value guarded(napi_env env, F&& body) {
+  try {
+    return body();
+  } catch (const std::exception& error) {
+    napi_throw_error(env, nullptr, describe(error).c_str());
+    return nullptr;
+  }
+}
+
+inline napi_value numberValue(napi_env env, double value) {
+  napi_value result;
+  N2N_CHECK(napi_create_double(env, value, &result));
+  return result;
+}
+
+// Up to `max` arguments of the call, as many as were passed.
+inline std::vector<napi_value> callArgs(napi_env env, napi_callback_info info, size_t max = 32) {
+  std::vector<napi_value> values(max);
+  size_t count = max;
+  N2N_CHECK(napi_get_cb_info(env, info, &count, values.data(), nullptr, nullptr));
+  values.resize(count);
+  return values;
+}
+
+}  // namespace n2n
