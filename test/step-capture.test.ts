@@ -44,9 +44,13 @@ const MODELS: Record<ModelName, { data: string; input: [number, number, number] 
 const modelOf = (name: ModelName) => () =>
   buildModel(name, { inputShape: MODELS[name].input, classes: 4, width: 0.05, widthScope: 'all', seed: 7 });
 
-/** A captured engine factory that collects the capture log lines. */
-function capturing(lines: string[]): EngineFactory {
-  return (model, optimizer) => new CapturedStepEngine(model, optimizer, torch(), (line) => lines.push(line));
+/** A captured engine factory that collects the capture log lines and the engines it made. */
+function capturing(lines: string[], engines: CapturedStepEngine[] = []): EngineFactory {
+  return (model, optimizer) => {
+    const engine = new CapturedStepEngine(model, optimizer, torch(), (line) => lines.push(line));
+    engines.push(engine);
+    return engine;
+  };
 }
 
 /** Trains `name` for `steps` (evaluating every 40 on 32 images in batches of 24: a partial batch of 8). */
@@ -140,7 +144,7 @@ test('replayed steps leave the tensor count, native tensors and bytes where they
   };
   try {
     await steps(0, 3);
-    assert.deepEqual(engine.capturedShapes(), { steps: 1, evaluations: 1 });
+    assert.deepEqual(engine.captureStats(), { steps: 1, evaluations: 1, replayedSteps: 1, replayedEvaluations: 1 });
     const before = counts();
     await steps(3, 60);
     assert.deepEqual(counts(), before);

@@ -9,7 +9,7 @@
  *
  * Evaluation batches (inference mode, every variable read where it is at the time) are captured the same way. A step
  * that cannot be replayed (it reads a value back, or leaves a tensor behind: the addon says why) keeps running the
- * normal way for that batch shape; so does any call after the set of variables changed.
+ * normal way for that batch shape; a call after the set of variables changed is recorded anew.
  */
 import * as tf from '@tensorflow/tfjs';
 import type { TorchBackend } from '../backend/torch/torch-backend.ts';
@@ -31,6 +31,8 @@ type ShapeState = CapturedStep | { refused: string } | 'seen';
  */
 class CallReplayer {
   private readonly byShape = new Map<string, ShapeState>();
+  /** Calls answered by a replay. */
+  replays = 0;
 
   constructor(
     private readonly backend: TorchBackend,
@@ -53,9 +55,15 @@ class CallReplayer {
       return readStep(runNormally());
     }
     if (known === 'seen') return this.capture(key, x, y, runNormally);
-    if ('refused' in known || !sameVariables(known.variables)) return readStep(runNormally());
+    if ('refused' in known) return readStep(runNormally());
+    if (!sameVariables(known.variables)) {
+      // Variables were added or removed since the capture: its program binds the old list; record this call anew.
+      this.backend.releaseCapture(known.handle);
+      return this.capture(key, x, y, runNormally);
+    }
     const ids = known.variables.map((v) => this.backend.id(v));
     const [loss, correct] = this.backend.replay(known.handle, [x, y], ids, learningRate);
+    this.replays++;
     replayed();
     return { loss: loss!, correct: correct! };
   }
@@ -137,9 +145,14 @@ export class CapturedStepEngine extends LocalStepEngine {
     return this.evaluations.run(x, y, 0, () => inferenceTensors(this.model, x, y));
   }
 
-  /** How many batch shapes run captured: training steps and evaluation batches. */
-  capturedShapes(): { steps: number; evaluations: number } {
-    return { steps: this.steps.captured(), evaluations: this.evaluations.captured() };
+  /** How many batch shapes run captured, and how many calls were replays: training steps and evaluation batches. */
+  captureStats(): { steps: number; evaluations: number; replayedSteps: number; replayedEvaluations: number } {
+    return {
+      steps: this.steps.captured(),
+      evaluations: this.evaluations.captured(),
+      replayedSteps: this.steps.replays,
+      replayedEvaluations: this.evaluations.replays,
+    };
   }
 
   override async dispose(): Promise<void> {
