@@ -20,6 +20,7 @@
 #include <stdexcept>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "device-control.h"
 #include "napi-call.h"
@@ -204,19 +205,13 @@ Program& program(napi_env env, napi_value handle) {
 
 // ---- closing a capture: classify the externals, refuse what cannot be replayed ----
 
-std::string finish(Program& p, std::unordered_map<int32_t, int32_t>& live, const std::vector<int32_t>& inputIds,
-                   const std::vector<int32_t>& before, const std::vector<int32_t>& after,
-                   const std::vector<int32_t>& outputIds) {
-  std::unordered_map<int32_t, int32_t> externalOf;
-  for (size_t v = 0; v < p.values.size(); v++) {
-    if (p.values[v].role != Role::kMade) externalOf[p.values[v].capturedId] = static_cast<int32_t>(v);
-  }
-  auto externalValue = [&](int32_t id) {
-    auto found = externalOf.find(id);
-    return found == externalOf.end() ? -1 : found->second;
-  };
+using ValueOf = std::unordered_map<int32_t, int32_t>;
+
+// Marks the externals that are the step's inputs (a batch the step frees cannot be rebound).
+std::string classifyInputs(Program& p, const ValueOf& externalOf, const std::vector<int32_t>& inputIds) {
   for (size_t k = 0; k < inputIds.size(); k++) {
-    int32_t v = externalValue(inputIds[k]);
+    auto found = externalOf.find(inputIds[k]);
+    int32_t v = found == externalOf.end() ? -1 : found->second;
     p.inputValues.push_back(v);
     if (v < 0) {
       p.inputShapes.emplace_back();
@@ -230,41 +225,57 @@ std::string finish(Program& p, std::unordered_map<int32_t, int32_t>& live, const
     p.inputShapes.push_back(value.held.sizes().vec());
     p.inputDtypes.push_back(value.held.scalar_type());
   }
-  std::unordered_map<int32_t, int32_t> afterValues;
+  return "";
+}
+
+// Marks each variable's old tensor (an external) and finds its new one (made by the step); `newValues` gets the
+// values holding new variable tensors.
+std::string classifyVariables(Program& p, const ValueOf& externalOf, const ValueOf& live,
+                              const std::vector<int32_t>& before, const std::vector<int32_t>& after,
+                              std::unordered_set<int32_t>& newValues) {
   for (size_t k = 0; k < before.size(); k++) {
-    int32_t v = externalValue(before[k]);
-    int32_t newValueOf = -1;
+    auto found = externalOf.find(before[k]);
+    int32_t v = found == externalOf.end() ? -1 : found->second;
+    int32_t newValue = -1;
     if (after[k] != before[k]) {
-      auto found = live.find(after[k]);
-      if (found == live.end() || p.values[found->second].role != Role::kMade) {
+      auto made = live.find(after[k]);
+      if (made == live.end() || p.values[made->second].role != Role::kMade) {
         return "variable " + std::to_string(k) + " holds a tensor after the step that the step did not make";
       }
-      newValueOf = found->second;
-      afterValues[newValueOf] = static_cast<int32_t>(k);
+      newValue = made->second;
+      newValues.insert(newValue);
     } else if (v >= 0 && p.values[v].released) {
       return "the step freed variable " + std::to_string(k) + "'s tensor and kept it";
     }
     p.stateBefore.push_back(v);
-    p.stateAfter.push_back(newValueOf);
-    if (v >= 0) {
-      if (p.values[v].role == Role::kInput) return "variable " + std::to_string(k) + " is also an input";
-      if (p.values[v].role == Role::kState) return "variable " + std::to_string(k) + " shares its tensor with another";
-      p.values[v].role = Role::kState;
-      p.values[v].index = static_cast<int32_t>(k);
-      p.stateShapes.push_back(p.values[v].held.sizes().vec());
-    } else {
+    p.stateAfter.push_back(newValue);
+    if (v < 0) {
       p.stateShapes.emplace_back();
+      continue;
     }
+    if (p.values[v].role == Role::kInput) return "variable " + std::to_string(k) + " is also an input";
+    if (p.values[v].role == Role::kState) return "variable " + std::to_string(k) + " shares its tensor with another";
+    p.values[v].role = Role::kState;
+    p.values[v].index = static_cast<int32_t>(k);
+    p.stateShapes.push_back(p.values[v].held.sizes().vec());
   }
+  return "";
+}
+
+// Finds the outputs, then refuses a freed constant or a tensor of the step that outlives it unaccounted for.
+std::string classifyOutputs(Program& p, const ValueOf& live, const std::vector<int32_t>& outputIds,
+                            const std::unordered_set<int32_t>& newValues) {
+  std::unordered_set<int32_t> outputs;
   for (int32_t id : outputIds) {
     auto found = live.find(id);
     if (found == live.end() || p.values[found->second].role != Role::kMade) {
       return "output tensor " + std::to_string(id) + " was not made by the step";
     }
-    if (afterValues.count(found->second)) return "an output is also a variable's new tensor";
+    if (newValues.count(found->second)) return "an output is also a variable's new tensor";
     p.outputs.push_back(found->second);
+    outputs.insert(found->second);
   }
-  for (auto& value : p.values) {
+  for (const Value& value : p.values) {
     if (value.role == Role::kConstant && value.released) {
       return "the step freed tensor " + std::to_string(value.capturedId) +
              ", made before it, that is no variable's old tensor";
@@ -272,14 +283,28 @@ std::string finish(Program& p, std::unordered_map<int32_t, int32_t>& live, const
   }
   size_t outliving = 0;
   for (const auto& [id, v] : live) {
-    if (p.values[v].role != Role::kMade) continue;
-    bool output = false;
-    for (int32_t o : p.outputs) output = output || o == v;
-    if (!output && !afterValues.count(v)) outliving++;
+    if (p.values[v].role == Role::kMade && !outputs.count(v) && !newValues.count(v)) outliving++;
   }
   if (outliving > 0) {
     return std::to_string(outliving) + " tensor(s) the step made outlive it, neither outputs nor variables";
   }
+  return "";
+}
+
+// Classifies the recorded values with what JavaScript says of the step; returns why it cannot be replayed, or "".
+// A replayable program then holds its constants under table ids of its own and drops the other externals' tensors.
+std::string finish(Program& p, const ValueOf& live, const std::vector<int32_t>& inputIds,
+                   const std::vector<int32_t>& before, const std::vector<int32_t>& after,
+                   const std::vector<int32_t>& outputIds) {
+  ValueOf externalOf;
+  for (size_t v = 0; v < p.values.size(); v++) {
+    if (p.values[v].role != Role::kMade) externalOf[p.values[v].capturedId] = static_cast<int32_t>(v);
+  }
+  std::unordered_set<int32_t> newValues;
+  std::string refused = classifyInputs(p, externalOf, inputIds);
+  if (refused.empty()) refused = classifyVariables(p, externalOf, live, before, after, newValues);
+  if (refused.empty()) refused = classifyOutputs(p, live, outputIds, newValues);
+  if (!refused.empty()) return refused;
   for (auto& value : p.values) {
     if (value.role == Role::kConstant) {
       value.index = static_cast<int32_t>(p.pinned.size());
@@ -393,77 +418,89 @@ void runInstruction(const Instruction& instruction, std::vector<int32_t>& live, 
   if (result.aux.defined() && !instruction.outputs.empty()) attach(live[instruction.outputs[0]], result.aux);
 }
 
+// The table ids a replay starts from, per value: the new inputs, the variables' current tensors (shapes checked
+// against the captured ones), the program's constants; -1 for what the step makes.
+std::vector<int32_t> bindValues(const Program& p, const std::vector<int32_t>& inputs,
+                                const std::vector<int32_t>& variables) {
+  if (inputs.size() != p.inputValues.size() || variables.size() != p.stateBefore.size()) {
+    throw std::runtime_error("replay: the captured step has " + std::to_string(p.inputValues.size()) + " inputs and " +
+                             std::to_string(p.stateBefore.size()) + " variables, got " +
+                             std::to_string(inputs.size()) + " and " + std::to_string(variables.size()));
+  }
+  std::vector<int32_t> live(p.values.size(), -1);
+  for (size_t k = 0; k < inputs.size(); k++) {
+    int32_t v = p.inputValues[k];
+    if (v < 0) continue;
+    const at::Tensor& input = get(inputs[k]);
+    if (input.sizes() != at::IntArrayRef(p.inputShapes[k]) || input.scalar_type() != p.inputDtypes[k]) {
+      throw std::runtime_error("replay: input " + std::to_string(k) + " has shape " + shapeText(input.sizes()) +
+                               ", the captured step's " + shapeText(p.inputShapes[k]));
+    }
+    live[v] = inputs[k];
+  }
+  for (size_t k = 0; k < variables.size(); k++) {
+    int32_t v = p.stateBefore[k];
+    if (v < 0) continue;
+    if (get(variables[k]).sizes() != at::IntArrayRef(p.stateShapes[k])) {
+      throw std::runtime_error("replay: variable " + std::to_string(k) + " has shape " +
+                               shapeText(get(variables[k]).sizes()) + ", the captured step's " +
+                               shapeText(p.stateShapes[k]));
+    }
+    live[v] = variables[k];
+  }
+  for (size_t v = 0; v < p.values.size(); v++) {
+    if (p.values[v].role == Role::kConstant) live[v] = p.pinned[p.values[v].index];
+  }
+  return live;
+}
+
+// Runs the recorded instructions; on an error, what the step made so far is released (the variables are untouched:
+// they get their new tensors only after the last instruction).
+void runInstructions(const Program& p, std::vector<int32_t>& live, double learningRate) {
+  std::vector<ArgValue> scratch;
+  try {
+    for (const Instruction& instruction : p.instructions) {
+      switch (instruction.kind) {
+        case Instruction::Kind::kOp:
+          runInstruction(instruction, live, scratch, learningRate);
+          break;
+        case Instruction::Kind::kUpload:
+          live[instruction.outputs[0]] = put(instruction.constant);
+          break;
+        case Instruction::Kind::kRelease:
+          if (p.values[instruction.value].role == Role::kMade) {
+            release(live[instruction.value]);
+            live[instruction.value] = -1;
+          }
+          break;
+      }
+    }
+  } catch (...) {
+    for (size_t v = 0; v < p.values.size(); v++) {
+      if (p.values[v].role == Role::kMade && live[v] >= 0) release(live[v]);
+    }
+    throw;
+  }
+}
+
 // replay(handle, inputIds, variableIds, learningRate) -> the outputs' values (each a one-element tensor).
 napi_value Replay(napi_env env, napi_callback_info info) {
   return guarded(env, [&]() -> napi_value {
     if (recorder) throw std::runtime_error("replay while a step capture is open");
     auto args = callArgs(env, info, 4);
     if (args.size() != 4) throw std::runtime_error("replay takes 4 arguments");
-    Program& p = program(env, args[0]);
-    auto inputs = idList(env, args[1], "inputIds");
+    const Program& p = program(env, args[0]);
     auto variables = idList(env, args[2], "variableIds");
+    std::vector<int32_t> live = bindValues(p, idList(env, args[1], "inputIds"), variables);
     double learningRate;
     N2N_CHECK(napi_get_value_double(env, args[3], &learningRate));
-    if (inputs.size() != p.inputValues.size() || variables.size() != p.stateBefore.size()) {
-      throw std::runtime_error("replay: the captured step has " + std::to_string(p.inputValues.size()) +
-                               " inputs and " + std::to_string(p.stateBefore.size()) + " variables, got " +
-                               std::to_string(inputs.size()) + " and " + std::to_string(variables.size()));
-    }
-    std::vector<int32_t> live(p.values.size(), -1);
-    for (size_t k = 0; k < inputs.size(); k++) {
-      int32_t v = p.inputValues[k];
-      if (v < 0) continue;
-      const at::Tensor& input = get(inputs[k]);
-      if (input.sizes() != at::IntArrayRef(p.inputShapes[k]) || input.scalar_type() != p.inputDtypes[k]) {
-        throw std::runtime_error("replay: input " + std::to_string(k) + " has shape " + shapeText(input.sizes()) +
-                                 ", the captured step's " + shapeText(p.inputShapes[k]));
-      }
-      live[v] = inputs[k];
-    }
-    for (size_t k = 0; k < variables.size(); k++) {
-      int32_t v = p.stateBefore[k];
-      if (v < 0) continue;
-      if (get(variables[k]).sizes() != at::IntArrayRef(p.stateShapes[k])) {
-        throw std::runtime_error("replay: variable " + std::to_string(k) + " has shape " +
-                                 shapeText(get(variables[k]).sizes()) + ", the captured step's " +
-                                 shapeText(p.stateShapes[k]));
-      }
-      live[v] = variables[k];
-    }
-    for (size_t v = 0; v < p.values.size(); v++) {
-      if (p.values[v].role == Role::kConstant) live[v] = p.pinned[p.values[v].index];
-    }
-    std::vector<ArgValue> scratch;
-    try {
-      for (const Instruction& instruction : p.instructions) {
-        switch (instruction.kind) {
-          case Instruction::Kind::kOp:
-            runInstruction(instruction, live, scratch, learningRate);
-            break;
-          case Instruction::Kind::kUpload:
-            live[instruction.outputs[0]] = put(instruction.constant);
-            break;
-          case Instruction::Kind::kRelease:
-            if (p.values[instruction.value].role == Role::kMade) {
-              release(live[instruction.value]);
-              live[instruction.value] = -1;
-            }
-            break;
-        }
-      }
-    } catch (...) {
-      for (size_t v = 0; v < p.values.size(); v++) {
-        if (p.values[v].role == Role::kMade && live[v] >= 0) release(live[v]);
-      }
-      throw;
-    }
+    runInstructions(p, live, learningRate);
     napi_value result;
     N2N_CHECK(napi_create_array_with_length(env, p.outputs.size(), &result));
     for (size_t k = 0; k < p.outputs.size(); k++) {
       int32_t id = live[p.outputs[k]];
       double value = get(id).to(at::kCPU).to(at::kDouble).item<double>();
       release(id);
-      live[p.outputs[k]] = -1;
       N2N_CHECK(napi_set_element(env, result, static_cast<uint32_t>(k), number(env, value)));
     }
     for (size_t k = 0; k < variables.size(); k++) {
@@ -471,7 +508,6 @@ napi_value Replay(napi_env env, napi_callback_info info) {
       if (v < 0) continue;
       at::Tensor updated = get(live[v]);
       release(live[v]);
-      live[v] = -1;
       forgetDerived(variables[k]);
       get(variables[k]) = std::move(updated);
     }
@@ -508,9 +544,9 @@ napi_value ReleaseCapture(napi_env env, napi_callback_info info) {
     auto args = callArgs(env, info, 1);
     Program& p = program(env, args.at(0));
     for (int32_t id : p.pinned) release(id);
-    int32_t index;
-    N2N_CHECK(napi_get_value_int32(env, args[0], &index));
-    programs[index].reset();
+    for (auto& owned : programs) {
+      if (owned.get() == &p) owned.reset();
+    }
     return nullptr;
   });
 }

@@ -103,7 +103,7 @@ class CallReplayer {
     return readStep(tensors);
   }
 
-  /** The captured programs' handles (tests count them). */
+  /** How many batch shapes have a captured program (tests count them). */
   captured(): number {
     return [...this.byShape.values()].filter((s) => typeof s === 'object' && 'handle' in s).length;
   }

@@ -4,24 +4,14 @@
  */
 import type * as tf from '@tensorflow/tfjs';
 import type { Batch, Dataset } from '../data/dataset.ts';
-import { classificationLoss } from './classification-loss.ts';
+import { inferenceTensors, readStep } from './local-step-engine.ts';
 
 /** One batch's mean cross-entropy and right answers in inference mode (a step engine's, when it has its own). */
 export type BatchEvaluator = (x: tf.Tensor4D, y: tf.Tensor1D) => Promise<{ loss: number; correct: number }>;
 
 /** Evaluates `model` through TF.js. */
 export function modelEvaluator(model: tf.LayersModel): BatchEvaluator {
-  return async (x, y) => {
-    const parts = classificationLoss(model, x, y, 0, false);
-    try {
-      const [loss, right] = await Promise.all([parts.crossEntropy.data(), parts.correct.data()]);
-      return { loss: loss[0]!, correct: right[0]! };
-    } finally {
-      parts.total.dispose();
-      parts.crossEntropy.dispose();
-      parts.correct.dispose();
-    }
-  };
+  return (x, y) => readStep(inferenceTensors(model, x, y));
 }
 
 export interface Evaluation {
