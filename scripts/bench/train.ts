@@ -272,7 +272,7 @@ async function measure(options: MeasureOptions): Promise<TrainBenchResult> {
         backend: info.choice as 'wasm' | 'cpu',
       })
     : captured
-      ? new CapturedStepEngine(model, RMSPROP, tf.backend() as unknown as TorchBackend)
+      ? new CapturedStepEngine(model, RMSPROP, tf.backend() as unknown as TorchBackend, (line) => console.error(line))
       : new LocalStepEngine(model, RMSPROP);
   const warmup = captured ? Math.max(2, options.warmup) : options.warmup;
   const timed = await timeSteps(engine, model, { ...options, warmup, profile: options.profile && !captured });
