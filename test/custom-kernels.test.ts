@@ -14,6 +14,7 @@ import { runDeclaredKernel } from '../src/kernels/kernel-declaration.ts';
 import { MOVING_AVERAGE } from '../src/kernels/moving-average.ts';
 import { COMPOSITE_BACKENDS } from '../src/kernels/composite-kernel.ts';
 import { RMSPROP_UPDATE } from '../src/kernels/rmsprop-update.ts';
+import { loadTorchAddon } from '../src/backend/torch/addon.ts';
 import { registerTorch, torchBuilt, values } from './torch-fixtures.ts';
 
 const built = torchBuilt();
@@ -70,3 +71,33 @@ test('the fused moving average and ReLU gradient give the stock formulas bit for
     tf.dispose([x, dy, average, ...fused, ...stock]);
   }
 });
+
+test(
+  'the torch RMSProp update gives the same bits in its one-pass CPU loop as in its ATen composition',
+  { skip: !built && 'needs the torch addon' },
+  async () => {
+    await tf.setBackend('torch');
+    const addon = loadTorchAddon();
+    // Sizes around the vector widths and the loop's parallel grain, so vector bodies and scalar tails both count.
+    for (const n of [1, 7, 16, 17, 1000, 65_537]) {
+      const value = tf.tensor1d(values(n, 11));
+      const ms = tf.tensor1d(values(n, 12).map(Math.abs));
+      const mom = tf.tensor1d(values(n, 13, 0.1));
+      const gradient = tf.tensor1d(values(n, 14, 3));
+      const attrs = { learningRate: 0.0045, decay: 0.9, momentum: 0.9, epsilon: 1 };
+      const update = () => runDeclaredKernel(RMSPROP_UPDATE, { value, ms, mom, gradient }, attrs);
+      try {
+        assert.equal(addon.setGenericKernels(true), true);
+        const composed = update();
+        assert.equal(addon.setGenericKernels(false), false);
+        const loop = update();
+        for (let k = 0; k < 3; k++) assert.deepEqual(bits(loop[k]!), bits(composed[k]!), `output ${k}, ${n} elements`);
+        tf.dispose([...composed, ...loop]);
+      } finally {
+        addon.setGenericKernels(false);
+        tf.dispose([value, ms, mom, gradient]);
+      }
+    }
+    await tf.setBackend('cpu');
+  },
+);

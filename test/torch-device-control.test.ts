@@ -19,6 +19,9 @@ import { NATIVE_OP_SIGNATURES } from '../src/backend/torch/native-ops.ts';
 import type { NativeOp } from '../src/backend/torch/native-ops.ts';
 import { TorchBackend } from '../src/backend/torch/torch-backend.ts';
 import { batchNormTraining } from '../src/models/batch-norm-training.ts';
+import { runDeclaredKernel } from '../src/kernels/kernel-declaration.ts';
+import { RMSPROP_UPDATE } from '../src/kernels/rmsprop-update.ts';
+import '../src/train/fused-rmsprop.ts';
 import { UsageError } from '../src/usage-error.ts';
 import { SKIP_REASON, matchesCpu, randomTensor as r, registerTorch, runOn, torchBuilt } from './torch-fixtures.ts';
 
@@ -178,8 +181,29 @@ test('an out-of-range oneHot index gives a row of offValue, as on the cpu backen
 
 // ---- the device-generic branch ----
 
-/** The kernels with a CPU fast path: step (relu's gradient), and BatchNorm training forward and gradient. */
+/** A batch-1 convolution (where ATen's own choice is im2col + BLAS) and both its gradients. */
+function convolutionAndGradients(strides: 1 | 2, pad: 'same' | 'valid'): tf.Tensor[] {
+  const x = tf.mul(r([1, 9, 9, 5], 10), 2);
+  const filter = r([3, 3, 5, 6], 11);
+  const dy = r(tf.conv2d(x as tf.Tensor4D, filter as tf.Tensor4D, strides, pad).shape, 12);
+  const loss = (a: tf.Tensor, b: tf.Tensor) =>
+    tf.sum(tf.mul(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, strides, pad), dy));
+  return [tf.conv2d(x as tf.Tensor4D, filter as tf.Tensor4D, strides, pad), ...tf.grads(loss)([x, filter])];
+}
+
+/**
+ * The kernels with a CPU fast path: step (relu's gradient), BatchNorm training forward and gradient, float32
+ * convolutions and their gradients (oneDNN directly), and the RMSProp update.
+ */
 const FAST_PATH_CASES: Record<string, () => tf.Tensor[]> = {
+  convolution: () => convolutionAndGradients(1, 'same'),
+  stridedConvolution: () => convolutionAndGradients(2, 'valid'),
+  rmsProp: () =>
+    runDeclaredKernel(
+      RMSPROP_UPDATE,
+      { value: r([40], 13), ms: tf.abs(r([40], 14)), mom: r([40], 15), gradient: r([40], 16, 3) },
+      { learningRate: 0.01, decay: 0.9, momentum: 0.9, epsilon: 1 },
+    ),
   step: () => [tf.step(tf.concat([r([4, 6], 2, 3), tf.tensor2d([[0, -0, NaN, 1, -1, 2]])], 0), 0.25)],
   bnTraining: () => {
     const x = tf.add(tf.mul(r([3, 4, 5, 6], 3), 2), 3);

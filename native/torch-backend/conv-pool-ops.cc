@@ -3,6 +3,15 @@
 #include <limits>
 #include <stdexcept>
 
+#include <ATen/Config.h>
+#if AT_MKLDNN_ENABLED() && __has_include(<ATen/native/ConvUtils.h>)
+#include <ATen/native/ConvUtils.h>
+#include <ATen/ops/mkldnn_convolution.h>
+#include <dlfcn.h>
+#define N2N_DIRECT_ONEDNN 1
+#endif
+
+#include "device-control.h"
 #include "op-helpers.h"
 #include "precision.h"
 
@@ -24,6 +33,81 @@ at::Tensor convWeight(int32_t filterId, bool depthwise) {
                    auto s = f.sizes();
                    return f.reshape({s[0], s[1], s[2] * s[3]}).permute({2, 0, 1}).unsqueeze(1).contiguous().to(dtype);
                  });
+}
+
+// ATen sends a float32 CPU convolution to oneDNN only where its heuristic expects oneDNN to win (roughly: batch >= 2,
+// a large input, or a kernel wider than 3); otherwise it takes im2col + BLAS (slow_conv2d). With Debian's reference
+// BLAS that path measured 46x slower than oneDNN on a 3x3 64 -> 192 convolution of a 16x16 batch-1 input (14.6 ms
+// against 0.32, one thread), and 80% of a batch-1 training step of the full network. So every float32 CPU
+// convolution but a depthwise one goes to oneDNN here, through the very calls ATen makes when it chooses oneDNN:
+// shapes that took oneDNN before (any batch >= 16) compute bit for bit what they did. The generic-kernel switch keeps
+// ATen's own choice (the branch CUDA takes).
+#ifdef N2N_DIRECT_ONEDNN
+using OneDnnBackward = std::tuple<at::Tensor, at::Tensor, at::Tensor> (*)(const at::Tensor&, const at::Tensor&,
+                                                                          const at::Tensor&, at::IntArrayRef,
+                                                                          at::IntArrayRef, at::IntArrayRef, int64_t,
+                                                                          std::array<bool, 3>);
+
+// The gradients' oneDNN function is reachable only through a dispatch stub whose call operator's ABI depends on
+// libtorch's build flags (which CPU variants it declares), so the function the stub registered for every CPU variant
+// is read from the stub's exported DEFAULT slot, looked up in the library that defines mkldnn_convolution. A libtorch
+// without that symbol leaves the gradients to at::convolution_backward.
+OneDnnBackward oneDnnBackward() {
+  static const OneDnnBackward function = []() -> OneDnnBackward {
+    Dl_info library;
+    if (dladdr(reinterpret_cast<void*>(&at::_ops::mkldnn_convolution::call), &library) == 0) return nullptr;
+    void* handle = dlopen(library.dli_fname, RTLD_LAZY | RTLD_NOLOAD);
+    if (handle == nullptr) return nullptr;
+    void* slot = dlsym(handle,
+                       "_ZN2at6native12DispatchStubIPFSt5tupleIJNS_6TensorES3_S3_EERKS3_S6_S6_N3c108ArrayRefIlEES9_"
+                       "S9_lSt5arrayIbLm3EEENS0_32mkldnn_convolution_backward_stubEE7DEFAULTE");
+    dlclose(handle);
+    return slot == nullptr ? nullptr : *static_cast<OneDnnBackward*>(slot);
+  }();
+  return function;
+}
+
+bool directOneDnn(const at::Tensor& x, bool depthwise) {
+  return !depthwise && !genericKernels() && x.device().is_cpu() && x.scalar_type() == at::kFloat &&
+         at::globalContext().userEnabledMkldnn();
+}
+
+// The memory format ATen's oneDNN branch makes its operands contiguous in.
+at::MemoryFormat oneDnnFormat(const at::Tensor& input, const at::Tensor& weight) {
+  return at::native::mkldnn_conv_use_channels_last(input, weight) ? at::MemoryFormat::ChannelsLast
+                                                                  : at::MemoryFormat::Contiguous;
+}
+#endif
+
+at::Tensor convolve(const at::Tensor& x, const at::Tensor& weight, const c10::optional<at::Tensor>& bias,
+                    const IntList& strides, const IntList& padding, const IntList& dilations, bool depthwise) {
+#ifdef N2N_DIRECT_ONEDNN
+  if (directOneDnn(x, depthwise)) {
+    at::MemoryFormat format = oneDnnFormat(x, weight);
+    return at::mkldnn_convolution(x.contiguous(format), weight.contiguous(format), bias, padding, strides, dilations,
+                                  1);
+  }
+#endif
+  return at::convolution(x, weight, bias, strides, padding, dilations, false, {0, 0}, depthwise ? x.size(1) : 1);
+}
+
+// One or both gradients of a convolution (mask: {input, weight, bias}); `input` only gives the input gradient its
+// sizes and memory format.
+std::tuple<at::Tensor, at::Tensor, at::Tensor> convolveBackward(const at::Tensor& dy, const at::Tensor& input,
+                                                                const at::Tensor& weight, const IntList& strides,
+                                                                const IntList& padding, const IntList& dilations,
+                                                                bool depthwise, std::array<bool, 3> mask) {
+#ifdef N2N_DIRECT_ONEDNN
+  if (directOneDnn(input, depthwise) && oneDnnBackward() != nullptr) {
+    at::MemoryFormat format = oneDnnFormat(input, weight);
+    // Below autograd, as ATen's dispatcher would have put the call (oneDNN's tensor views assert it).
+    at::AutoDispatchBelowADInplaceOrView belowAutograd;
+    return oneDnnBackward()(input.contiguous(format), dy, weight.contiguous(format), padding, strides, dilations, 1,
+                            mask);
+  }
+#endif
+  return at::convolution_backward(dy, input, weight, c10::nullopt, strides, padding, dilations, false, {0, 0},
+                                  depthwise ? input.size(1) : 1, mask);
 }
 
 const double kNegativeInfinity = -std::numeric_limits<double>::infinity();
@@ -55,8 +139,8 @@ N2N_OP(conv2d) {
   if (padding.hasExtra()) x = padding.padExtra(x, 0.0);
   const c10::optional<at::Tensor>& bias = a.bias;
   bool biasInConv = bias && bias->dim() == 1 && bias->size(0) == weight.size(0) && !lowPrecision();
-  at::Tensor y = at::convolution(x, weight, biasInConv ? bias : c10::nullopt, a.strides, padding.common(),
-                                 a.dilations, false, {0, 0}, a.depthwise ? x.size(1) : 1);
+  at::Tensor y = convolve(x, weight, biasInConv ? bias : c10::nullopt, a.strides, padding.common(), a.dilations,
+                          a.depthwise);
   y = toNhwc(toFloat(y));
   if (bias && !biasInConv) y = y.add_(*bias);
   r.add(activate(y, a.activation, a.alpha, a.prelu));
@@ -69,8 +153,8 @@ N2N_OP(conv2dGradInput) {
   const IntList& shape = a.inputShape;
   Padding padding(a.pads);
   at::Tensor input = emptyLike(padding.paddedSizes({shape[0], shape[3], shape[1], shape[2]}), dy);
-  auto grads = at::convolution_backward(dy, input, weight, c10::nullopt, a.strides, padding.common(), a.dilations,
-                                        false, {0, 0}, a.depthwise ? shape[3] : 1, {true, false, false});
+  auto grads = convolveBackward(dy, input, weight, a.strides, padding.common(), a.dilations, a.depthwise,
+                                {true, false, false});
   at::Tensor dx = std::get<0>(grads);
   if (padding.hasExtra()) dx = padding.cropExtra(dx, shape[1], shape[2]);
   r.add(toNhwc(toFloat(dx)));
@@ -86,8 +170,8 @@ N2N_OP(conv2dGradFilter) {
   at::Tensor weight = a.depthwise ? at::empty({f[2] * f[3], 1, f[0], f[1]}, x.options())
                                   : emptyLike({f[3], f[2], f[0], f[1]}, x);
   BfloatFilterGradThreads threads(x);
-  auto grads = at::convolution_backward(dy, x, weight, c10::nullopt, a.strides, padding.common(), a.dilations, false,
-                                        {0, 0}, a.depthwise ? x.size(1) : 1, {false, true, false});
+  auto grads =
+      convolveBackward(dy, x, weight, a.strides, padding.common(), a.dilations, a.depthwise, {false, true, false});
   at::Tensor dw = std::get<1>(grads);
   dw = a.depthwise ? dw.squeeze(1).permute({1, 2, 0}).reshape(f) : dw.permute({2, 3, 1, 0});
   r.add(toFloat(dw.contiguous()));
