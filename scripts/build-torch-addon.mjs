@@ -167,10 +167,37 @@ function wheelNvidiaLibraries(torch) {
   return { dirs, libs };
 }
 
+/**
+ * The include folders under which libtorch's CUDA graph header compiles (it includes the CUDA runtime's headers,
+ * which a pip wheel keeps in `nvidia/<package>/include` and a toolkit in `$CUDA_HOME/include`, `$CUDA_PATH/include` or,
+ * with neither set, /usr/local/cuda/include), or null: the addon
+ * is then built without CUDA graphs (native/torch-backend/cuda-graph.cc).
+ */
+function cudaGraphIncludes(compiler, torch, std) {
+  const nvidia = join(dirname(dirname(torch.lib)), 'nvidia');
+  const wheel = existsSync(nvidia)
+    ? readdirSync(nvidia)
+        .map((name) => join(nvidia, name, 'include'))
+        .filter((dir) => existsSync(dir))
+    : [];
+  const named = [process.env.CUDA_HOME, process.env.CUDA_PATH].filter(Boolean);
+  const toolkit = (named.length > 0 ? named : ['/usr/local/cuda']).map((dir) => join(dir, 'include'));
+  const dirs = [...wheel, ...toolkit].filter((dir) => existsSync(dir));
+  const probe = spawnSync(
+    compiler,
+    ['-x', 'c++', '-fsyntax-only', `-std=${std}`, `-D_GLIBCXX_USE_CXX11_ABI=${torch.abi}`, ...torchIncludeFlags(torch)]
+      .concat(dirs.flatMap((dir) => ['-isystem', dir]))
+      .concat(['-']),
+    { input: '#include <ATen/cuda/CUDAGraph.h>\n', encoding: 'utf8' },
+  );
+  return probe.status === 0 ? dirs : null;
+}
+
 /** What a build against `torch` compiles and links with. */
 function buildPlan(compiler, torch, napi) {
   const cuda = ['libtorch_cuda.so', 'libc10_cuda.so'].every((name) => existsSync(join(torch.lib, name)));
   const std = cxxStandard(compiler, torch);
+  const cudaGraphs = cuda ? cudaGraphIncludes(compiler, torch, std) : null;
   const nvidia = cuda ? wheelNvidiaLibraries(torch) : { dirs: [], libs: [] };
   const rpaths = [torch.lib, ...nvidia.dirs];
   const link = [
@@ -183,7 +210,7 @@ function buildPlan(compiler, torch, napi) {
     ...(cuda ? ['-ltorch_cuda', '-lc10_cuda'] : []),
     ...nvidia.libs,
   ];
-  return { libtorch: torch.origin, version: torch.version, abi: torch.abi, cuda, std, napi, rpaths, link };
+  return { libtorch: torch.origin, version: torch.version, abi: torch.abi, cuda, cudaGraphs, std, napi, rpaths, link };
 }
 
 async function build() {
@@ -214,11 +241,15 @@ async function build() {
     `-I${sourceDir}`,
     `-I${generatedDir}`,
     ...torchIncludeFlags(torch),
+    ...(plan.cudaGraphs ? ['-DN2N_CUDA_GRAPHS=1', ...plan.cudaGraphs.flatMap((dir) => ['-isystem', dir])] : []),
   ];
   const objectDir = join(buildDir, 'obj');
   mkdirSync(objectDir, { recursive: true });
   const sources = readdirSync(sourceDir).filter((name) => name.endsWith('.cc'));
-  console.log(`net2net: building the torch backend against ${torch.origin}${cuda ? ' with CUDA' : ''} (${plan.std})`);
+  const withCuda = cuda
+    ? ` with CUDA${plan.cudaGraphs ? ' and CUDA graphs' : ', without CUDA graphs (no CUDA runtime headers)'}`
+    : '';
+  console.log(`net2net: building the torch backend against ${torch.origin}${withCuda} (${plan.std})`);
   const started = Date.now();
   const results = await Promise.all(
     sources.map((name) =>
@@ -243,6 +274,7 @@ async function build() {
     libtorch: torch.origin,
     version: torch.version,
     cuda,
+    cudaGraphs: plan.cudaGraphs !== null,
     abi: torch.abi,
     std: plan.std,
     rpaths: plan.rpaths,

@@ -105,10 +105,16 @@ function fakeWheel(name: string, deviceHeader: string) {
   return { site, python, cudnn };
 }
 
-function plan(python: string) {
-  const result = build(['--print-plan'], hidden({ NET2NET_TORCH_PYTHON: python }));
+function plan(python: string, extra: Record<string, string> = {}) {
+  const result = build(['--print-plan'], hidden({ NET2NET_TORCH_PYTHON: python, ...extra }));
   assert.equal(result.status, 0, result.stderr);
-  return JSON.parse(result.stdout) as { cuda: boolean; std: string; rpaths: string[]; link: string[] };
+  return JSON.parse(result.stdout) as {
+    cuda: boolean;
+    cudaGraphs: string[] | null;
+    std: string;
+    rpaths: string[];
+    link: string[];
+  };
 }
 
 test('a pip CUDA wheel: the addon finds site-packages/nvidia/*/lib through its RPATH and links what libtorch_cuda needs', (t) => {
@@ -143,6 +149,26 @@ test('a pip CUDA wheel: the addon finds site-packages/nvidia/*/lib through its R
   const control = load([`-L${torchLib}`, `-Wl,-rpath,${torchLib}`, '-Wl,--no-as-needed', '-ltorch_cuda']);
   assert.notEqual(control.status, 0);
   assert.match(control.stderr, /libfakecudnn\.so\.9/);
+});
+
+test("CUDA graphs are built where libtorch's graph header finds the CUDA runtime headers (a wheel's nvidia/*/include)", (t) => {
+  if (spawnSync('g++', ['--version']).status !== 0) {
+    if (process.env.CI) assert.fail('CI has g++ (.ci/run installs it)');
+    return t.skip('no g++');
+  }
+  const wheel = fakeWheel('graphs', '');
+  const cudaHeaders = join(wheel.site, 'torch', 'include', 'ATen', 'cuda');
+  mkdirSync(cudaHeaders, { recursive: true });
+  writeFileSync(join(cudaHeaders, 'CUDAGraph.h'), '#include <cuda_runtime_api.h>\n');
+  // A CUDA_HOME without headers keeps the build from looking in /usr/local/cuda (which this machine may have).
+  const noToolkit = { CUDA_HOME: join(scratch, 'no-cuda'), CUDA_PATH: '' };
+  const withoutRuntime = plan(wheel.python, noToolkit);
+  assert.equal(withoutRuntime.cuda, true);
+  assert.equal(withoutRuntime.cudaGraphs, null, 'no cuda_runtime_api.h anywhere: built without graphs');
+  const runtime = join(wheel.site, 'nvidia', 'cuda_runtime', 'include');
+  mkdirSync(runtime, { recursive: true });
+  writeFileSync(join(runtime, 'cuda_runtime_api.h'), '');
+  assert.ok(plan(wheel.python, noToolkit).cudaGraphs?.includes(runtime), "the wheel's runtime headers found");
 });
 
 test('the C++ standard follows the torch headers: C++20 where they refuse C++17', (t) => {

@@ -12,6 +12,13 @@
 // keeps its table id: its new tensor is put into its slot at the end of the step, so JavaScript's variables need no
 // update. Intermediates are released where the recorded step released them; constants (externals that are neither
 // inputs nor variables) are held by the program.
+//
+// A CUDA graph replays kernels on the memory they were captured with, so on CUDA a program runs as a static step:
+// the batch is copied into buffers of the program, each variable's tensor is adopted as its fixed buffer (copied
+// into, and put back in its slot, when a normal step replaced it), the step writes each variable's new value into
+// that buffer at its end, and its outputs stay allocated. Such a step is captured once per learning rate (the rate
+// is an argument baked into the graph; the schedules change it every few epochs) and replayed as one graph launch.
+// setStaticReplay(true) runs the static step op by op on any device, so the CPU tests its bookkeeping.
 #include "step-capture.h"
 
 #include <chrono>
@@ -22,6 +29,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "cuda-graph.h"
 #include "device-control.h"
 #include "napi-call.h"
 #include "precision.h"
@@ -108,6 +116,8 @@ struct Value {
   bool released = false;
 };
 
+struct StaticStep;
+
 struct Program {
   std::vector<Instruction> instructions;
   std::vector<Value> values;
@@ -125,7 +135,23 @@ struct Program {
   size_t opCalls = 0;
   size_t uploads = 0;
   size_t releases = 0;
+  // Fixed buffers and graph, made at the first static replay.
+  std::shared_ptr<StaticStep> fixed;
 };
+
+// A program's fixed buffers (undefined where the step does not use the input or variable) and its CUDA graph.
+struct StaticStep {
+  std::vector<at::Tensor> inputs;
+  std::vector<at::Tensor> state;
+  std::vector<at::Tensor> outputs;
+  std::unique_ptr<StepGraph> graph;
+  double graphLearningRate = 0;
+  // Why no graph is used ("" while none was tried or one is in use).
+  std::string graphRefused;
+  size_t graphReplays = 0;
+};
+
+bool staticReplayForced = false;
 
 struct Recorder {
   Program program;
@@ -483,34 +509,203 @@ void runInstructions(const Program& p, std::vector<int32_t>& live, double learni
   }
 }
 
+// The outputs' values (read back), then each variable's new tensor into its slot; the step's tensors released.
+std::vector<double> finishPlain(const Program& p, std::vector<int32_t>& live, const std::vector<int32_t>& variables) {
+  std::vector<double> values;
+  for (int32_t v : p.outputs) {
+    values.push_back(get(live[v]).to(at::kCPU).to(at::kDouble).item<double>());
+    release(live[v]);
+  }
+  for (size_t k = 0; k < variables.size(); k++) {
+    int32_t v = p.stateAfter[k];
+    if (v < 0) continue;
+    at::Tensor updated = get(live[v]);
+    release(live[v]);
+    forgetDerived(variables[k]);
+    get(variables[k]) = std::move(updated);
+  }
+  return values;
+}
+
+// ---- static replay ----
+
+bool usesVariable(const Program& p, size_t k) { return p.stateBefore[k] >= 0 || p.stateAfter[k] >= 0; }
+
+// The fixed buffers, made at the first static replay: a copy of each input, each variable's current tensor.
+StaticStep& fixedBuffers(Program& p, const std::vector<int32_t>& inputs, const std::vector<int32_t>& variables) {
+  if (p.fixed) return *p.fixed;
+  auto fixed = std::make_shared<StaticStep>();
+  for (size_t k = 0; k < inputs.size(); k++) {
+    fixed->inputs.push_back(p.inputValues[k] >= 0 ? get(inputs[k]).clone() : at::Tensor());
+  }
+  for (size_t k = 0; k < variables.size(); k++) {
+    fixed->state.push_back(usesVariable(p, k) ? get(variables[k]) : at::Tensor());
+  }
+  p.fixed = fixed;
+  return *fixed;
+}
+
+// The batch into the fixed input buffers; each variable back onto its fixed buffer where a normal step replaced it.
+void loadFixed(StaticStep& fixed, const std::vector<int32_t>& inputs, const std::vector<int32_t>& variables) {
+  for (size_t k = 0; k < inputs.size(); k++) {
+    if (fixed.inputs[k].defined()) fixed.inputs[k].copy_(get(inputs[k]));
+  }
+  for (size_t k = 0; k < variables.size(); k++) {
+    if (!fixed.state[k].defined()) continue;
+    at::Tensor& slot = get(variables[k]);
+    if (slot.is_same(fixed.state[k])) continue;
+    fixed.state[k].copy_(slot);
+    forgetDerived(variables[k]);
+    slot = fixed.state[k];
+  }
+}
+
+// One static step op by op: bound to the fixed buffers, each variable's new value copied into its buffer at the end,
+// the outputs kept in the program. What a CUDA graph captures.
+void runFixed(const Program& p, StaticStep& fixed, const std::vector<int32_t>& variables, double learningRate) {
+  std::vector<int32_t> inputIds;
+  for (const at::Tensor& input : fixed.inputs) inputIds.push_back(input.defined() ? put(input) : -1);
+  try {
+    std::vector<int32_t> live = bindValues(p, inputIds, variables);
+    runInstructions(p, live, learningRate);
+    fixed.outputs.clear();
+    for (int32_t v : p.outputs) {
+      fixed.outputs.push_back(get(live[v]));
+      release(live[v]);
+    }
+    for (size_t k = 0; k < variables.size(); k++) {
+      int32_t v = p.stateAfter[k];
+      if (v < 0) continue;
+      fixed.state[k].copy_(get(live[v]));
+      release(live[v]);
+    }
+  } catch (...) {
+    for (int32_t id : inputIds) {
+      if (id >= 0) release(id);
+    }
+    throw;
+  }
+  for (int32_t id : inputIds) {
+    if (id >= 0) release(id);
+  }
+}
+
+std::vector<double> fixedOutputValues(const StaticStep& fixed) {
+  std::vector<double> values;
+  for (const at::Tensor& output : fixed.outputs) values.push_back(output.to(at::kCPU).to(at::kDouble).item<double>());
+  return values;
+}
+
+// A static step: the graph where one is captured for this learning rate; otherwise op by op, and on CUDA that call
+// is the warm-up and capture of a new graph.
+std::vector<double> replayStatic(Program& p, const std::vector<int32_t>& inputs, const std::vector<int32_t>& variables,
+                                 double learningRate, bool cuda) {
+  StaticStep& fixed = fixedBuffers(p, inputs, variables);
+  loadFixed(fixed, inputs, variables);
+  if (fixed.graph && fixed.graphLearningRate == learningRate && !profiling) {
+    fixed.graph->replay();
+    fixed.graphReplays++;
+  } else if (cuda && fixed.graphRefused.empty() && !profiling) {
+    fixed.graph.reset();
+    std::vector<double> values;
+    std::string why;
+    // The first call is this step; its outputs are read before the capture reuses the buffers. Each call starts
+    // with no derived copies of the variables cached (precision.h), so the capture records the kernels that make
+    // them instead of reading a copy made outside the graph, which later replays would not refresh.
+    bool ran = false;
+    fixed.graph = runThenCapture(
+        [&]() {
+          for (size_t k = 0; k < variables.size(); k++) {
+            if (fixed.state[k].defined()) forgetDerived(variables[k]);
+          }
+          runFixed(p, fixed, variables, learningRate);
+          if (!ran) values = fixedOutputValues(fixed);
+          ran = true;
+        },
+        why);
+    fixed.graphRefused = fixed.graph ? "" : why;
+    fixed.graphLearningRate = learningRate;
+    for (size_t k = 0; k < variables.size(); k++) {
+      if (fixed.state[k].defined()) forgetDerived(variables[k]);
+    }
+    return values;
+  } else {
+    runFixed(p, fixed, variables, learningRate);
+  }
+  for (size_t k = 0; k < variables.size(); k++) {
+    if (fixed.state[k].defined()) forgetDerived(variables[k]);
+  }
+  return fixedOutputValues(fixed);
+}
+
+bool onCuda(const std::vector<int32_t>& inputs) {
+  for (int32_t id : inputs) {
+    if (id >= 0) return get(id).device().is_cuda();
+  }
+  return false;
+}
+
 // replay(handle, inputIds, variableIds, learningRate) -> the outputs' values (each a one-element tensor).
 napi_value Replay(napi_env env, napi_callback_info info) {
   return guarded(env, [&]() -> napi_value {
     if (recorder) throw std::runtime_error("replay while a step capture is open");
     auto args = callArgs(env, info, 4);
     if (args.size() != 4) throw std::runtime_error("replay takes 4 arguments");
-    const Program& p = program(env, args[0]);
+    Program& p = program(env, args[0]);
+    auto inputs = idList(env, args[1], "inputIds");
     auto variables = idList(env, args[2], "variableIds");
-    std::vector<int32_t> live = bindValues(p, idList(env, args[1], "inputIds"), variables);
+    std::vector<int32_t> live = bindValues(p, inputs, variables);
     double learningRate;
     N2N_CHECK(napi_get_value_double(env, args[3], &learningRate));
-    runInstructions(p, live, learningRate);
+    // On CUDA a program whose graph was refused goes back to plain replays (a static step only adds copies).
+    bool cuda = onCuda(inputs) && cudaGraphsBuilt();
+    bool graphRefused = p.fixed && !p.fixed->graphRefused.empty();
+    std::vector<double> values;
+    if (staticReplayForced || (cuda && !graphRefused)) {
+      values = replayStatic(p, inputs, variables, learningRate, cuda);
+    } else {
+      runInstructions(p, live, learningRate);
+      values = finishPlain(p, live, variables);
+    }
     napi_value result;
-    N2N_CHECK(napi_create_array_with_length(env, p.outputs.size(), &result));
-    for (size_t k = 0; k < p.outputs.size(); k++) {
-      int32_t id = live[p.outputs[k]];
-      double value = get(id).to(at::kCPU).to(at::kDouble).item<double>();
-      release(id);
-      N2N_CHECK(napi_set_element(env, result, static_cast<uint32_t>(k), number(env, value)));
+    N2N_CHECK(napi_create_array_with_length(env, values.size(), &result));
+    for (size_t k = 0; k < values.size(); k++) {
+      N2N_CHECK(napi_set_element(env, result, static_cast<uint32_t>(k), number(env, values[k])));
     }
-    for (size_t k = 0; k < variables.size(); k++) {
-      int32_t v = p.stateAfter[k];
-      if (v < 0) continue;
-      at::Tensor updated = get(live[v]);
-      release(live[v]);
-      forgetDerived(variables[k]);
-      get(variables[k]) = std::move(updated);
+    return result;
+  });
+}
+
+// replayMode(handle) -> { mode: 'plain' | 'static' | 'graph', graphReplays, graphRefused? }: how the program's
+// last replay ran.
+napi_value ReplayMode(napi_env env, napi_callback_info info) {
+  return guarded(env, [&]() -> napi_value {
+    auto args = callArgs(env, info, 1);
+    const Program& p = program(env, args.at(0));
+    napi_value result, text;
+    N2N_CHECK(napi_create_object(env, &result));
+    const char* mode = !p.fixed ? "plain" : p.fixed->graph ? "graph" : "static";
+    N2N_CHECK(napi_create_string_utf8(env, mode, NAPI_AUTO_LENGTH, &text));
+    N2N_CHECK(napi_set_named_property(env, result, "mode", text));
+    double replays = p.fixed ? static_cast<double>(p.fixed->graphReplays) : 0;
+    N2N_CHECK(napi_set_named_property(env, result, "graphReplays", number(env, replays)));
+    if (p.fixed && !p.fixed->graphRefused.empty()) {
+      N2N_CHECK(napi_create_string_utf8(env, p.fixed->graphRefused.c_str(), NAPI_AUTO_LENGTH, &text));
+      N2N_CHECK(napi_set_named_property(env, result, "graphRefused", text));
     }
+    return result;
+  });
+}
+
+// setStaticReplay(on): replays run as static steps on any device (op by op; a graph needs CUDA). Returns the setting.
+napi_value SetStaticReplay(napi_env env, napi_callback_info info) {
+  return guarded(env, [&]() -> napi_value {
+    auto args = callArgs(env, info, 1);
+    bool on;
+    N2N_CHECK(napi_get_value_bool(env, args.at(0), &on));
+    staticReplayForced = on;
+    napi_value result;
+    N2N_CHECK(napi_get_boolean(env, staticReplayForced, &result));
     return result;
   });
 }
@@ -653,7 +848,9 @@ void initStepCapture(napi_env env, napi_value exports) {
                            {"captureAbort", CaptureAbort},
                            {"replay", Replay},
                            {"releaseCapture", ReleaseCapture},
-                           {"replayProfile", ReplayProfile}};
+                           {"replayProfile", ReplayProfile},
+                           {"replayMode", ReplayMode},
+                           {"setStaticReplay", SetStaticReplay}};
   for (const auto& entry : entries) {
     napi_value fn;
     napi_create_function(env, entry.name, NAPI_AUTO_LENGTH, entry.callback, nullptr, &fn);

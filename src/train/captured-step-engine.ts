@@ -12,6 +12,7 @@
  * normal way for that batch shape; a call after the set of variables changed is recorded anew.
  */
 import * as tf from '@tensorflow/tfjs';
+import type { ReplayMode } from '../backend/torch/addon.ts';
 import type { TorchBackend } from '../backend/torch/torch-backend.ts';
 import type { RmsPropConfig, StepResult } from './step-engine.ts';
 import { LocalStepEngine, inferenceTensors, readStep } from './local-step-engine.ts';
@@ -21,6 +22,8 @@ interface CapturedStep {
   handle: number;
   /** Every registered variable when the step was captured, in the order the program binds them. */
   variables: tf.Variable[];
+  /** Whether the log has said if the replays run as a CUDA graph (asked on CUDA only). */
+  graphReported: boolean;
 }
 
 type ShapeState = CapturedStep | { refused: string } | 'seen';
@@ -64,6 +67,7 @@ class CallReplayer {
     const ids = known.variables.map((v) => this.backend.id(v));
     const [loss, correct] = this.backend.replay(known.handle, [x, y], ids, learningRate);
     this.replays++;
+    if (!known.graphReported && this.backend.device.startsWith('cuda')) this.reportGraph(known, x.shape);
     replayed();
     return { loss: loss!, correct: correct! };
   }
@@ -94,7 +98,7 @@ class CallReplayer {
       this.byShape.set(key, { refused: outcome.refused });
       this.log(`[capture] ${this.what} [${x.shape}]: not captured (${outcome.refused}); these run through TF.js`);
     } else {
-      this.byShape.set(key, { handle: outcome.handle, variables });
+      this.byShape.set(key, { handle: outcome.handle, variables, graphReported: false });
       this.log(
         `[capture] ${this.what} [${x.shape}]: replayed natively from now on, ${outcome.ops} ops in one call ` +
           `(${outcome.uploads} uploads, ${outcome.constants} constants held)`,
@@ -103,9 +107,29 @@ class CallReplayer {
     return readStep(tensors);
   }
 
+  /** Says once per program whether its replays are CUDA graph launches, or why not. */
+  private reportGraph(step: CapturedStep, shape: number[]): void {
+    const { mode, graphReplays, graphRefused } = this.backend.replayMode(step.handle);
+    if (graphRefused !== undefined) {
+      this.log(`[capture] ${this.what} [${shape}]: no CUDA graph (${graphRefused}); replayed op by op`);
+    } else if (mode === 'graph' && graphReplays > 0) {
+      this.log(`[capture] ${this.what} [${shape}]: one CUDA graph launch per call from now on`);
+    } else {
+      return;
+    }
+    step.graphReported = true;
+  }
+
   /** How many batch shapes have a captured program (tests count them). */
   captured(): number {
     return [...this.byShape.values()].filter((s) => typeof s === 'object' && 'handle' in s).length;
+  }
+
+  /** How each captured program's last replay ran (plain, static or a CUDA graph). */
+  modes(): ReplayMode['mode'][] {
+    return [...this.byShape.values()].flatMap((s) =>
+      typeof s === 'object' && 'handle' in s ? [this.backend.replayMode(s.handle).mode] : [],
+    );
   }
 
   release(): void {
@@ -153,6 +177,11 @@ export class CapturedStepEngine extends LocalStepEngine {
       replayedSteps: this.steps.replays,
       replayedEvaluations: this.evaluations.replays,
     };
+  }
+
+  /** How the captured programs' last replays ran: training steps', then evaluation batches'. */
+  replayModes(): ReplayMode['mode'][] {
+    return [...this.steps.modes(), ...this.evaluations.modes()];
   }
 
   override async dispose(): Promise<void> {

@@ -56,6 +56,18 @@ export interface TorchAddon {
   releaseCapture(handle: number): void;
   /** true: time each replayed op from now on (synchronizing the device); false: stop, return the times by op. */
   replayProfile(on: boolean): Record<string, { ms: number; calls: number }>;
+  /** How a captured step's last replay ran: plain, static (fixed buffers, op by op) or as a CUDA graph. */
+  replayMode(handle: number): ReplayMode;
+  /** Forces (true) static replays on any device, as CUDA graphs need them; returns the setting in effect. */
+  setStaticReplay(on: boolean): boolean;
+}
+
+export interface ReplayMode {
+  mode: 'plain' | 'static' | 'graph';
+  /** Replays that were one CUDA graph launch. */
+  graphReplays: number;
+  /** Why the step runs without a CUDA graph (on CUDA: the capture failed, or the build has no CUDA graphs). */
+  graphRefused?: string;
 }
 
 /** A recording that can be replayed (its handle and size), or why it cannot. */

@@ -6,7 +6,7 @@
  */
 import { KernelBackend, util } from '@tensorflow/tfjs';
 import type { BackendTimingInfo, DataId, DataType, TensorInfo } from '@tensorflow/tfjs';
-import type { CaptureOutcome, NativeValues, TorchAddon } from './addon.ts';
+import type { CaptureOutcome, NativeValues, ReplayMode, TorchAddon } from './addon.ts';
 import { NATIVE_OP_SIGNATURES } from './native-ops.ts';
 import type { NativeArgKind, NativeOp, NativeOpArguments } from './native-ops.ts';
 import { torchMemoryInfo } from './memory-info.ts';
@@ -194,6 +194,10 @@ export class TorchBackend extends KernelBackend {
 
   releaseCapture(handle: number): void {
     this.addon.releaseCapture(handle);
+  }
+
+  replayMode(handle: number): ReplayMode {
+    return this.addon.replayMode(handle);
   }
 
   /** Times each op of the replays `f` runs; returns ms and calls per native op. */
