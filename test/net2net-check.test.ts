@@ -32,6 +32,24 @@ test('checkPreserved takes the maximum absolute difference (errors of opposite s
   inputs.dispose();
 });
 
+test("the scale is the Dense output's term magnitude where it exceeds the outputs: near-zero logits do not inflate maxRel", () => {
+  // Teacher logit 1 - (1 - 2^-10) = 2^-10 from terms of magnitude 2 - 2^-10; the student's differs by 2^-20.
+  const teacher = linear([[1], [-1 + 2 ** -10]], [0]);
+  const student = linear([[1], [-1 + 2 ** -10 + 2 ** -20]], [0]);
+  const inputs = tf.tensor2d([[1, 1]]);
+  const result = checkPreserved(teacher, student, inputs);
+  assert.equal(result.maxAbs, 2 ** -20);
+  assert.equal(result.maxRel, 2 ** -20 / (2 - 2 ** -10));
+  // The same difference behind a ReLU output layer is judged against the outputs alone (2^-10).
+  const relu = (m: tf.LayersModel) =>
+    tf.model({ inputs: m.inputs, outputs: tf.layers.reLU().apply(m.outputs[0]!) as tf.SymbolicTensor });
+  const behindRelu = checkPreserved(relu(teacher), relu(student), inputs);
+  assert.equal(behindRelu.maxRel, 2 ** -10);
+  assert.equal(behindRelu.ok, false);
+  [teacher, student].forEach((m) => m.dispose());
+  inputs.dispose();
+});
+
 test('a training-mode check restores the BatchNorm moving statistics of both models', () => {
   const teacher = F.convNetBn();
   const student = F.convNetBn();
