@@ -565,6 +565,11 @@ void loadFixed(StaticStep& fixed, const std::vector<int32_t>& inputs, const std:
 void runFixed(const Program& p, StaticStep& fixed, const std::vector<int32_t>& variables, double learningRate) {
   std::vector<int32_t> inputIds;
   for (const at::Tensor& input : fixed.inputs) inputIds.push_back(input.defined() ? put(input) : -1);
+  auto releaseInputs = [&]() {
+    for (int32_t id : inputIds) {
+      if (id >= 0) release(id);
+    }
+  };
   try {
     std::vector<int32_t> live = bindValues(p, inputIds, variables);
     runInstructions(p, live, learningRate);
@@ -580,14 +585,10 @@ void runFixed(const Program& p, StaticStep& fixed, const std::vector<int32_t>& v
       release(live[v]);
     }
   } catch (...) {
-    for (int32_t id : inputIds) {
-      if (id >= 0) release(id);
-    }
+    releaseInputs();
     throw;
   }
-  for (int32_t id : inputIds) {
-    if (id >= 0) release(id);
-  }
+  releaseInputs();
 }
 
 std::vector<double> fixedOutputValues(const StaticStep& fixed) {
@@ -596,46 +597,56 @@ std::vector<double> fixedOutputValues(const StaticStep& fixed) {
   return values;
 }
 
-// A static step: the graph where one is captured for this learning rate; otherwise op by op, and on CUDA that call
-// is the warm-up and capture of a new graph.
+// Drops the cached derived copies of the fixed variables (precision.h): a graph replay changes their values without
+// bumping their version counters, which is what the cache checks.
+void forgetFixedVariables(const StaticStep& fixed, const std::vector<int32_t>& variables) {
+  for (size_t k = 0; k < variables.size(); k++) {
+    if (fixed.state[k].defined()) forgetDerived(variables[k]);
+  }
+}
+
+// This step op by op on a side stream, then a graph of the next one captured without running it (cuda-graph.h);
+// returns this step's outputs. Each call starts with no derived copies of the variables cached, so the capture
+// records the kernels that make them instead of reading a copy made outside the graph, which replays would not refresh.
+std::vector<double> runAndCaptureGraph(const Program& p, StaticStep& fixed, const std::vector<int32_t>& variables,
+                                       double learningRate) {
+  fixed.graph.reset();
+  std::vector<double> values;
+  bool ran = false;
+  std::string why;
+  fixed.graph = runThenCapture(
+      [&]() {
+        forgetFixedVariables(fixed, variables);
+        runFixed(p, fixed, variables, learningRate);
+        // Read before the capture makes the outputs names of graph memory.
+        if (!ran) values = fixedOutputValues(fixed);
+        ran = true;
+      },
+      why);
+  fixed.graphRefused = fixed.graph ? "" : why;
+  fixed.graphLearningRate = learningRate;
+  return values;
+}
+
+// A static step: the graph where one is captured for this learning rate; else, on CUDA, this step and the capture
+// of a graph; else op by op.
 std::vector<double> replayStatic(Program& p, const std::vector<int32_t>& inputs, const std::vector<int32_t>& variables,
                                  double learningRate, bool cuda) {
   StaticStep& fixed = fixedBuffers(p, inputs, variables);
   loadFixed(fixed, inputs, variables);
+  std::vector<double> values;
   if (fixed.graph && fixed.graphLearningRate == learningRate && !profiling) {
     fixed.graph->replay();
     fixed.graphReplays++;
+    values = fixedOutputValues(fixed);
   } else if (cuda && fixed.graphRefused.empty() && !profiling) {
-    fixed.graph.reset();
-    std::vector<double> values;
-    std::string why;
-    // The first call is this step; its outputs are read before the capture reuses the buffers. Each call starts
-    // with no derived copies of the variables cached (precision.h), so the capture records the kernels that make
-    // them instead of reading a copy made outside the graph, which later replays would not refresh.
-    bool ran = false;
-    fixed.graph = runThenCapture(
-        [&]() {
-          for (size_t k = 0; k < variables.size(); k++) {
-            if (fixed.state[k].defined()) forgetDerived(variables[k]);
-          }
-          runFixed(p, fixed, variables, learningRate);
-          if (!ran) values = fixedOutputValues(fixed);
-          ran = true;
-        },
-        why);
-    fixed.graphRefused = fixed.graph ? "" : why;
-    fixed.graphLearningRate = learningRate;
-    for (size_t k = 0; k < variables.size(); k++) {
-      if (fixed.state[k].defined()) forgetDerived(variables[k]);
-    }
-    return values;
+    values = runAndCaptureGraph(p, fixed, variables, learningRate);
   } else {
     runFixed(p, fixed, variables, learningRate);
+    values = fixedOutputValues(fixed);
   }
-  for (size_t k = 0; k < variables.size(); k++) {
-    if (fixed.state[k].defined()) forgetDerived(variables[k]);
-  }
-  return fixedOutputValues(fixed);
+  forgetFixedVariables(fixed, variables);
+  return values;
 }
 
 bool onCuda(const std::vector<int32_t>& inputs) {
@@ -684,12 +695,14 @@ napi_value ReplayMode(napi_env env, napi_callback_info info) {
     const Program& p = program(env, args.at(0));
     napi_value result, text;
     N2N_CHECK(napi_create_object(env, &result));
-    const char* mode = !p.fixed ? "plain" : p.fixed->graph ? "graph" : "static";
+    // A program whose graph was refused replays plain again unless static replays are forced (Replay).
+    bool refused = p.fixed && !p.fixed->graphRefused.empty();
+    const char* mode = !p.fixed || (refused && !staticReplayForced) ? "plain" : p.fixed->graph ? "graph" : "static";
     N2N_CHECK(napi_create_string_utf8(env, mode, NAPI_AUTO_LENGTH, &text));
     N2N_CHECK(napi_set_named_property(env, result, "mode", text));
     double replays = p.fixed ? static_cast<double>(p.fixed->graphReplays) : 0;
     N2N_CHECK(napi_set_named_property(env, result, "graphReplays", number(env, replays)));
-    if (p.fixed && !p.fixed->graphRefused.empty()) {
+    if (refused) {
       N2N_CHECK(napi_create_string_utf8(env, p.fixed->graphRefused.c_str(), NAPI_AUTO_LENGTH, &text));
       N2N_CHECK(napi_set_named_property(env, result, "graphRefused", text));
     }
