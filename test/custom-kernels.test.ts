@@ -73,6 +73,32 @@ test('the fused moving average and ReLU gradient give the stock formulas bit for
 });
 
 test(
+  'the torch moving average gives the same bits in its one-pass CPU loop as in its ATen composition',
+  { skip: !built && 'needs the torch addon' },
+  async () => {
+    await tf.setBackend('torch');
+    const addon = loadTorchAddon();
+    for (const n of [1, 7, 64, 65_537]) {
+      const average = tf.tensor1d(values(n, 21, 3));
+      const value = tf.tensor1d([...values(n - 1, 22, 3), NaN]);
+      const update = () => runDeclaredKernel(MOVING_AVERAGE, { average, value }, { momentum: 0.99 })[0]!;
+      try {
+        assert.equal(addon.setGenericKernels(true), true);
+        const composed = update();
+        assert.equal(addon.setGenericKernels(false), false);
+        const loop = update();
+        assert.deepEqual(bits(loop), bits(composed), `${n} elements`);
+        tf.dispose([composed, loop]);
+      } finally {
+        addon.setGenericKernels(false);
+        tf.dispose([average, value]);
+      }
+    }
+    await tf.setBackend('cpu');
+  },
+);
+
+test(
   'the torch RMSProp update gives the same bits in its one-pass CPU loop as in its ATen composition',
   { skip: !built && 'needs the torch addon' },
   async () => {

@@ -21,6 +21,8 @@ import { TorchBackend } from '../src/backend/torch/torch-backend.ts';
 import { batchNormTraining } from '../src/models/batch-norm-training.ts';
 import { runDeclaredKernel } from '../src/kernels/kernel-declaration.ts';
 import { RMSPROP_UPDATE } from '../src/kernels/rmsprop-update.ts';
+import { MOVING_AVERAGE } from '../src/kernels/moving-average.ts';
+import '../src/models/batch-norm-layer.ts';
 import '../src/train/fused-rmsprop.ts';
 import { UsageError } from '../src/usage-error.ts';
 import { SKIP_REASON, matchesCpu, randomTensor as r, registerTorch, runOn, torchBuilt } from './torch-fixtures.ts';
@@ -193,11 +195,13 @@ function convolutionAndGradients(strides: 1 | 2, pad: 'same' | 'valid'): tf.Tens
 
 /**
  * The kernels with a CPU fast path: step (relu's gradient), BatchNorm training forward and gradient, float32
- * convolutions and their gradients (oneDNN directly), and the RMSProp update.
+ * convolutions and their gradients (oneDNN directly), the RMSProp update and the moving average.
  */
 const FAST_PATH_CASES: Record<string, () => tf.Tensor[]> = {
   convolution: () => convolutionAndGradients(1, 'same'),
   stridedConvolution: () => convolutionAndGradients(2, 'valid'),
+  movingAverage: () =>
+    runDeclaredKernel(MOVING_AVERAGE, { average: r([40], 17), value: r([40], 18) }, { momentum: 0.9 }),
   rmsProp: () =>
     runDeclaredKernel(
       RMSPROP_UPDATE,
