@@ -32,17 +32,23 @@ test('device policy: tensorflow-gpu on the CPU and a GPU preset on a CPU are ref
   enforceDevicePolicy(gpu, { presetNeedsGpu: true, allowCpu: false });
 });
 
-test('training code version: stable for the same sources, changes when a builder changes', () => {
+test('training code version: stable for the same sources, changes when a builder or a torch kernel changes', () => {
   const root = mkdtempSync(join(tmpdir(), 'code-version-'));
   try {
     cpSync(join(import.meta.dirname, '..', 'src'), join(root, 'src'), { recursive: true });
+    cpSync(join(import.meta.dirname, '..', 'native', 'torch-backend'), join(root, 'native', 'torch-backend'), {
+      recursive: true,
+    });
     const here = trainingCodeVersion(join(root, 'src'));
     assert.match(here, /^[0-9a-f]{16}$/);
     assert.equal(trainingCodeVersion(join(import.meta.dirname, '..', 'src')), here);
     writeFileSync(join(root, 'src', 'cli', 'unrelated.ts'), '// the CLI does not decide what a run computes\n');
     assert.equal(trainingCodeVersion(join(root, 'src')), here);
     writeFileSync(join(root, 'src', 'models', 'inception-bn.ts'), '// changed builder\n', { flag: 'a' });
-    assert.notEqual(trainingCodeVersion(join(root, 'src')), here);
+    const changedBuilder = trainingCodeVersion(join(root, 'src'));
+    assert.notEqual(changedBuilder, here);
+    writeFileSync(join(root, 'native', 'torch-backend', 'conv-pool-ops.cc'), '// changed kernel\n', { flag: 'a' });
+    assert.notEqual(trainingCodeVersion(join(root, 'src')), changedBuilder, 'the torch kernels count');
   } finally {
     rmSync(root, { recursive: true, force: true });
   }

@@ -1,6 +1,6 @@
 /**
  * A digest of the source code that decides what a training run computes: model builders, training loop and
- * optimizer, data pipeline, backends and their kernels, the Net2Net operators. Part of the teacher cache key, so a
+ * optimizer, data pipeline, backends and their kernels (the torch addon's C++ included), the Net2Net operators. Part of the teacher cache key, so a
  * changed builder or trainer trains a new teacher instead of reusing one the current code would not produce.
  * Contents, not git commits: an installed copy without .git hashes the same as the checkout it came from.
  */
@@ -10,7 +10,7 @@ import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const SOURCE_ROOT = dirname(dirname(fileURLToPath(import.meta.url)));
-const TRAINING_SOURCES = ['models', 'moments', 'train', 'data', 'backend', 'net2net'];
+const TRAINING_SOURCES = ['models', 'moments', 'train', 'data', 'backend', 'net2net', '../native/torch-backend'];
 const SOURCE_FILE = /\.(ts|c|cc|cpp|h|hpp|wasm)$/;
 
 function sourceFiles(dir: string): string[] {
