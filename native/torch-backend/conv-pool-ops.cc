@@ -1,11 +1,12 @@
 // Matrix products, convolutions and pooling. Image tensors arrive NHWC (TensorFlow.js layout); they run on a
 // permuted NCHW view of the same memory, which ATen sees as channels-last, so no layout copy happens per call.
+#include <array>
 #include <limits>
 #include <stdexcept>
+#include <tuple>
 
 #include <ATen/Config.h>
-#if AT_MKLDNN_ENABLED() && __has_include(<ATen/native/ConvUtils.h>)
-#include <ATen/native/ConvUtils.h>
+#if AT_MKLDNN_ENABLED()
 #include <ATen/ops/mkldnn_convolution.h>
 #include <dlfcn.h>
 #define N2N_DIRECT_ONEDNN 1
@@ -72,10 +73,12 @@ bool directOneDnn(const at::Tensor& x, bool depthwise) {
          at::globalContext().userEnabledMkldnn();
 }
 
-// The memory format ATen's oneDNN branch makes its operands contiguous in.
+// The memory format ATen's oneDNN branch makes float32 operands contiguous in (mkldnn_conv_use_channels_last in
+// ATen/native/ConvUtils.h, an internal header this build does without).
 at::MemoryFormat oneDnnFormat(const at::Tensor& input, const at::Tensor& weight) {
-  return at::native::mkldnn_conv_use_channels_last(input, weight) ? at::MemoryFormat::ChannelsLast
-                                                                  : at::MemoryFormat::Contiguous;
+  bool channelsLast = input.suggest_memory_format() == at::MemoryFormat::ChannelsLast ||
+                      weight.suggest_memory_format() == at::MemoryFormat::ChannelsLast;
+  return channelsLast ? at::MemoryFormat::ChannelsLast : at::MemoryFormat::Contiguous;
 }
 #endif
 
