@@ -72,27 +72,35 @@ test('the fused moving average and ReLU gradient give the stock formulas bit for
   }
 });
 
+/** Runs `update` through the torch kernel's generic branch (its ATen composition), then its CPU loop: same bits. */
+function assertLoopMatchesComposition(update: () => tf.Tensor[], label: string): void {
+  const addon = loadTorchAddon();
+  try {
+    assert.equal(addon.setGenericKernels(true), true);
+    const composed = update();
+    assert.equal(addon.setGenericKernels(false), false);
+    const loop = update();
+    assert.equal(loop.length, composed.length, label);
+    loop.forEach((t, k) => assert.deepEqual(bits(t), bits(composed[k]!), `output ${k}, ${label}`));
+    tf.dispose([...composed, ...loop]);
+  } finally {
+    addon.setGenericKernels(false);
+  }
+}
+
+const torchOnly = { skip: !built && 'needs the torch addon' };
+
 test(
   'the torch moving average gives the same bits in its one-pass CPU loop as in its ATen composition',
-  { skip: !built && 'needs the torch addon' },
+  torchOnly,
   async () => {
     await tf.setBackend('torch');
-    const addon = loadTorchAddon();
     for (const n of [1, 7, 64, 65_537]) {
       const average = tf.tensor1d(values(n, 21, 3));
       const value = tf.tensor1d([...values(n - 1, 22, 3), NaN]);
-      const update = () => runDeclaredKernel(MOVING_AVERAGE, { average, value }, { momentum: 0.99 })[0]!;
-      try {
-        assert.equal(addon.setGenericKernels(true), true);
-        const composed = update();
-        assert.equal(addon.setGenericKernels(false), false);
-        const loop = update();
-        assert.deepEqual(bits(loop), bits(composed), `${n} elements`);
-        tf.dispose([composed, loop]);
-      } finally {
-        addon.setGenericKernels(false);
-        tf.dispose([average, value]);
-      }
+      const update = () => runDeclaredKernel(MOVING_AVERAGE, { average, value }, { momentum: 0.99 });
+      assertLoopMatchesComposition(update, `${n} elements`);
+      tf.dispose([average, value]);
     }
     await tf.setBackend('cpu');
   },
@@ -100,10 +108,9 @@ test(
 
 test(
   'the torch RMSProp update gives the same bits in its one-pass CPU loop as in its ATen composition',
-  { skip: !built && 'needs the torch addon' },
+  torchOnly,
   async () => {
     await tf.setBackend('torch');
-    const addon = loadTorchAddon();
     // Sizes around the vector widths and the loop's parallel grain, so vector bodies and scalar tails both count.
     for (const n of [1, 7, 16, 17, 1000, 65_537]) {
       const value = tf.tensor1d(values(n, 11));
@@ -112,17 +119,8 @@ test(
       const gradient = tf.tensor1d(values(n, 14, 3));
       const attrs = { learningRate: 0.0045, decay: 0.9, momentum: 0.9, epsilon: 1 };
       const update = () => runDeclaredKernel(RMSPROP_UPDATE, { value, ms, mom, gradient }, attrs);
-      try {
-        assert.equal(addon.setGenericKernels(true), true);
-        const composed = update();
-        assert.equal(addon.setGenericKernels(false), false);
-        const loop = update();
-        for (let k = 0; k < 3; k++) assert.deepEqual(bits(loop[k]!), bits(composed[k]!), `output ${k}, ${n} elements`);
-        tf.dispose([...composed, ...loop]);
-      } finally {
-        addon.setGenericKernels(false);
-        tf.dispose([value, ms, mom, gradient]);
-      }
+      assertLoopMatchesComposition(update, `${n} elements`);
+      tf.dispose([value, ms, mom, gradient]);
     }
     await tf.setBackend('cpu');
   },
