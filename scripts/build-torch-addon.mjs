@@ -213,6 +213,49 @@ function buildPlan(compiler, torch, napi) {
   return { libtorch: torch.origin, version: torch.version, abi: torch.abi, cuda, cudaGraphs, std, napi, rpaths, link };
 }
 
+/** The compiler flags every source file gets. */
+function compileFlags(plan, torch, generatedDir) {
+  return [
+    '-O3',
+    '-fPIC',
+    `-std=${plan.std}`,
+    `-D_GLIBCXX_USE_CXX11_ABI=${torch.abi}`,
+    '-DNAPI_VERSION=8',
+    '-DNODE_GYP_MODULE_NAME=torch_backend',
+    `-I${plan.napi}`,
+    `-I${sourceDir}`,
+    `-I${generatedDir}`,
+    ...torchIncludeFlags(torch),
+    ...(plan.cudaGraphs ? ['-DN2N_CUDA_GRAPHS=1', ...plan.cudaGraphs.flatMap((dir) => ['-isystem', dir])] : []),
+  ];
+}
+
+/**
+ * Compiles every source into `objectOf(name)`; returns the first failure (or null) and whether CUDA graphs are in.
+ * CUDA graphs are never worth a failed build: their file compiles again without them (it then reports so at run).
+ */
+async function compileSources(compiler, common, sources, objectOf) {
+  const compileOne = (name, flags) => compile(compiler, [...flags, '-c', join(sourceDir, name), '-o', objectOf(name)]);
+  const results = await Promise.all(sources.map((name) => compileOne(name, common)));
+  let cudaGraphs = common.includes('-DN2N_CUDA_GRAPHS=1');
+  const graphIndex = sources.indexOf('cuda-graph.cc');
+  if (cudaGraphs && graphIndex >= 0 && !results[graphIndex].ok) {
+    const error = results[graphIndex].stderr.split('\n').slice(0, 10).join('\n');
+    console.log(`net2net: CUDA graphs left out, cuda-graph.cc did not compile with them:\n${error}`);
+    const without = common.filter((flag) => flag !== '-DN2N_CUDA_GRAPHS=1');
+    results[graphIndex] = await compileOne('cuda-graph.cc', without);
+    cudaGraphs = false;
+  }
+  return { failed: results.find((r) => !r.ok) ?? null, cudaGraphs };
+}
+
+/** torch-backend.json beside the addon: what it was built against, written atomically. */
+function writeBuildInfo(info) {
+  const infoFile = join(buildDir, 'torch-backend.json');
+  writeFileSync(`${infoFile}.${process.pid}.tmp`, `${JSON.stringify(info, null, 2)}\n`);
+  renameSync(`${infoFile}.${process.pid}.tmp`, infoFile);
+}
+
 async function build() {
   const compiler = process.env.CXX ?? 'g++';
   if (run(compiler, ['--version']) === null) return { skipped: `no C++ compiler '${compiler}'` };
@@ -230,19 +273,6 @@ async function build() {
   const generatedDir = join(buildDir, 'generated');
   mkdirSync(generatedDir, { recursive: true });
   writeFileSync(join(generatedDir, 'op-declarations.h'), cppHeader(readOpDeclarations()));
-  const common = [
-    '-O3',
-    '-fPIC',
-    `-std=${plan.std}`,
-    `-D_GLIBCXX_USE_CXX11_ABI=${torch.abi}`,
-    '-DNAPI_VERSION=8',
-    '-DNODE_GYP_MODULE_NAME=torch_backend',
-    `-I${napi}`,
-    `-I${sourceDir}`,
-    `-I${generatedDir}`,
-    ...torchIncludeFlags(torch),
-    ...(plan.cudaGraphs ? ['-DN2N_CUDA_GRAPHS=1', ...plan.cudaGraphs.flatMap((dir) => ['-isystem', dir])] : []),
-  ];
   const objectDir = join(buildDir, 'obj');
   mkdirSync(objectDir, { recursive: true });
   const sources = readdirSync(sourceDir).filter((name) => name.endsWith('.cc'));
@@ -252,50 +282,26 @@ async function build() {
   console.log(`net2net: building the torch backend against ${torch.origin}${withCuda} (${plan.std})`);
   const started = Date.now();
   const objectOf = (name) => join(objectDir, name.replace(/\.cc$/, '.o'));
-  const results = await Promise.all(
-    sources.map((name) => compile(compiler, [...common, '-c', join(sourceDir, name), '-o', objectOf(name)])),
-  );
-  // CUDA graphs are never worth a failed build: their file compiles again without them (it then reports so at run).
-  let cudaGraphs = plan.cudaGraphs !== null;
-  const graphIndex = sources.indexOf('cuda-graph.cc');
-  if (cudaGraphs && graphIndex >= 0 && !results[graphIndex].ok) {
-    console.log(
-      `net2net: CUDA graphs left out, cuda-graph.cc did not compile with them:\n${results[graphIndex].stderr
-        .split('\n')
-        .slice(0, 10)
-        .join('\n')}`,
-    );
-    const without = common.filter((flag) => flag !== '-DN2N_CUDA_GRAPHS=1');
-    results[graphIndex] = await compile(compiler, [
-      ...without,
-      '-c',
-      join(sourceDir, 'cuda-graph.cc'),
-      '-o',
-      objectOf('cuda-graph.cc'),
-    ]);
-    cudaGraphs = false;
+  const compiled = await compileSources(compiler, compileFlags(plan, torch, generatedDir), sources, objectOf);
+  if (compiled.failed) {
+    return { failed: `compile error:\n${compiled.failed.stderr.split('\n').slice(0, 30).join('\n')}` };
   }
-  const failed = results.find((r) => !r.ok);
-  if (failed) return { failed: `compile error:\n${failed.stderr.split('\n').slice(0, 30).join('\n')}` };
 
   const output = join(buildDir, 'torch-backend.node');
   const partial = `${output}.${process.pid}.tmp`;
   const link = await compile(compiler, ['-shared', ...sources.map(objectOf), '-o', partial, ...plan.link]);
   if (!link.ok) return { failed: `link error:\n${link.stderr.split('\n').slice(0, 30).join('\n')}` };
   renameSync(partial, output);
-  const info = {
+  writeBuildInfo({
     libtorch: torch.origin,
     version: torch.version,
     cuda,
-    cudaGraphs,
+    cudaGraphs: compiled.cudaGraphs,
     abi: torch.abi,
     std: plan.std,
     rpaths: plan.rpaths,
     builtAt: new Date().toISOString(),
-  };
-  const infoFile = join(buildDir, 'torch-backend.json');
-  writeFileSync(`${infoFile}.${process.pid}.tmp`, `${JSON.stringify(info, null, 2)}\n`);
-  renameSync(`${infoFile}.${process.pid}.tmp`, infoFile);
+  });
   rmSync(objectDir, { recursive: true, force: true });
   console.log(`net2net: built ${output} in ${((Date.now() - started) / 1000).toFixed(0)} s`);
   return { built: output };

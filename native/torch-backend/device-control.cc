@@ -19,23 +19,6 @@ namespace {
 
 bool forceGeneric = false;
 
-napi_value boolean(napi_env env, bool value) {
-  napi_value result;
-  napi_get_boolean(env, value, &result);
-  return result;
-}
-
-// The single boolean argument of a setter; an error names the function.
-bool flagArgument(napi_env env, napi_callback_info info, const char* function) {
-  size_t count = 1;
-  napi_value value;
-  napi_get_cb_info(env, info, &count, &value, nullptr, nullptr);
-  bool flag = false;
-  if (count < 1 || napi_get_value_bool(env, value, &flag) != napi_ok) {
-    throw std::runtime_error(std::string(function) + " needs one boolean argument");
-  }
-  return flag;
-}
 
 
 // cudnnFlags() -> { deterministic, benchmark }: ATen's global cuDNN settings as they are now.
@@ -43,8 +26,8 @@ napi_value CudnnFlags(napi_env env, napi_callback_info) {
   return guarded(env, [&]() -> napi_value {
     napi_value flags;
     napi_create_object(env, &flags);
-    napi_set_named_property(env, flags, "deterministic", boolean(env, at::globalContext().deterministicCuDNN()));
-    napi_set_named_property(env, flags, "benchmark", boolean(env, at::globalContext().benchmarkCuDNN()));
+    napi_set_named_property(env, flags, "deterministic", booleanValue(env, at::globalContext().deterministicCuDNN()));
+    napi_set_named_property(env, flags, "benchmark", booleanValue(env, at::globalContext().benchmarkCuDNN()));
     return flags;
   });
 }
@@ -60,7 +43,7 @@ napi_value SetCudnnBenchmark(napi_env env, napi_callback_info info) {
 
 // synchronize(): waits for the current CUDA device's queued kernels; nothing to wait for on the CPU.
 napi_value Synchronize(napi_env env, napi_callback_info) {
-  return guarded(env, [&]() -> napi_value { return boolean(env, synchronizeDevice()); });
+  return guarded(env, [&]() -> napi_value { return booleanValue(env, synchronizeDevice()); });
 }
 
 }  // namespace
@@ -74,14 +57,14 @@ bool synchronizeDevice() {
 namespace {
 
 napi_value GenericKernels(napi_env env, napi_callback_info) {
-  return guarded(env, [&]() -> napi_value { return boolean(env, forceGeneric); });
+  return guarded(env, [&]() -> napi_value { return booleanValue(env, forceGeneric); });
 }
 
 // setGenericKernels(on): returns the setting in effect.
 napi_value SetGenericKernels(napi_env env, napi_callback_info info) {
   return guarded(env, [&]() -> napi_value {
     forceGeneric = flagArgument(env, info, "setGenericKernels");
-    return boolean(env, forceGeneric);
+    return booleanValue(env, forceGeneric);
   });
 }
 

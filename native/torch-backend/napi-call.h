@@ -38,6 +38,24 @@ inline napi_value numberValue(napi_env env, double value) {
   return result;
 }
 
+inline napi_value booleanValue(napi_env env, bool value) {
+  napi_value result;
+  N2N_CHECK(napi_get_boolean(env, value, &result));
+  return result;
+}
+
+// The single boolean argument of a setter; an error names the function.
+inline bool flagArgument(napi_env env, napi_callback_info info, const char* function) {
+  size_t count = 1;
+  napi_value value;
+  N2N_CHECK(napi_get_cb_info(env, info, &count, &value, nullptr, nullptr));
+  bool flag = false;
+  if (count < 1 || napi_get_value_bool(env, value, &flag) != napi_ok) {
+    throw std::runtime_error(std::string(function) + " needs one boolean argument");
+  }
+  return flag;
+}
+
 // Up to `max` arguments of the call, as many as were passed.
 inline std::vector<napi_value> callArgs(napi_env env, napi_callback_info info, size_t max = 32) {
   std::vector<napi_value> values(max);

@@ -13,6 +13,8 @@
 #include <stdexcept>
 #include <unordered_map>
 
+#include "napi-call.h"
+
 namespace n2n {
 namespace {
 
@@ -60,12 +62,6 @@ Precision parse(const std::string& name) {
   throw std::runtime_error("unknown precision '" + name + "' (expected fp32, bf16 or tf32)");
 }
 
-napi_value makeBool(napi_env env, bool value) {
-  napi_value result;
-  napi_get_boolean(env, value, &result);
-  return result;
-}
-
 // setPrecision(name): 'fp32' | 'bf16' | 'tf32'; refuses a precision the current device cannot run natively.
 napi_value SetPrecision(napi_env env, napi_callback_info info) {
   try {
@@ -101,8 +97,8 @@ napi_value PrecisionSupport(napi_env env, napi_callback_info) {
   try {
     napi_value result;
     napi_create_object(env, &result);
-    napi_set_named_property(env, result, "bf16", makeBool(env, deviceHasNativeBf16()));
-    napi_set_named_property(env, result, "tf32", makeBool(env, currentDevice().is_cuda()));
+    napi_set_named_property(env, result, "bf16", booleanValue(env, deviceHasNativeBf16()));
+    napi_set_named_property(env, result, "tf32", booleanValue(env, currentDevice().is_cuda()));
     return result;
   } catch (const std::exception& error) {
     napi_throw_error(env, nullptr, error.what());

@@ -665,6 +665,8 @@ napi_value Replay(napi_env env, napi_callback_info info) {
     Program& p = program(env, args[0]);
     auto inputs = idList(env, args[1], "inputIds");
     auto variables = idList(env, args[2], "variableIds");
+    // Checks the inputs' and variables' shapes on every path (a static step copies the batch into fixed buffers,
+    // where copy_ would broadcast a wrong shape instead of refusing it).
     std::vector<int32_t> live = bindValues(p, inputs, variables);
     double learningRate;
     N2N_CHECK(napi_get_value_double(env, args[3], &learningRate));
@@ -713,13 +715,8 @@ napi_value ReplayMode(napi_env env, napi_callback_info info) {
 // setStaticReplay(on): replays run as static steps on any device (op by op; a graph needs CUDA). Returns the setting.
 napi_value SetStaticReplay(napi_env env, napi_callback_info info) {
   return guarded(env, [&]() -> napi_value {
-    auto args = callArgs(env, info, 1);
-    bool on;
-    N2N_CHECK(napi_get_value_bool(env, args.at(0), &on));
-    staticReplayForced = on;
-    napi_value result;
-    N2N_CHECK(napi_get_boolean(env, staticReplayForced, &result));
-    return result;
+    staticReplayForced = flagArgument(env, info, "setStaticReplay");
+    return booleanValue(env, staticReplayForced);
   });
 }
 
@@ -727,9 +724,7 @@ napi_value SetStaticReplay(napi_env env, napi_callback_info info) {
 // returns { op: { ms, calls } } of the calls since.
 napi_value ReplayProfile(napi_env env, napi_callback_info info) {
   return guarded(env, [&]() -> napi_value {
-    auto args = callArgs(env, info, 1);
-    bool on;
-    N2N_CHECK(napi_get_value_bool(env, args.at(0), &on));
+    bool on = flagArgument(env, info, "replayProfile");
     napi_value result;
     N2N_CHECK(napi_create_object(env, &result));
     if (!on) {
