@@ -193,11 +193,28 @@ function cudaGraphIncludes(compiler, torch, std) {
   return probe.status === 0 ? dirs : null;
 }
 
+/**
+ * The shared oneDNN libtorch_cpu links (Debian's libtorch does; a pip wheel carries oneDNN inside libtorch_cpu), when
+ * its headers compile here too: the addon then runs convolutions as oneDNN primitives of its own
+ * (native/torch-backend/onednn-conv.cc, which also checks at load that the loaded library is the headers' version).
+ * Null otherwise.
+ */
+function sharedOneDnn(compiler, torch, std) {
+  const library = neededLibraries(join(torch.lib, 'libtorch_cpu.so')).find((name) => /^libdnnl\.so/.test(name));
+  if (!library) return null;
+  const probe = spawnSync(compiler, ['-x', 'c++', '-fsyntax-only', `-std=${std}`, '-'], {
+    input: '#include <oneapi/dnnl/dnnl.hpp>\n',
+    encoding: 'utf8',
+  });
+  return probe.status === 0 ? library : null;
+}
+
 /** What a build against `torch` compiles and links with. */
 function buildPlan(compiler, torch, napi) {
   const cuda = ['libtorch_cuda.so', 'libc10_cuda.so'].every((name) => existsSync(join(torch.lib, name)));
   const std = cxxStandard(compiler, torch);
   const cudaGraphs = cuda ? cudaGraphIncludes(compiler, torch, std) : null;
+  const oneDnn = sharedOneDnn(compiler, torch, std);
   const nvidia = cuda ? wheelNvidiaLibraries(torch) : { dirs: [], libs: [] };
   const rpaths = [torch.lib, ...nvidia.dirs];
   const link = [
@@ -208,9 +225,11 @@ function buildPlan(compiler, torch, napi) {
     '-ltorch_cpu',
     '-lc10',
     ...(cuda ? ['-ltorch_cuda', '-lc10_cuda'] : []),
+    ...(oneDnn ? [`-l:${oneDnn}`] : []),
     ...nvidia.libs,
   ];
-  return { libtorch: torch.origin, version: torch.version, abi: torch.abi, cuda, cudaGraphs, std, napi, rpaths, link };
+  const { origin: libtorch, version, abi } = torch;
+  return { libtorch, version, abi, cuda, cudaGraphs, oneDnn, std, napi, rpaths, link };
 }
 
 /** The compiler flags every source file gets. */
@@ -227,6 +246,7 @@ function compileFlags(plan, torch, generatedDir) {
     `-I${generatedDir}`,
     ...torchIncludeFlags(torch),
     ...(plan.cudaGraphs ? ['-DN2N_CUDA_GRAPHS=1', ...plan.cudaGraphs.flatMap((dir) => ['-isystem', dir])] : []),
+    ...(plan.oneDnn ? ['-DN2N_ONEDNN=1'] : []),
   ];
 }
 
@@ -279,7 +299,8 @@ async function build() {
   const withCuda = cuda
     ? ` with CUDA${plan.cudaGraphs ? ' and CUDA graphs' : ', without CUDA graphs (no CUDA runtime headers)'}`
     : '';
-  console.log(`net2net: building the torch backend against ${torch.origin}${withCuda} (${plan.std})`);
+  const withOneDnn = plan.oneDnn ? `, oneDNN primitives from ${plan.oneDnn}` : '';
+  console.log(`net2net: building the torch backend against ${torch.origin}${withCuda}${withOneDnn} (${plan.std})`);
   const started = Date.now();
   const objectOf = (name) => join(objectDir, name.replace(/\.cc$/, '.o'));
   const compiled = await compileSources(compiler, compileFlags(plan, torch, generatedDir), sources, objectOf);
@@ -297,6 +318,7 @@ async function build() {
     version: torch.version,
     cuda,
     cudaGraphs: compiled.cudaGraphs,
+    oneDnn: plan.oneDnn,
     abi: torch.abi,
     std: plan.std,
     rpaths: plan.rpaths,

@@ -133,19 +133,35 @@ test(
   },
 );
 
-test('Conv2DBackpropInput allocates one input-sized placeholder', opts, async () => {
-  await tf.setBackend('torch');
-  const addon = loadTorchAddon();
-  const inputShape = [2, 8, 8, 3];
-  const inputBytes = 2 * 8 * 8 * 3 * 4;
-  const dy = r([2, 8, 8, 4], 9);
-  const filter = r([3, 3, 3, 4], 10);
-  const attrs = { strides: 1, pad: 'same', dataFormat: 'NHWC', dilations: 1, inputShape };
-  addon.traceAllocations(true);
-  const dx = tf.engine().runKernel('Conv2DBackpropInput', { dy, filter }, attrs) as tf.Tensor;
-  const sizes = addon.traceAllocations(false);
-  assert.deepEqual(dx.shape, inputShape);
-  const inputSized = sizes.filter((bytes) => bytes === inputBytes).length;
-  assert.equal(inputSized, 2, `allocations of ${inputBytes} bytes (the placeholder and dx) among [${sizes}]`);
-  tf.dispose([dy, filter, dx]);
-});
+test(
+  'Conv2DBackpropInput allocates one input-sized placeholder through ATen, none as a oneDNN primitive',
+  opts,
+  async () => {
+    await tf.setBackend('torch');
+    const addon = loadTorchAddon();
+    const inputShape = [2, 8, 8, 3];
+    const inputBytes = 2 * 8 * 8 * 3 * 4;
+    const dy = r([2, 8, 8, 4], 9);
+    const filter = r([3, 3, 3, 4], 10);
+    const attrs = { strides: 1, pad: 'same', dataFormat: 'NHWC', dilations: 1, inputShape };
+    /** How many allocations of the input's size one input gradient makes (the placeholder, dx). */
+    const inputSizedAllocations = () => {
+      addon.traceAllocations(true);
+      const dx = tf.engine().runKernel('Conv2DBackpropInput', { dy, filter }, attrs) as tf.Tensor;
+      const sizes = addon.traceAllocations(false);
+      assert.deepEqual(dx.shape, inputShape);
+      dx.dispose();
+      return sizes.filter((bytes) => bytes === inputBytes).length;
+    };
+    const primitives = addon.oneDnnPrimitives().on;
+    try {
+      if (primitives)
+        assert.equal(inputSizedAllocations(), 1, 'a oneDNN primitive writes dx, and needs no placeholder');
+      addon.setOneDnnPrimitives(false);
+      assert.equal(inputSizedAllocations(), 2, 'ATen: the placeholder and dx');
+    } finally {
+      addon.setOneDnnPrimitives(true);
+      tf.dispose([dy, filter]);
+    }
+  },
+);

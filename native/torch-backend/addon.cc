@@ -10,7 +10,9 @@
 #include <stdexcept>
 #include <unordered_map>
 
+#include "cpu-block-cache.h"
 #include "memory-policy.h"
+#include "onednn-conv.h"
 #include "napi-call.h"
 #include "precision.h"
 #include "device-control.h"
@@ -380,6 +382,8 @@ napi_value Init(napi_env env, napi_value exports) {
   }
   initPrecision(env, exports);
   keepFreedMemory();
+  initCpuBlockCache(env, exports);
+  initOneDnnConv(env, exports);
   initDeviceControl(env, exports);
   initStepCapture(env, exports);
   return exports;

@@ -13,6 +13,7 @@
 #endif
 
 #include "device-control.h"
+#include "onednn-conv.h"
 #include "op-helpers.h"
 #include "precision.h"
 
@@ -137,13 +138,20 @@ N2N_OP(matMul) {
 
 N2N_OP(conv2d) {
   at::Tensor x = toNchw(operand(a.x));
-  at::Tensor weight = convWeight(a.filter, a.depthwise);
   Padding padding(a.pads);
   if (padding.hasExtra()) x = padding.padExtra(x, 0.0);
   const c10::optional<at::Tensor>& bias = a.bias;
-  bool biasInConv = bias && bias->dim() == 1 && bias->size(0) == weight.size(0) && !lowPrecision();
-  at::Tensor y = convolve(x, weight, biasInConv ? bias : c10::nullopt, a.strides, padding.common(), a.dilations,
-                          a.depthwise);
+  const at::Tensor& filter = get(a.filter);
+  int64_t outChannels = a.depthwise ? filter.size(2) * filter.size(3) : filter.size(3);
+  bool biasInConv = bias && bias->dim() == 1 && bias->size(0) == outChannels && !lowPrecision();
+  at::Tensor y;
+  if (oneDnnPrimitivesApply(x, a.depthwise)) {
+    y = oneDnnConvolution(x, a.filter, biasInConv ? bias : c10::nullopt, a.strides, padding.common(), a.dilations);
+  } else {
+    at::Tensor weight = convWeight(a.filter, a.depthwise);
+    y = convolve(x, weight, biasInConv ? bias : c10::nullopt, a.strides, padding.common(), a.dilations,
+                 a.depthwise);
+  }
   y = toNhwc(toFloat(y));
   if (bias && !biasInConv) y = y.add_(*bias);
   r.add(activate(y, a.activation, a.alpha, a.prelu));
@@ -152,13 +160,19 @@ N2N_OP(conv2d) {
 // inputShape is NHWC; the placeholder input only gives convolution_backward its sizes and memory format.
 N2N_OP(conv2dGradInput) {
   at::Tensor dy = toNchw(operand(a.dy));
-  at::Tensor weight = convWeight(a.filter, a.depthwise);
   const IntList& shape = a.inputShape;
   Padding padding(a.pads);
-  at::Tensor input = emptyLike(padding.paddedSizes({shape[0], shape[3], shape[1], shape[2]}), dy);
-  auto grads = convolveBackward(dy, input, weight, a.strides, padding.common(), a.dilations, a.depthwise,
-                                {true, false, false});
-  at::Tensor dx = std::get<0>(grads);
+  IntList inputSizes = padding.paddedSizes({shape[0], shape[3], shape[1], shape[2]});
+  at::Tensor dx;
+  if (oneDnnPrimitivesApply(dy, a.depthwise)) {
+    dx = oneDnnConvolutionGradInput(dy, a.filter, inputSizes, a.strides, padding.common(), a.dilations);
+  } else {
+    at::Tensor weight = convWeight(a.filter, a.depthwise);
+    at::Tensor input = emptyLike(inputSizes, dy);
+    auto grads = convolveBackward(dy, input, weight, a.strides, padding.common(), a.dilations, a.depthwise,
+                                  {true, false, false});
+    dx = std::get<0>(grads);
+  }
   if (padding.hasExtra()) dx = padding.cropExtra(dx, shape[1], shape[2]);
   r.add(toNhwc(toFloat(dx)));
 }
@@ -170,9 +184,13 @@ N2N_OP(conv2dGradFilter) {
   const IntList& f = a.filterShape;
   Padding padding(a.pads);
   if (padding.hasExtra()) x = padding.padExtra(x, 0.0);
+  BfloatFilterGradThreads threads(x);
+  if (oneDnnPrimitivesApply(x, a.depthwise)) {
+    r.add(oneDnnConvolutionGradFilter(x, dy, f, a.strides, padding.common(), a.dilations));
+    return;
+  }
   at::Tensor weight = a.depthwise ? at::empty({f[2] * f[3], 1, f[0], f[1]}, x.options())
                                   : emptyLike({f[3], f[2], f[0], f[1]}, x);
-  BfloatFilterGradThreads threads(x);
   auto grads =
       convolveBackward(dy, x, weight, a.strides, padding.common(), a.dilations, a.depthwise, {false, true, false});
   at::Tensor dw = std::get<1>(grads);

@@ -14,6 +14,7 @@
 #include <unordered_map>
 
 #include "napi-call.h"
+#include "onednn-conv.h"
 
 namespace n2n {
 namespace {
@@ -147,6 +148,7 @@ BfloatFilterGradThreads::~BfloatFilterGradThreads() {
 
 void forgetDerived(int32_t id) {
   if (!cache.empty()) cache.erase(id);
+  forgetOneDnnWeights(id);
 }
 
 void initPrecision(napi_env env, napi_value exports) {

@@ -60,6 +60,23 @@ export interface TorchAddon {
   replayMode(handle: number): ReplayMode;
   /** Forces (true) static replays on any device, as CUDA graphs need them; returns the setting in effect. */
   setStaticReplay(on: boolean): boolean;
+  /** Whether CPU convolutions run as the addon's own oneDNN primitives (native/torch-backend/onednn-conv.cc). */
+  oneDnnPrimitives(): { built: boolean; on: boolean };
+  /** Switches them off (false: convolutions take ATen's call) or on again; returns whether they are in use. */
+  setOneDnnPrimitives(on: boolean): boolean;
+  /** The caching allocator of CPU tensor memory (native/torch-backend/cpu-block-cache.cc); zeros where it is off. */
+  cpuBlockCache(): CpuBlockCacheStats;
+  /** Frees the freed blocks it keeps. */
+  emptyCpuBlockCache(): void;
+}
+
+export interface CpuBlockCacheStats {
+  /** Most bytes of freed blocks kept (NET2NET_TORCH_CPU_CACHE_MB; 0: off). */
+  limitBytes: number;
+  cachedBytes: number;
+  liveBytes: number;
+  hits: number;
+  misses: number;
 }
 
 export interface ReplayMode {
