@@ -272,6 +272,31 @@ test(
   },
 );
 
+test('a captured step drops the op calls and uploads whose results nothing reads, and replays the rest', opts, () => {
+  const backend = torch();
+  const x = tf.tensor2d([1, 2, 3, 4], [2, 2]);
+  try {
+    backend.captureBegin();
+    const sum = tf.tidy(() => {
+      tf.add(tf.exp(x), tf.scalar(3)); // read by nothing: exp, the uploaded 3 and add go
+      return tf.sum(tf.mul(x, tf.scalar(2)));
+    });
+    const outcome = backend.captureEnd([x], [], [], [sum]);
+    sum.dispose();
+    assert.ok('handle' in outcome, JSON.stringify(outcome));
+    assert.equal(outcome.ops, 2, 'mul and sum are left');
+    assert.equal(outcome.uploads, 1, 'the 2 is left');
+    const tensors = tf.memory().numTensors;
+    const other = tf.tensor2d([5, 6, 7, 8], [2, 2]);
+    assert.deepEqual(backend.replay(outcome.handle, [other], [], 0), [52]);
+    other.dispose();
+    assert.equal(tf.memory().numTensors, tensors);
+    backend.releaseCapture(outcome.handle);
+  } finally {
+    x.dispose();
+  }
+});
+
 function refusal(outcome: ReturnType<TorchBackend['captureEnd']>): string {
   assert.ok('refused' in outcome, `captured: ${JSON.stringify(outcome)}`);
   return outcome.refused;

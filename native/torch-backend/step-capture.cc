@@ -317,6 +317,68 @@ std::string classifyOutputs(Program& p, const ValueOf& live, const std::vector<i
   return "";
 }
 
+// The values an op call reads (its tensor arguments, side-data ids included).
+std::vector<int32_t> valuesRead(const Instruction& instruction) {
+  const auto& declared = argumentsOf(instruction.op);
+  std::vector<int32_t> read;
+  for (size_t i = 0; i < instruction.args.size(); i++) {
+    const ArgValue& arg = instruction.args[i];
+    switch (declared.kinds[i]) {
+      case ArgKind::kTensor:
+      case ArgKind::kTensorId:
+        read.push_back(static_cast<int32_t>(arg.integer));
+        break;
+      case ArgKind::kOptionalTensor:
+        if (arg.integer >= 0) read.push_back(static_cast<int32_t>(arg.integer));
+        break;
+      case ArgKind::kTensors:
+        for (int64_t v : arg.integers) read.push_back(static_cast<int32_t>(v));
+        break;
+      default:
+        break;
+    }
+  }
+  return read;
+}
+
+// Drops the op calls (and uploads) whose results nothing reads: no later op, no output, no variable's new value.
+// TensorFlow.js computes some gradients nobody asked for (a fused convolution's gradient function returns the
+// input's gradient too, for the network's first layer the gradient of the batch), and its tape releases them
+// unread. Every op of the table returns new tensors and changes none of its arguments, so dropping a call whose
+// outputs are all unread changes nothing else; a call without outputs is kept.
+void dropUnreadOps(Program& p) {
+  std::vector<bool> read(p.values.size(), false), dropped(p.values.size(), false);
+  for (int32_t v : p.outputs) read[v] = true;
+  for (int32_t v : p.stateAfter) {
+    if (v >= 0) read[v] = true;
+  }
+  std::vector<bool> keep(p.instructions.size(), true);
+  for (size_t i = p.instructions.size(); i-- > 0;) {
+    const Instruction& instruction = p.instructions[i];
+    if (instruction.kind == Instruction::Kind::kRelease) continue;
+    bool used = instruction.outputs.empty();
+    for (int32_t v : instruction.outputs) used = used || read[v];
+    if (!used) {
+      keep[i] = false;
+      for (int32_t v : instruction.outputs) dropped[v] = true;
+      if (instruction.kind == Instruction::Kind::kOp) p.opCalls--;
+      if (instruction.kind == Instruction::Kind::kUpload) p.uploads--;
+      continue;
+    }
+    if (instruction.kind == Instruction::Kind::kOp) {
+      for (int32_t v : valuesRead(instruction)) read[v] = true;
+    }
+  }
+  std::vector<Instruction> kept;
+  kept.reserve(p.instructions.size());
+  for (size_t i = 0; i < p.instructions.size(); i++) {
+    Instruction& instruction = p.instructions[i];
+    bool releasesDropped = instruction.kind == Instruction::Kind::kRelease && dropped[instruction.value];
+    if (keep[i] && !releasesDropped) kept.push_back(std::move(instruction));
+  }
+  p.instructions = std::move(kept);
+}
+
 // Classifies the recorded values with what JavaScript says of the step; returns why it cannot be replayed, or "".
 // A replayable program then holds its constants under table ids of its own and drops the other externals' tensors.
 std::string finish(Program& p, const ValueOf& live, const std::vector<int32_t>& inputIds,
@@ -331,6 +393,7 @@ std::string finish(Program& p, const ValueOf& live, const std::vector<int32_t>& 
   if (refused.empty()) refused = classifyVariables(p, externalOf, live, before, after, newValues);
   if (refused.empty()) refused = classifyOutputs(p, live, outputIds, newValues);
   if (!refused.empty()) return refused;
+  dropUnreadOps(p);
   for (auto& value : p.values) {
     if (value.role == Role::kConstant) {
       value.index = static_cast<int32_t>(p.pinned.size());
