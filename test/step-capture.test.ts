@@ -128,32 +128,39 @@ function batchOf(n: number, seed: number): { x: tf.Tensor4D; y: tf.Tensor1D } {
   return { x, y };
 }
 
-test('replayed steps leave the tensor count, native tensors and bytes where they were', opts, async () => {
-  const model = modelOf('inception-bn-small')();
-  const engine = new CapturedStepEngine(model, smallTrainConfig().optimizer, torch());
-  const counts = () => {
-    const memory = tf.memory() as tf.MemoryInfo & { nativeTensors: number; numBytesInTorch: number };
-    return { tensors: memory.numTensors, native: memory.nativeTensors, bytes: memory.numBytesInTorch };
-  };
-  const steps = async (from: number, to: number) => {
-    for (let s = from; s < to; s++) {
-      const { x, y } = batchOf(8, s);
-      await engine.step(x, y, 0.01);
-      await engine.evaluateBatch(x, y);
-      tf.dispose([x, y]);
+test(
+  'replayed steps leave the tensor count, native tensors and bytes, and CPU memory where they were',
+  opts,
+  async () => {
+    const model = modelOf('inception-bn-small')();
+    const engine = new CapturedStepEngine(model, smallTrainConfig().optimizer, torch());
+    const counts = () => {
+      const memory = tf.memory() as tf.MemoryInfo & { nativeTensors: number; numBytesInTorch: number };
+      // The block cache's bytes: those in use, and all it holds from the C library (in use and kept for reuse).
+      const { liveBytes, cachedBytes } = loadTorchAddon().cpuBlockCache();
+      const cpu = { live: liveBytes, held: liveBytes + cachedBytes };
+      return { tensors: memory.numTensors, native: memory.nativeTensors, bytes: memory.numBytesInTorch, cpu };
+    };
+    const steps = async (from: number, to: number) => {
+      for (let s = from; s < to; s++) {
+        const { x, y } = batchOf(8, s);
+        await engine.step(x, y, 0.01);
+        await engine.evaluateBatch(x, y);
+        tf.dispose([x, y]);
+      }
+    };
+    try {
+      await steps(0, 3);
+      assert.deepEqual(engine.captureStats(), { steps: 1, evaluations: 1, replayedSteps: 1, replayedEvaluations: 1 });
+      const before = counts();
+      await steps(3, 60);
+      assert.deepEqual(counts(), before);
+    } finally {
+      await engine.dispose();
+      model.dispose();
     }
-  };
-  try {
-    await steps(0, 3);
-    assert.deepEqual(engine.captureStats(), { steps: 1, evaluations: 1, replayedSteps: 1, replayedEvaluations: 1 });
-    const before = counts();
-    await steps(3, 60);
-    assert.deepEqual(counts(), before);
-  } finally {
-    await engine.dispose();
-    model.dispose();
-  }
-});
+  },
+);
 
 test(
   'static replays (the fixed buffers a CUDA graph needs, op by op here) train bit for bit as TF.js does, also after ' +
