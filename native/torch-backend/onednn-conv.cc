@@ -125,18 +125,43 @@ Geometry geometryOf(char kind, const IntList& src, const IntList& weights, const
   return g;
 }
 
-dnnl::convolution_forward::primitive_desc forwardDesc(const Geometry& g, bool bias, bool userScratchpad) {
-  memory::desc src(g.src, g.type, Tag::nhwc), weights(g.weights, g.type, Tag::any), dst(g.dst, g.type, Tag::nhwc);
+// The operands as ideep describes them to oneDNN: activations nhwc, weights in the format the primitive picks.
+struct Operands {
+  memory::desc src, weights, dst;
+};
+
+Operands operandsOf(const Geometry& g) {
+  return {{g.src, g.type, Tag::nhwc}, {g.weights, g.type, Tag::any}, {g.dst, g.type, Tag::nhwc}};
+}
+
+dnnl::primitive_attr withUserScratchpad() {
   dnnl::primitive_attr attr;
-  if (userScratchpad) attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+  attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+  return attr;
+}
+
+// The forward primitive's description: the forward itself (user scratchpad), or the gradients' hint (ideep's
+// default attributes).
+dnnl::convolution_forward::primitive_desc forwardDesc(const Geometry& g, bool bias, bool userScratchpad) {
+  Operands o = operandsOf(g);
+  dnnl::primitive_attr attr = userScratchpad ? withUserScratchpad() : dnnl::primitive_attr();
   auto kind = dnnl::prop_kind::forward;
   auto algorithm = dnnl::algorithm::convolution_direct;
   if (bias) {
     memory::desc biasDesc({g.weights[0]}, g.type, Tag::any);
-    return {{kind, algorithm, src, weights, biasDesc, dst, g.strides, g.dilations, g.padding, g.padding}, attr,
+    return {{kind, algorithm, o.src, o.weights, biasDesc, o.dst, g.strides, g.dilations, g.padding, g.padding}, attr,
             cpuEngine()};
   }
-  return {{kind, algorithm, src, weights, dst, g.strides, g.dilations, g.padding, g.padding}, attr, cpuEngine()};
+  return {{kind, algorithm, o.src, o.weights, o.dst, g.strides, g.dilations, g.padding, g.padding}, attr,
+          cpuEngine()};
+}
+
+void checkOutputGradient(const at::Tensor& dy, const Geometry& g, const char* what) {
+  IntList sizes(dy.sizes().begin(), dy.sizes().end());
+  if (sizes != IntList(g.dst.begin(), g.dst.end())) {
+    throw std::runtime_error(std::string("convolution ") + what + ": dy " + listed(sizes) + " (NCHW) is not the " +
+                             listed(IntList(g.dst.begin(), g.dst.end())) + " its input and filter give");
+  }
 }
 
 // A reorder from one layout or type to another, made once per pair of descriptors.
@@ -284,22 +309,15 @@ at::Tensor oneDnnConvolutionGradInput(const at::Tensor& dyIn, int32_t filterId, 
   IntList hwio(filter.sizes().begin(), filter.sizes().end());
   Geometry g = geometryOf('d', inputSizes, oihw(hwio), strides, padding, dilations, typeOf(dy), false);
   const BackwardData& b = cached(backwardDatas, g.key, [&] {
-    auto hint = forwardDesc(g, false, /*userScratchpad=*/false);
-    memory::desc diffSrc(g.src, g.type, Tag::nhwc), weights(g.weights, g.type, Tag::any),
-        diffDst(g.dst, g.type, Tag::nhwc);
-    dnnl::primitive_attr attr;
-    attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+    Operands o = operandsOf(g);
     dnnl::convolution_backward_data::primitive_desc pd(
-        {dnnl::algorithm::convolution_direct, diffSrc, weights, diffDst, g.strides, g.dilations, g.padding,
-         g.padding},
-        attr, cpuEngine(), hint);
+        {dnnl::algorithm::convolution_direct, o.src, o.weights, o.dst, g.strides, g.dilations, g.padding, g.padding},
+        withUserScratchpad(), cpuEngine(), forwardDesc(g, false, /*userScratchpad=*/false));
     Reorder toFloat = g.type == Type::bf16 ? makeReorder(pd.diff_src_desc(), floatNhwc(g.src)) : Reorder{};
     return BackwardData{dnnl::convolution_backward_data(pd), pd.diff_dst_desc(), pd.weights_desc(),
                         pd.diff_src_desc(), pd.scratchpad_desc(), toFloat};
   });
-  if (sizesOf(dy) != IntList(g.dst.begin(), g.dst.end())) {
-    throw std::runtime_error("oneDNN convolution input gradient: dy has the wrong sizes for its input");
-  }
+  checkOutputGradient(dy, g, "input gradient");
   at::Tensor weights = weightsIn(filterId, b.weights);
   at::Tensor dx = nchwLike(g.src, g.type), scratchpad = scratchpadFor(b.scratchpad);
   b.primitive.execute(cpuStream(), {{DNNL_ARG_DIFF_DST, bind(b.diffDst, dy)},
@@ -317,22 +335,15 @@ at::Tensor oneDnnConvolutionGradFilter(const at::Tensor& xIn, const at::Tensor& 
   at::Tensor x = channelsLast(xIn), dy = channelsLast(dyIn);
   Geometry g = geometryOf('w', sizesOf(x), oihw(filterShape), strides, padding, dilations, typeOf(x), false);
   const BackwardWeights& b = cached(backwardWeights, g.key, [&] {
-    auto hint = forwardDesc(g, false, /*userScratchpad=*/false);
-    memory::desc src(g.src, g.type, Tag::nhwc), diffWeights(g.weights, g.type, Tag::any),
-        diffDst(g.dst, g.type, Tag::nhwc);
-    dnnl::primitive_attr attr;
-    attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+    Operands o = operandsOf(g);
     dnnl::convolution_backward_weights::primitive_desc pd(
-        {dnnl::algorithm::convolution_direct, src, diffWeights, diffDst, g.strides, g.dilations, g.padding,
-         g.padding},
-        attr, cpuEngine(), hint);
+        {dnnl::algorithm::convolution_direct, o.src, o.weights, o.dst, g.strides, g.dilations, g.padding, g.padding},
+        withUserScratchpad(), cpuEngine(), forwardDesc(g, false, /*userScratchpad=*/false));
     return BackwardWeights{dnnl::convolution_backward_weights(pd), pd.src_desc(), pd.diff_dst_desc(),
                            pd.diff_weights_desc(), pd.scratchpad_desc(),
                            makeReorder(pd.diff_weights_desc(), hwioAsOihw(filterShape, Type::f32))};
   });
-  if (sizesOf(dy) != IntList(g.dst.begin(), g.dst.end())) {
-    throw std::runtime_error("oneDNN convolution filter gradient: dy has the wrong sizes for its input");
-  }
+  checkOutputGradient(dy, g, "filter gradient");
   at::Tensor dw = scratchpadFor(b.diffWeights), scratchpad = scratchpadFor(b.scratchpad);
   b.primitive.execute(cpuStream(), {{DNNL_ARG_SRC, bind(b.src, x)},
                                     {DNNL_ARG_DIFF_DST, bind(b.diffDst, dy)},
