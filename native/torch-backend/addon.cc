@@ -375,11 +375,7 @@ napi_value Init(napi_env env, napi_value exports) {
       {"liveTensors", LiveTensors}, {"setThreads", SetThreads},   {"cudaDevices", CudaDevices},
       {"useDevice", UseDevice},     {"traceAllocations", TraceAllocations},
   };
-  for (const auto& entry : entries) {
-    napi_value fn;
-    napi_create_function(env, entry.name, NAPI_AUTO_LENGTH, entry.callback, nullptr, &fn);
-    napi_set_named_property(env, exports, entry.name, fn);
-  }
+  for (const auto& entry : entries) exportFunction(env, exports, entry.name, entry.callback);
   initPrecision(env, exports);
   keepFreedMemory();
   initCpuBlockCache(env, exports);

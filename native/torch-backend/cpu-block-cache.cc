@@ -205,11 +205,8 @@ void initCpuBlockCache(napi_env env, napi_value exports) {
     napi_throw_error(env, nullptr, error.what());
     return;
   }
-  napi_value fn;
-  napi_create_function(env, "cpuBlockCache", NAPI_AUTO_LENGTH, CpuBlockCacheInfo, nullptr, &fn);
-  napi_set_named_property(env, exports, "cpuBlockCache", fn);
-  napi_create_function(env, "emptyCpuBlockCache", NAPI_AUTO_LENGTH, EmptyCpuBlockCache, nullptr, &fn);
-  napi_set_named_property(env, exports, "emptyCpuBlockCache", fn);
+  exportFunction(env, exports, "cpuBlockCache", CpuBlockCacheInfo);
+  exportFunction(env, exports, "emptyCpuBlockCache", EmptyCpuBlockCache);
 }
 
 }  // namespace n2n

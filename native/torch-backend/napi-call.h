@@ -56,6 +56,13 @@ inline bool flagArgument(napi_env env, napi_callback_info info, const char* func
   return flag;
 }
 
+// Adds `callback` to the addon's exports as `name`.
+inline void exportFunction(napi_env env, napi_value exports, const char* name, napi_callback callback) {
+  napi_value fn;
+  napi_create_function(env, name, NAPI_AUTO_LENGTH, callback, nullptr, &fn);
+  napi_set_named_property(env, exports, name, fn);
+}
+
 // Up to `max` arguments of the call, as many as were passed.
 inline std::vector<napi_value> callArgs(napi_env env, napi_callback_info info, size_t max = 32) {
   std::vector<napi_value> values(max);

@@ -406,11 +406,8 @@ napi_value SetOneDnnPrimitives(napi_env env, napi_callback_info info) {
 }  // namespace
 
 void initOneDnnConv(napi_env env, napi_value exports) {
-  napi_value fn;
-  napi_create_function(env, "oneDnnPrimitives", NAPI_AUTO_LENGTH, OneDnnPrimitives, nullptr, &fn);
-  napi_set_named_property(env, exports, "oneDnnPrimitives", fn);
-  napi_create_function(env, "setOneDnnPrimitives", NAPI_AUTO_LENGTH, SetOneDnnPrimitives, nullptr, &fn);
-  napi_set_named_property(env, exports, "setOneDnnPrimitives", fn);
+  exportFunction(env, exports, "oneDnnPrimitives", OneDnnPrimitives);
+  exportFunction(env, exports, "setOneDnnPrimitives", SetOneDnnPrimitives);
 }
 
 }  // namespace n2n

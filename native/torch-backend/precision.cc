@@ -153,11 +153,8 @@ void forgetDerived(int32_t id) {
 
 void initPrecision(napi_env env, napi_value exports) {
   applyTf32(false);
-  napi_value fn;
-  napi_create_function(env, "setPrecision", NAPI_AUTO_LENGTH, SetPrecision, nullptr, &fn);
-  napi_set_named_property(env, exports, "setPrecision", fn);
-  napi_create_function(env, "precisionSupport", NAPI_AUTO_LENGTH, PrecisionSupport, nullptr, &fn);
-  napi_set_named_property(env, exports, "precisionSupport", fn);
+  exportFunction(env, exports, "setPrecision", SetPrecision);
+  exportFunction(env, exports, "precisionSupport", PrecisionSupport);
 }
 
 }  // namespace n2n

@@ -922,11 +922,7 @@ void initStepCapture(napi_env env, napi_value exports) {
                            {"replayProfile", ReplayProfile},
                            {"replayMode", ReplayMode},
                            {"setStaticReplay", SetStaticReplay}};
-  for (const auto& entry : entries) {
-    napi_value fn;
-    napi_create_function(env, entry.name, NAPI_AUTO_LENGTH, entry.callback, nullptr, &fn);
-    napi_set_named_property(env, exports, entry.name, fn);
-  }
+  for (const auto& entry : entries) exportFunction(env, exports, entry.name, entry.callback);
 }
 
 }  // namespace n2n
