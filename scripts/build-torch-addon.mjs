@@ -251,22 +251,31 @@ function compileFlags(plan, torch, generatedDir) {
 }
 
 /**
- * Compiles every source into `objectOf(name)`; returns the first failure (or null) and whether CUDA graphs are in.
- * CUDA graphs are never worth a failed build: their file compiles again without them (it then reports so at run).
+ * The parts of the addon that are never worth a failed build, by source file: each compiles again without the part
+ * when it does not compile with it (the part then reports itself off at run). Built against headers that no machine
+ * here has (a pip wheel's libtorch 2.x, CUDA's runtime), they are where a build elsewhere would break.
  */
+const OPTIONAL_PARTS = {
+  'cuda-graph.cc': { what: 'CUDA graphs', withoutIt: (flags) => flags.filter((f) => f !== '-DN2N_CUDA_GRAPHS=1') },
+  'onednn-conv.cc': { what: 'oneDNN primitives', withoutIt: (flags) => flags.filter((f) => f !== '-DN2N_ONEDNN=1') },
+  'cpu-block-cache.cc': { what: 'the CPU block cache', withoutIt: (flags) => [...flags, '-DN2N_NO_CPU_BLOCK_CACHE=1'] },
+};
+
+/** Compiles every source into `objectOf(name)`; returns the first failure (or null) and the optional parts left out. */
 async function compileSources(compiler, common, sources, objectOf) {
   const compileOne = (name, flags) => compile(compiler, [...flags, '-c', join(sourceDir, name), '-o', objectOf(name)]);
   const results = await Promise.all(sources.map((name) => compileOne(name, common)));
-  let cudaGraphs = common.includes('-DN2N_CUDA_GRAPHS=1');
-  const graphIndex = sources.indexOf('cuda-graph.cc');
-  if (cudaGraphs && graphIndex >= 0 && !results[graphIndex].ok) {
-    const error = results[graphIndex].stderr.split('\n').slice(0, 10).join('\n');
-    console.log(`net2net: CUDA graphs left out, cuda-graph.cc did not compile with them:\n${error}`);
-    const without = common.filter((flag) => flag !== '-DN2N_CUDA_GRAPHS=1');
-    results[graphIndex] = await compileOne('cuda-graph.cc', without);
-    cudaGraphs = false;
+  const leftOut = [];
+  for (const [index, name] of sources.entries()) {
+    const part = OPTIONAL_PARTS[name];
+    const without = part?.withoutIt(common);
+    if (results[index].ok || !part || without.join(' ') === common.join(' ')) continue;
+    const error = results[index].stderr.split('\n').slice(0, 10).join('\n');
+    console.log(`net2net: ${name} is built without ${part.what}, which did not compile here:\n${error}`);
+    results[index] = await compileOne(name, without);
+    leftOut.push(name);
   }
-  return { failed: results.find((r) => !r.ok) ?? null, cudaGraphs };
+  return { failed: results.find((r) => !r.ok) ?? null, leftOut };
 }
 
 /** torch-backend.json beside the addon: what it was built against, written atomically. */
@@ -317,8 +326,9 @@ async function build() {
     libtorch: torch.origin,
     version: torch.version,
     cuda,
-    cudaGraphs: compiled.cudaGraphs,
-    oneDnn: plan.oneDnn,
+    cudaGraphs: Boolean(plan.cudaGraphs) && !compiled.leftOut.includes('cuda-graph.cc'),
+    oneDnn: compiled.leftOut.includes('onednn-conv.cc') ? null : plan.oneDnn,
+    cpuBlockCache: !compiled.leftOut.includes('cpu-block-cache.cc'),
     abi: torch.abi,
     std: plan.std,
     rpaths: plan.rpaths,

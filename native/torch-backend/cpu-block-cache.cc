@@ -24,6 +24,15 @@
 namespace n2n {
 namespace {
 
+#ifdef N2N_NO_CPU_BLOCK_CACHE
+// Left out by the build (this libtorch's allocator interface did not compile with it): libtorch's allocator stays.
+struct CpuBlockCache {
+  explicit CpuBlockCache(size_t) {}
+  CpuBlockCacheStats stats() { return {0, 0, 0, 0, 0}; }
+  void empty() {}
+  static CpuBlockCache* instance;
+};
+#else
 // c10's own CPU alignment (gAlignment); the header in front of each block keeps the data at it.
 constexpr size_t kAlignment = 64;
 
@@ -148,6 +157,8 @@ class CpuBlockCache final : public c10::Allocator {
   int64_t misses_ = 0;
 };
 
+#endif
+
 // Never destroyed: tensors freed while the process exits still return their blocks here.
 CpuBlockCache* CpuBlockCache::instance = nullptr;
 
@@ -197,10 +208,12 @@ CpuBlockCacheStats cpuBlockCacheStats() {
 void initCpuBlockCache(napi_env env, napi_value exports) {
   try {
     size_t limit = limitFromEnvironment();
+#ifndef N2N_NO_CPU_BLOCK_CACHE
     if (limit > 0 && CpuBlockCache::instance == nullptr) {
       CpuBlockCache::instance = new CpuBlockCache(limit);
       c10::SetCPUAllocator(CpuBlockCache::instance, /*priority=*/1);
     }
+#endif
   } catch (const std::exception& error) {
     napi_throw_error(env, nullptr, error.what());
     return;
