@@ -1,8 +1,8 @@
 // Every TensorFlow.js op returns a new tensor, so a training step allocates and frees hundreds of tensor blocks, and
 // a replayed step the very same sizes every time. glibc serves them from its heap (memory-policy.cc keeps them there),
 // but finding a block in its bins, and merging the small freed chunks (tensor headers, vectors) that every request
-// above its small-bin sizes sets off, took a fifth of a replayed batch-1 step of the full Inception-BN (perf:
-// _int_malloc, _int_free, malloc_consolidate, unlink_chunk). So libtorch's CPU allocator is replaced by one that keeps
+// above its small-bin sizes sets off, stood near the top of a perf profile of a replayed batch-1 step (_int_malloc,
+// _int_free, malloc_consolidate, unlink_chunk; measured gain in the README's Backends section). So libtorch's CPU allocator is replaced by one that keeps
 // freed blocks per size class, up to a byte limit, and hands them out again: PyTorch's CUDA caching allocator does
 // the same for device memory. Blocks above the limit go back to the C library as before.
 #include "cpu-block-cache.h"

@@ -7,7 +7,8 @@
 // a weight is made by the forward convolution and reused by its input gradient, the copy of an activation by the
 // filter gradient, the copy of an output gradient by both gradients. The cache is keyed by the tensor id, checked
 // against the tensor's identity and version counter (an in-place update makes a new copy), and an entry goes when
-// its tensor is released.
+// its tensor is released. Where convolutions run as the addon's own oneDNN primitives, those keep their own
+// reordered weights (onednn-conv.cc; forgetDerived drops them too).
 #pragma once
 
 #include <functional>
